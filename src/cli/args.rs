@@ -1,0 +1,91 @@
+//! Command-line arguments: global options anywhere, then Alembic's command and flags.
+
+use crate::core::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Global {
+    pub dir: Option<String>,
+    pub db: Option<String>,
+    pub version_table: Option<String>,
+    pub per_migration: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Args {
+    pub global: Global,
+    pub command: String,
+    pub positional: Vec<String>,
+    pub sql: bool,
+    pub verbose: bool,
+    pub purge: bool,
+    pub indicate_current: bool,
+    pub resolve_dependencies: bool,
+    pub rev_range: Option<String>,
+    pub help: bool,
+}
+
+const COMMANDS: &[&str] = &["current", "heads", "branches", "history", "show", "upgrade", "downgrade", "stamp"];
+
+pub fn parse(argv: &[String]) -> Result<Args> {
+    let mut a = Args::default();
+    let mut it = argv.iter();
+    let value = |it: &mut std::slice::Iter<String>, flag: &str| -> Result<String> {
+        it.next().cloned().ok_or_else(|| Error::Usage(format!("{flag} needs a value")))
+    };
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let take = |it: &mut std::slice::Iter<String>| -> Result<String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => value(it, flag),
+            }
+        };
+        match flag {
+            "--dir" | "-d" => a.global.dir = Some(take(&mut it)?),
+            "--db" => a.global.db = Some(take(&mut it)?),
+            "--version-table" => a.global.version_table = Some(take(&mut it)?),
+            "--transaction-per-migration" => a.global.per_migration = true,
+            "--sql" => a.sql = true,
+            "--verbose" | "-v" => a.verbose = true,
+            "--purge" => a.purge = true,
+            "--indicate-current" | "-i" => a.indicate_current = true,
+            "--resolve-dependencies" => a.resolve_dependencies = true,
+            "-r" | "--rev-range" => a.rev_range = Some(take(&mut it)?),
+            "--help" | "-h" => a.help = true,
+            // A relative target such as `-1` is a positional, not a flag.
+            f if f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(Error::Usage(format!("unknown option '{f}'")))
+            }
+            _ if a.command.is_empty() => {
+                if !COMMANDS.contains(&arg.as_str()) {
+                    return Err(Error::Usage(format!("unknown command '{arg}' (commands: {})", COMMANDS.join(", "))));
+                }
+                a.command = arg.clone();
+            }
+            _ => a.positional.push(arg.clone()),
+        }
+    }
+    if a.command.is_empty() && !a.help {
+        return Err(Error::Usage(format!("no command given (commands: {})", COMMANDS.join(", "))));
+    }
+    Ok(a)
+}
+
+pub fn usage() -> String {
+    "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] COMMAND [ARGS]
+
+commands (Alembic's):
+  upgrade [TARGET] [--sql]          apply migrations up to TARGET (default: heads)
+  downgrade TARGET [--sql]          revert migrations down to TARGET
+  current [--verbose]               show the database's current revision(s)
+  history [-r RANGE] [--verbose] [--indicate-current]
+  heads [--verbose] [--resolve-dependencies]
+  branches [--verbose]
+  show REV
+  stamp TARGET... [--sql] [--purge] set the version table without running migrations
+"
+    .to_string()
+}

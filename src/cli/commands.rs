@@ -1,0 +1,269 @@
+//! The commands, printing what Alembic prints.
+
+use rusqlite::Connection;
+
+use super::args::Args;
+use super::format::{cmd_format, log_entry, Show};
+use super::host::Host;
+use super::Output;
+use crate::core::error::{Error, Result};
+use crate::core::graph::RevisionMap;
+use crate::core::offline::render_plan;
+use crate::core::plan::{self, Plan};
+use crate::core::script;
+use crate::core::walk::Spec;
+use crate::sqlite::runner::{Engine, Event, Options, TransactionMode};
+use crate::sqlite::split::split_section;
+use crate::sqlite::version_table;
+
+pub const DEFAULT_DIR: &str = "migrations";
+
+struct Ctx<'a> {
+    args: &'a Args,
+    host: &'a dyn Host,
+    map: RevisionMap,
+}
+
+impl Ctx<'_> {
+    fn table(&self) -> String {
+        self.args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into())
+    }
+    fn db_path(&self) -> Result<&str> {
+        self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
+    }
+    fn open(&self, create: bool) -> Result<Option<Connection>> {
+        self.host.open_db(self.db_path()?, create)
+    }
+    /// The version table's rows; none for a database that does not exist yet.
+    fn rows(&self) -> Result<Vec<String>> {
+        match self.open(false)? {
+            Some(conn) => version_table::read_rows(&conn, &self.table()),
+            None => Ok(vec![]),
+        }
+    }
+    fn options(&self) -> Options {
+        Options {
+            version_table: self.table(),
+            transaction: if self.args.global.per_migration { TransactionMode::PerMigration } else { TransactionMode::All },
+        }
+    }
+}
+
+/// Reads and parses every migration of `dir` into a validated map.
+pub fn load_map(host: &dyn Host, dir: &str) -> Result<RevisionMap> {
+    let files = host.read_migrations(dir)?;
+    let scripts = files
+        .iter()
+        .map(|f| script::parse_bytes(&f.file_name, &f.path, &f.bytes))
+        .collect::<Result<Vec<_>>>()?;
+    RevisionMap::new(scripts)
+}
+
+pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
+    let dir = args.global.dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
+    let map = load_map(host, &dir)?;
+    let ctx = Ctx { args, host, map };
+    match args.command.as_str() {
+        "current" => current(&ctx, out),
+        "heads" => heads(&ctx, out),
+        "branches" => branches(&ctx, out),
+        "history" => history(&ctx, out),
+        "show" => show(&ctx, out),
+        "upgrade" => migrate(&ctx, out, true),
+        "downgrade" => migrate(&ctx, out, false),
+        "stamp" => stamp(&ctx, out),
+        other => Err(Error::Usage(format!("unknown command '{other}'"))),
+    }
+}
+
+fn line(out: &mut Output, text: &str) {
+    out.stdout.push_str(text);
+    out.stdout.push('\n');
+}
+
+fn info(out: &mut Output, text: &str) {
+    out.stderr.push_str(&format!("INFO  [athanor] {text}\n"));
+}
+
+fn current(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    let rows = ctx.rows()?;
+    for r in &rows {
+        if ctx.map.index_of(r).is_none() {
+            return Err(Error::DatabaseAhead { revision: r.clone() });
+        }
+    }
+    if ctx.args.verbose {
+        line(out, &format!("Current revision(s) for sqlite:///{}:", ctx.db_path()?));
+    }
+    let show = Show { verbose: ctx.args.verbose, ..Show::plain() };
+    for rev in ctx.map.all_current(&rows)? {
+        line(out, &cmd_format(&ctx.map, rev, &show));
+    }
+    Ok(())
+}
+
+fn heads(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    let heads = if ctx.args.resolve_dependencies { ctx.map.real_heads.clone() } else { ctx.map.heads.clone() };
+    let show = Show { verbose: ctx.args.verbose, include_branches: true, tree_indicators: false, ..Show::plain() };
+    for h in heads {
+        line(out, &cmd_format(&ctx.map, h, &show));
+    }
+    Ok(())
+}
+
+fn branches(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    let all = ctx.map.walk_revisions(&Spec::Expr("base".into()), &Spec::Expr("heads".into()))?;
+    let verbose = ctx.args.verbose;
+    for rev in all {
+        let node = ctx.map.node(rev);
+        if !node.is_branch_point() {
+            continue;
+        }
+        let head = cmd_format(&ctx.map, rev, &Show { verbose, include_branches: true, ..Show::plain() });
+        let pad = " ".repeat(node.id().chars().count());
+        let children: Vec<String> = node
+            .next
+            .iter()
+            .map(|&c| format!("{pad} -> {}", cmd_format(&ctx.map, c, &Show { include_branches: true, include_doc: verbose, ..Show::plain() })))
+            .collect();
+        line(out, &format!("{head}\n{}\n", children.join("\n")));
+    }
+    Ok(())
+}
+
+fn history(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    let (base, head) = match &ctx.args.rev_range {
+        Some(r) => {
+            let parts: Vec<&str> = r.trim().split(':').collect();
+            if parts.len() != 2 {
+                return Err(Error::Usage("History range requires [start]:[end], [start]:, or :[end]".into()));
+            }
+            (parts[0].to_string(), parts[1].to_string())
+        }
+        None => (String::new(), String::new()),
+    };
+    let needs_db = base == "current" || head == "current" || ctx.args.indicate_current;
+    let rows = if needs_db { ctx.rows()? } else { vec![] };
+    let spec = |s: &str, default: &str| -> Spec {
+        if s == "current" {
+            if rows.is_empty() { Spec::Expr(default.into()) } else { Spec::Rows(rows.clone()) }
+        } else if s.is_empty() {
+            Spec::Expr(default.into())
+        } else {
+            Spec::Expr(s.into())
+        }
+    };
+    let revs = ctx.map.walk_revisions(&spec(&base, "base"), &spec(&head, "heads"))?;
+    for rev in revs {
+        let current = ctx.args.indicate_current && rows.iter().any(|r| r == ctx.map.id(rev));
+        let show = Show { verbose: ctx.args.verbose, include_branches: true, include_doc: true, include_parents: true, current, ..Show::plain() };
+        line(out, &cmd_format(&ctx.map, rev, &show));
+    }
+    Ok(())
+}
+
+fn show(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    let [rev] = ctx.args.positional.as_slice() else {
+        return Err(Error::Usage("show needs one revision".into()));
+    };
+    let targets: Vec<usize> = if rev == "current" {
+        let rows = ctx.rows()?;
+        ctx.map.get_revisions_all(&rows)?.into_iter().filter_map(|p| p.rev()).collect()
+    } else {
+        ctx.map.get_revisions(rev)?.into_iter().filter_map(|p| p.rev()).collect()
+    };
+    for t in targets {
+        line(out, &log_entry(&ctx.map, t, false));
+    }
+    Ok(())
+}
+
+fn log_steps(ctx: &Ctx, out: &mut Output, plan: &Plan) {
+    for w in &plan.warnings {
+        out.stderr.push_str(&format!("WARNING [athanor] {w}\n"));
+    }
+    for step in &plan.steps {
+        info(out, &format!("Running {}", step.log(&ctx.map)));
+    }
+}
+
+/// `--sql`: the starting rows from `FROM:` of a range, as Alembic's offline mode.
+fn offline_start(ctx: &Ctx, from: Option<&str>) -> Result<Vec<String>> {
+    match from {
+        None | Some("base") | Some("") => Ok(vec![]),
+        Some(f) => Ok(ctx.map.get_revision(f)?.map(|r| vec![ctx.map.id(r).to_string()]).unwrap_or_default()),
+    }
+}
+
+fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
+    let target = match ctx.args.positional.as_slice() {
+        [] if up => "heads".to_string(),
+        [t] => t.clone(),
+        _ => return Err(Error::Usage(format!("{} takes one target", ctx.args.command))),
+    };
+    let (from, target) = match target.split_once(':') {
+        Some((f, t)) => (Some(f.to_string()), t.to_string()),
+        None => (None, target),
+    };
+    if ctx.args.sql {
+        if !up && from.is_none() {
+            return Err(Error::Usage("downgrade with --sql requires <fromrev>:<torev>".into()));
+        }
+        let rows = offline_start(ctx, from.as_deref())?;
+        let plan = if up { plan::plan_upgrade(&ctx.map, &rows, &target)? } else { plan::plan_downgrade(&ctx.map, &rows, &target)? };
+        out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
+        return Ok(());
+    }
+    if from.is_some() {
+        return Err(Error::Usage("Range revision not allowed".into()));
+    }
+    let conn = ctx.open(true)?.ok_or_else(|| Error::Io("database could not be created".into()))?;
+    let engine = Engine::new(&conn, &ctx.map, ctx.options());
+    let mut progress = String::new();
+    let mut on_event = |e: &Event| {
+        if let Event::StepStarted { step, .. } = e {
+            progress.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&ctx.map)));
+        }
+    };
+    let result = if up { engine.upgrade(&target, &mut on_event) } else { engine.downgrade(&target, &mut on_event) };
+    out.stderr.push_str(&progress);
+    let report = result?;
+    for w in &report.plan.warnings {
+        out.stderr.push_str(&format!("WARNING [athanor] {w}\n"));
+    }
+    Ok(())
+}
+
+fn stamp(ctx: &Ctx, out: &mut Output) -> Result<()> {
+    if ctx.args.positional.is_empty() {
+        return Err(Error::Usage("stamp needs a target".into()));
+    }
+    if ctx.args.sql {
+        if ctx.args.purge {
+            return Err(Error::Usage("Can't use --purge with --sql mode".into()));
+        }
+        let mut from = None;
+        let mut targets = vec![];
+        for t in &ctx.args.positional {
+            match t.split_once(':') {
+                Some((f, t)) => {
+                    if from.is_some_and(|x: &str| x != f) {
+                        return Err(Error::Usage("Stamp operation with --sql only supports a single starting revision at a time".into()));
+                    }
+                    from = Some(f);
+                    targets.push(t.to_string());
+                }
+                None => targets.push(t.clone()),
+            }
+        }
+        let rows = offline_start(ctx, from)?;
+        let plan = plan::plan_stamp(&ctx.map, &rows, &targets, false)?;
+        out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
+        return Ok(());
+    }
+    let conn = ctx.open(true)?.ok_or_else(|| Error::Io("database could not be created".into()))?;
+    let engine = Engine::new(&conn, &ctx.map, ctx.options());
+    let report = engine.stamp(&ctx.args.positional, ctx.args.purge)?;
+    log_steps(ctx, out, &report.plan);
+    Ok(())
+}

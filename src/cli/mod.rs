@@ -1,0 +1,35 @@
+//! The CLI's commands as a library: arguments in, stdout / stderr text and an exit
+//! status out. File and database access go through [`Host`], so the same code serves
+//! the native binary and the wasm package.
+
+pub mod args;
+pub mod commands;
+pub mod format;
+pub mod host;
+
+pub use host::{Host, MigrationFile, NativeHost};
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+/// Runs one command line (without the program name).
+pub fn run(argv: &[String], host: &dyn Host) -> Output {
+    let mut out = Output::default();
+    let result = args::parse(argv).and_then(|a| {
+        if a.help {
+            out.stdout.push_str(&args::usage());
+            return Ok(());
+        }
+        commands::dispatch(&a, host, &mut out)
+    });
+    if let Err(e) = result {
+        out.stderr.push_str(&format!("FAILED [{}]: {}\n", e.code(), e));
+        out.status = if e.code() == "USAGE" { 2 } else { 1 };
+    }
+    out
+}

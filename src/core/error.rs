@@ -1,0 +1,106 @@
+//! The one error type of athanor. `Display` is for people; `code()` is the stable
+//! contract that JS and the CLI branch on.
+
+use std::fmt;
+
+/// Where a failing statement sits: which revision, which statement, which line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFailure {
+    pub revision: String,
+    pub file: String,
+    pub line: usize,
+    pub statement: String,
+    pub sqlite_message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{file}:{line}: {message}")]
+    Parse { file: String, line: usize, message: String },
+    #[error("Revision {revision} is present more than once ({first}, {second})")]
+    DuplicateRevision { revision: String, first: String, second: String },
+    #[error("Revision {missing} referenced from {from} is not present")]
+    UnknownParent { missing: String, from: String },
+    #[error("Branch name '{label}' in revision {revision} already used by revision {other}")]
+    DuplicateLabel { label: String, revision: String, other: String },
+    #[error("{kind} is detected in revisions ({})", revisions.join(", "))]
+    Cycle { kind: &'static str, revisions: Vec<String> },
+    #[error("{message}")]
+    UnknownRevision { argument: String, message: String },
+    #[error("{message}")]
+    AmbiguousRevision { argument: String, message: String },
+    #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@{argument}' to narrow to a specific head, or 'heads' for all heads")]
+    MultipleHeads { argument: String, heads: Vec<String> },
+    /// A target that cannot be reached from where the database is.
+    #[error("{0}")]
+    InvalidTarget(String),
+    #[error("Revision {revision} ({file}) has no downgrade section; it cannot be downgraded")]
+    Irreversible { revision: String, file: String },
+    #[error("Can't locate revision identified by '{revision}' (the database is at a revision these migrations do not contain: it is ahead of this code, or belongs to other migrations)")]
+    DatabaseAhead { revision: String },
+    #[error("Revision {revision} ({file}) was modified after it was applied: recorded checksum {recorded}, file now {current}")]
+    ChecksumMismatch { revision: String, file: String, recorded: String, current: String },
+    #[error("Migration {} failed at {}:{}: {} (statement: {})", .0.revision, .0.file, .0.line, .0.sqlite_message, one_line(&.0.statement))]
+    MigrationFailed(Box<StatementFailure>),
+    #[error("database is locked by another migration: {0}")]
+    Locked(String),
+    #[error("{0}")]
+    VersionTable(String),
+    #[error("{0}")]
+    Sqlite(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// A statement on one line, shortened: error messages stay one line.
+fn one_line(sql: &str) -> String {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 160 {
+        format!("{}...", flat.chars().take(160).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+impl Error {
+    /// Stable machine-readable code; never changes for a kind once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Parse { .. } => "PARSE_ERROR",
+            Error::DuplicateRevision { .. } => "DUPLICATE_REVISION",
+            Error::UnknownParent { .. } => "UNKNOWN_PARENT",
+            Error::DuplicateLabel { .. } => "DUPLICATE_LABEL",
+            Error::Cycle { .. } => "CYCLE",
+            Error::UnknownRevision { .. } => "UNKNOWN_REVISION",
+            Error::AmbiguousRevision { .. } => "AMBIGUOUS_REVISION",
+            Error::MultipleHeads { .. } => "MULTIPLE_HEADS",
+            Error::InvalidTarget(_) => "INVALID_TARGET",
+            Error::Irreversible { .. } => "IRREVERSIBLE",
+            Error::DatabaseAhead { .. } => "DATABASE_AHEAD",
+            Error::ChecksumMismatch { .. } => "CHECKSUM_MISMATCH",
+            Error::MigrationFailed(_) => "MIGRATION_FAILED",
+            Error::Locked(_) => "LOCKED",
+            Error::VersionTable(_) => "VERSION_TABLE",
+            Error::Sqlite(_) => "SQLITE_ERROR",
+            Error::Io(_) => "IO_ERROR",
+            Error::Usage(_) => "USAGE",
+        }
+    }
+
+    pub(crate) fn parse(file: &str, line: usize, message: impl fmt::Display) -> Error {
+        Error::Parse { file: file.to_string(), line, message: message.to_string() }
+    }
+}
+
+/// Every code, listed once (the JS types and the docs are generated from this).
+pub const ERROR_CODES: &[&str] = &[
+    "PARSE_ERROR", "DUPLICATE_REVISION", "UNKNOWN_PARENT", "DUPLICATE_LABEL", "CYCLE",
+    "UNKNOWN_REVISION", "AMBIGUOUS_REVISION", "MULTIPLE_HEADS", "INVALID_TARGET",
+    "IRREVERSIBLE", "DATABASE_AHEAD", "CHECKSUM_MISMATCH", "MIGRATION_FAILED", "LOCKED",
+    "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE",
+];
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,331 @@
+//! The revision map: Alembic's `RevisionMap`, built from scripts in load order (sorted
+//! file names). Pure: no SQLite, no I/O. Revisions are addressed by their index in
+//! load order, so "sorted by index" is Alembic's tie-break everywhere.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::error::{Error, Result};
+use super::script::Script;
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub script: Script,
+    /// `Revises:` (Alembic's versioned down revisions), in written order.
+    pub parents: Vec<usize>,
+    /// `Depends On:` resolved to revisions, in written order.
+    pub deps: Vec<usize>,
+    /// Dependencies not already implied by an ancestor's dependencies (load order).
+    pub norm_deps: Vec<usize>,
+    /// Children through `Revises:` (load order).
+    pub next: Vec<usize>,
+    /// Children through `Revises:` or `Depends On:` (load order).
+    pub all_next: Vec<usize>,
+    /// Own and inherited branch labels.
+    pub labels: BTreeSet<String>,
+}
+
+impl Node {
+    pub fn id(&self) -> &str {
+        &self.script.id
+    }
+    /// Parents then normalized dependencies, deduplicated (`_normalized_down_revisions`).
+    pub fn normalized_down(&self) -> Vec<usize> {
+        dedupe(self.parents.iter().chain(self.norm_deps.iter()).copied())
+    }
+    /// Parents then all dependencies, deduplicated (`_all_down_revisions`).
+    pub fn all_down(&self) -> Vec<usize> {
+        dedupe(self.parents.iter().chain(self.deps.iter()).copied())
+    }
+    pub fn is_branch_point(&self) -> bool {
+        self.next.len() > 1
+    }
+    pub fn is_real_branch_point(&self) -> bool {
+        self.all_next.len() > 1
+    }
+    pub fn is_merge_point(&self) -> bool {
+        self.parents.len() > 1
+    }
+    pub fn is_head(&self) -> bool {
+        self.next.is_empty()
+    }
+    pub fn is_real_head(&self) -> bool {
+        self.all_next.is_empty()
+    }
+}
+
+fn dedupe(it: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for x in it {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// Which edges a walk follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Edges {
+    /// `Revises:` only.
+    Versioned,
+    /// `Revises:` and dependencies.
+    All,
+    /// Down: parents and normalized dependencies (Alembic's default for ancestors).
+    Normalized,
+}
+
+#[derive(Debug, Clone)]
+pub struct RevisionMap {
+    pub nodes: Vec<Node>,
+    by_id: HashMap<String, usize>,
+    by_label: HashMap<String, usize>,
+    /// Label keys in the order Alembic adds them to its map (after all ids).
+    label_order: Vec<String>,
+    /// Revisions nothing revises (dependency-only children don't count): `heads`.
+    pub heads: Vec<usize>,
+    /// Revisions nothing revises or depends on: the `heads` target.
+    pub real_heads: Vec<usize>,
+    pub bases: Vec<usize>,
+    pub real_bases: Vec<usize>,
+}
+
+impl RevisionMap {
+    /// Builds and validates the map. Scripts are sorted by file name first: that is
+    /// Alembic's load order, which breaks every tie.
+    pub fn new(mut scripts: Vec<Script>) -> Result<RevisionMap> {
+        scripts.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
+        for (i, s) in scripts.iter().enumerate() {
+            if let Some(&prev) = by_id.get(&s.id) {
+                return Err(Error::DuplicateRevision {
+                    revision: s.id.clone(),
+                    first: scripts[prev].path.clone(),
+                    second: s.path.clone(),
+                });
+            }
+            by_id.insert(s.id.clone(), i);
+        }
+        let mut by_label: HashMap<String, usize> = HashMap::new();
+        let mut label_order = Vec::new();
+        for (i, s) in scripts.iter().enumerate() {
+            for label in &s.branch_labels {
+                let taken = by_label.get(label).copied().or_else(|| by_id.get(label).copied());
+                if let Some(other) = taken {
+                    return Err(Error::DuplicateLabel {
+                        label: label.clone(),
+                        revision: s.id.clone(),
+                        other: scripts[other].id.clone(),
+                    });
+                }
+                by_label.insert(label.clone(), i);
+                label_order.push(label.clone());
+            }
+        }
+        let lookup = |key: &str, from: &str| -> Result<usize> {
+            by_id.get(key).or_else(|| by_label.get(key)).copied().ok_or_else(|| Error::UnknownParent {
+                missing: key.to_string(),
+                from: from.to_string(),
+            })
+        };
+        let mut nodes = Vec::with_capacity(scripts.len());
+        for s in &scripts {
+            let parents = s.parents.iter().map(|p| lookup(p, &s.id)).collect::<Result<Vec<_>>>()?;
+            let deps = dedupe(s.depends_on.iter().map(|d| lookup(d, &s.id)).collect::<Result<Vec<_>>>()?.into_iter());
+            nodes.push(Node {
+                labels: s.branch_labels.iter().cloned().collect(),
+                script: s.clone(),
+                parents,
+                deps,
+                norm_deps: Vec::new(),
+                next: Vec::new(),
+                all_next: Vec::new(),
+            });
+        }
+        for i in 0..nodes.len() {
+            for d in nodes[i].all_down() {
+                nodes[d].all_next.push(i);
+                if nodes[i].parents.contains(&d) {
+                    nodes[d].next.push(i);
+                }
+            }
+        }
+        let mut map = RevisionMap {
+            heads: (0..nodes.len()).filter(|&i| nodes[i].next.is_empty()).collect(),
+            real_heads: (0..nodes.len()).filter(|&i| nodes[i].all_next.is_empty()).collect(),
+            bases: (0..nodes.len()).filter(|&i| nodes[i].parents.is_empty()).collect(),
+            real_bases: (0..nodes.len()).filter(|&i| nodes[i].parents.is_empty() && nodes[i].script.depends_on.is_empty()).collect(),
+            nodes,
+            by_id,
+            by_label,
+            label_order,
+        };
+        map.normalize_depends_on();
+        map.detect_cycles()?;
+        map.add_branch_labels();
+        Ok(map)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+    pub fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+    pub fn id(&self, i: usize) -> &str {
+        &self.nodes[i].script.id
+    }
+    /// Exact lookup of a revision id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+    /// Exact lookup of a map key: a revision id or a branch label.
+    pub fn key(&self, key: &str) -> Option<usize> {
+        self.by_id.get(key).or_else(|| self.by_label.get(key)).copied()
+    }
+    /// Every key of Alembic's map in its order: ids in load order, then labels.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, usize)> {
+        let ids = self.nodes.iter().enumerate().map(|(i, n)| (n.script.id.as_str(), i));
+        let labels = self.label_order.iter().map(|l| (l.as_str(), self.by_label[l]));
+        ids.chain(labels)
+    }
+
+    fn down_edges(&self, i: usize, edges: Edges) -> Vec<usize> {
+        let n = &self.nodes[i];
+        match edges {
+            Edges::Versioned => n.parents.clone(),
+            Edges::All => n.all_down(),
+            Edges::Normalized => n.normalized_down(),
+        }
+    }
+    fn up_edges(&self, i: usize, edges: Edges) -> &[usize] {
+        let n = &self.nodes[i];
+        match edges {
+            Edges::Versioned => &n.next,
+            Edges::All | Edges::Normalized => &n.all_next,
+        }
+    }
+
+    /// Alembic's `_iterate_related_revisions`: a depth-first walk from each target in
+    /// turn (shared `seen`), yielding each revision once, in Alembic's order. With
+    /// `check`, a target reached from another target is an "overlaps" error.
+    fn related(&self, targets: &[usize], check: bool, next: impl Fn(usize) -> Vec<usize>) -> Result<Vec<usize>> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut out = Vec::new();
+        for &target in targets {
+            let mut todo = vec![target];
+            let mut per_target = BTreeSet::new();
+            while let Some(rev) = todo.pop() {
+                if check {
+                    per_target.insert(rev);
+                }
+                if seen[rev] {
+                    continue;
+                }
+                seen[rev] = true;
+                todo.extend(next(rev));
+                out.push(rev);
+            }
+            if check {
+                let overlaps: Vec<&str> =
+                    per_target.iter().filter(|&&r| r != target && targets.contains(&r)).map(|&r| self.id(r)).collect();
+                if !overlaps.is_empty() {
+                    return Err(Error::InvalidTarget(format!(
+                        "Requested revision {} overlaps with other requested revisions {}",
+                        self.id(target),
+                        overlaps.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The targets and all their ancestors along `edges` (Alembic order).
+    pub fn ancestors(&self, targets: &[usize], edges: Edges) -> Vec<usize> {
+        self.related(targets, false, |r| self.down_edges(r, edges)).unwrap_or_default()
+    }
+    pub fn ancestors_checked(&self, targets: &[usize], edges: Edges) -> Result<Vec<usize>> {
+        self.related(targets, true, |r| self.down_edges(r, edges))
+    }
+    /// The targets and all their descendants along `edges` (Alembic order).
+    pub fn descendants(&self, targets: &[usize], edges: Edges) -> Vec<usize> {
+        self.related(targets, false, |r| self.up_edges(r, edges).to_vec()).unwrap_or_default()
+    }
+    pub fn descendants_checked(&self, targets: &[usize], edges: Edges) -> Result<Vec<usize>> {
+        self.related(targets, true, |r| self.up_edges(r, edges).to_vec())
+    }
+    pub fn ancestor_set(&self, targets: &[usize], edges: Edges) -> BTreeSet<usize> {
+        self.ancestors(targets, edges).into_iter().collect()
+    }
+
+    /// Dependencies already implied by an ancestor's dependencies are dropped; what is
+    /// left is kept in load order (Alembic keeps a hash-ordered set here).
+    fn normalize_depends_on(&mut self) {
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].deps.is_empty() {
+                continue;
+            }
+            let mut keep: BTreeSet<usize> = self.nodes[i].deps.iter().copied().collect();
+            for a in self.ancestors(&[i], Edges::Versioned) {
+                if a != i {
+                    for d in &self.nodes[a].deps {
+                        keep.remove(d);
+                    }
+                }
+            }
+            self.nodes[i].norm_deps = keep.into_iter().collect();
+        }
+    }
+
+    fn detect_cycles(&self) -> Result<()> {
+        if self.nodes.is_empty() {
+            return Ok(());
+        }
+        let all_ids = || self.nodes.iter().map(|n| n.script.id.clone()).collect::<Vec<_>>();
+        for (kind, heads, bases, edges) in [
+            ("Cycle", &self.heads, &self.bases, Edges::Versioned),
+            ("Dependency cycle", &self.real_heads, &self.real_bases, Edges::All),
+        ] {
+            if heads.is_empty() || bases.is_empty() {
+                return Err(Error::Cycle { kind, revisions: all_ids() });
+            }
+            let down: BTreeSet<usize> = self.related(heads, false, |r| self.down_edges(r, edges))?.into_iter().collect();
+            let up: BTreeSet<usize> = self.related(bases, false, |r| self.up_edges(r, edges).to_vec())?.into_iter().collect();
+            let mut lost: Vec<String> =
+                (0..self.nodes.len()).filter(|i| !(down.contains(i) && up.contains(i))).map(|i| self.id(i).to_string()).collect();
+            if !lost.is_empty() {
+                lost.sort();
+                return Err(Error::Cycle { kind, revisions: lost });
+            }
+        }
+        Ok(())
+    }
+
+    /// Alembic's `_add_branches`: a label covers its revision's descendants, and the
+    /// revisions below it down to the nearest branch point or merge point, walking
+    /// down from the last descendant visited.
+    fn add_branch_labels(&mut self) {
+        for i in 0..self.nodes.len() {
+            let own: Vec<String> = self.nodes[i].script.branch_labels.clone();
+            if own.is_empty() {
+                continue;
+            }
+            let desc = self.descendants(&[i], Edges::Versioned);
+            for &d in &desc {
+                self.nodes[d].labels.extend(own.iter().cloned());
+            }
+            let mut parent = desc.last().copied();
+            while let Some(p) = parent {
+                let n = &self.nodes[p];
+                if n.is_real_branch_point() || n.is_merge_point() {
+                    break;
+                }
+                self.nodes[p].labels.extend(own.iter().cloned());
+                parent = self.nodes[p].parents.first().copied();
+            }
+        }
+    }
+}

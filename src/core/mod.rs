@@ -1,0 +1,10 @@
+//! The pure core: scripts, the revision map, targets, the planner and offline SQL.
+//! No SQLite, no JS, no I/O.
+
+pub mod error;
+pub mod graph;
+pub mod offline;
+pub mod plan;
+pub mod script;
+pub mod target;
+pub mod walk;

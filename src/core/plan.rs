@@ -1,0 +1,338 @@
+//! The planner: the ordered steps of an upgrade, downgrade or stamp, each with the
+//! version-table changes Alembic's `HeadMaintainer` would make. Pure: the rows of the
+//! version table come in as data.
+
+use std::collections::BTreeSet;
+
+use super::error::{Error, Result};
+use super::graph::{Edges, RevisionMap};
+use super::target::match_relative;
+use super::walk::{CollectError, Spec};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionOp {
+    Insert(String),
+    Delete(String),
+    Update { from: String, to: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Upgrade(usize),
+    Downgrade(usize),
+    Stamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub kind: StepKind,
+    /// Alembic's `from_revisions_no_deps` / `to_revisions_no_deps`, for logs.
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub ops: Vec<VersionOp>,
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            StepKind::Upgrade(_) => "upgrade",
+            StepKind::Downgrade(_) => "downgrade",
+            StepKind::Stamp => "stamp_revision",
+        }
+    }
+    pub fn revision(&self) -> Option<usize> {
+        match self.kind {
+            StepKind::Upgrade(r) | StepKind::Downgrade(r) => Some(r),
+            StepKind::Stamp => None,
+        }
+    }
+    /// `upgrade a -> b` as in Alembic's `-- Running ...` comment.
+    pub fn short_log(&self) -> String {
+        format!("{} {} -> {}", self.name(), self.from.join(", "), self.to.join(", "))
+    }
+    /// `upgrade a -> b, message` as in Alembic's `Running ...` log line.
+    pub fn log(&self, map: &RevisionMap) -> String {
+        match self.revision().map(|r| map.node(r).script.doc()) {
+            Some(doc) if !doc.is_empty() => format!("{}, {doc}", self.short_log()),
+            _ => self.short_log(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Version-table rows before, in rowid order.
+    pub before: Vec<String>,
+    /// Version-table rows after every step, in rowid order.
+    pub after: Vec<String>,
+    pub steps: Vec<Step>,
+    /// `stamp --purge`: every row is deleted first.
+    pub purge: bool,
+    /// Warnings Alembic prints (e.g. `downgrade -1` from several heads).
+    pub warnings: Vec<String>,
+}
+
+/// The version table's rows as Alembic's `HeadMaintainer` keeps them, in rowid order
+/// (an UPDATE keeps a row's place; an INSERT goes last).
+struct Heads {
+    rows: Vec<String>,
+}
+
+impl Heads {
+    fn set(&self) -> BTreeSet<String> {
+        self.rows.iter().cloned().collect()
+    }
+    fn contains(&self, r: &str) -> bool {
+        self.rows.iter().any(|x| x == r)
+    }
+    fn insert(&mut self, ops: &mut Vec<VersionOp>, v: &str) -> Result<()> {
+        if self.contains(v) {
+            return Err(Error::VersionTable(format!("revision {v} is already in the version table")));
+        }
+        self.rows.push(v.to_string());
+        ops.push(VersionOp::Insert(v.to_string()));
+        Ok(())
+    }
+    fn delete(&mut self, ops: &mut Vec<VersionOp>, v: &str) -> Result<()> {
+        let Some(at) = self.rows.iter().position(|x| x == v) else {
+            return Err(Error::VersionTable(format!("Online migration expected to match one row when deleting '{v}'; 0 found")));
+        };
+        self.rows.remove(at);
+        ops.push(VersionOp::Delete(v.to_string()));
+        Ok(())
+    }
+    fn update(&mut self, ops: &mut Vec<VersionOp>, from: &str, to: &str) -> Result<()> {
+        if self.contains(to) {
+            return Err(Error::VersionTable(format!("revision {to} is already in the version table")));
+        }
+        let Some(at) = self.rows.iter().position(|x| x == from) else {
+            return Err(Error::VersionTable(format!("Online migration expected to match one row when updating '{from}' to '{to}'; 0 found")));
+        };
+        self.rows[at] = to.to_string();
+        ops.push(VersionOp::Update { from: from.to_string(), to: to.to_string() });
+        Ok(())
+    }
+}
+
+/// The version-table changes of one migration step (`HeadMaintainer.update_to_step`
+/// with a `RevisionStep`).
+fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
+    let mut ops = Vec::new();
+    let node = map.node(rev);
+    let id = node.id();
+    let down: Vec<String> = node.normalized_down().iter().map(|&d| map.id(d).to_string()).collect();
+    let set = heads.set();
+    let ancestors_of_others = |exclude: &[String]| -> BTreeSet<String> {
+        let others: Vec<usize> = set.iter().filter(|h| !exclude.contains(h)).filter_map(|h| map.index_of(h)).collect();
+        map.ancestors(&others, Edges::Normalized).into_iter().map(|a| map.id(a).to_string()).collect()
+    };
+    if upgrade {
+        let present = down.iter().filter(|d| set.contains(*d)).count();
+        if down.is_empty() || present == 0 {
+            heads.insert(&mut ops, id)?;
+        } else if down.len() > 1 && present > 1 {
+            // Merge: delete all but one parent row, update the last.
+            let others_exist = set.iter().any(|h| !down.contains(h));
+            let from: Vec<String> = if others_exist {
+                let anc = ancestors_of_others(&down);
+                down.iter().filter(|d| !anc.contains(*d)).cloned().collect()
+            } else {
+                down.clone()
+            };
+            let (last, rest) = from.split_last().ok_or_else(|| Error::VersionTable(format!("merge {id} has no parent row to update")))?;
+            for d in rest {
+                heads.delete(&mut ops, d)?;
+            }
+            heads.update(&mut ops, last, id)?;
+        } else {
+            let from = if down.len() == 1 {
+                down[0].clone()
+            } else {
+                let present: Vec<&String> = down.iter().filter(|d| set.contains(*d)).collect();
+                if present.len() != 1 {
+                    return Err(Error::VersionTable("Can't do an UPDATE because downrevision is ambiguous".into()));
+                }
+                present[0].clone()
+            };
+            heads.update(&mut ops, &from, id)?;
+        }
+        return Ok(ops);
+    }
+    // Downgrade.
+    let in_heads = set.contains(id);
+    let unmerge_to = || -> Vec<String> {
+        let me = vec![id.to_string()];
+        if set.iter().any(|h| h != id) {
+            let anc = ancestors_of_others(&me);
+            down.iter().filter(|d| !anc.contains(*d)).cloned().collect()
+        } else {
+            let tos: Vec<usize> = node.normalized_down();
+            let mut implied = BTreeSet::new();
+            for &t in &tos {
+                for a in map.ancestors(&[t], Edges::Normalized) {
+                    if a != t {
+                        implied.insert(map.id(a).to_string());
+                    }
+                }
+            }
+            down.iter().filter(|d| !implied.contains(*d)).cloned().collect()
+        }
+    };
+    if in_heads && (down.is_empty() || unmerge_to().is_empty()) {
+        heads.delete(&mut ops, id)?;
+    } else if in_heads && down.len() > 1 {
+        let to = unmerge_to();
+        let (last, rest) = to.split_last().ok_or_else(|| Error::VersionTable(format!("unmerge of {id} has no target")))?;
+        for r in rest {
+            heads.insert(&mut ops, r)?;
+        }
+        heads.update(&mut ops, id, last)?;
+    } else {
+        let to = if down.len() == 1 {
+            down[0].clone()
+        } else {
+            let present: Vec<&String> = down.iter().filter(|d| set.contains(*d)).collect();
+            if present.len() != 1 {
+                return Err(Error::VersionTable("Can't do an UPDATE because downrevision is ambiguous".into()));
+            }
+            present[0].clone()
+        };
+        heads.update(&mut ops, id, &to)?;
+    }
+    Ok(ops)
+}
+
+fn check_rows(map: &RevisionMap, rows: &[String]) -> Result<()> {
+    for r in rows {
+        if map.index_of(r).is_none() {
+            return Err(Error::DatabaseAhead { revision: r.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn revision_steps(map: &RevisionMap, rows: &[String], order: &[usize], upgrade: bool) -> Result<Plan> {
+    let mut heads = Heads { rows: rows.to_vec() };
+    let mut steps = Vec::with_capacity(order.len());
+    for &rev in order {
+        let node = map.node(rev);
+        let parents: Vec<String> = node.parents.iter().map(|&p| map.id(p).to_string()).collect();
+        let me = vec![node.id().to_string()];
+        let ops = revision_step_ops(map, &mut heads, rev, upgrade)?;
+        let (kind, from, to) = if upgrade { (StepKind::Upgrade(rev), parents, me) } else { (StepKind::Downgrade(rev), me, parents) };
+        steps.push(Step { kind, from, to, ops });
+    }
+    Ok(Plan { before: rows.to_vec(), after: heads.rows, steps, purge: false, warnings: vec![] })
+}
+
+/// Plans `upgrade TARGET` from the version table's `rows`.
+pub fn plan_upgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
+    check_rows(map, rows)?;
+    let (needs, targets) = match map.collect_upgrade(&Spec::Expr(target.to_string()), &Spec::Rows(rows.to_vec()), false, true, true) {
+        Ok(v) => v,
+        Err(CollectError::NotAncestor) => {
+            return Err(Error::InvalidTarget(format!("Destination {target} is not a valid upgrade target from current head(s)")))
+        }
+        Err(CollectError::Other(e)) => return Err(e),
+    };
+    let mut order = map.topological_sort(&needs, &targets)?;
+    order.reverse();
+    revision_steps(map, rows, &order, true)
+}
+
+/// Plans `downgrade TARGET` from the version table's `rows`. Fails before anything
+/// runs if a revision on the way has no downgrade section.
+pub fn plan_downgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
+    check_rows(map, rows)?;
+    let mut warnings = vec![];
+    if let Some((None, None, n, _)) = match_relative(target) {
+        if n < 0 && rows.iter().collect::<BTreeSet<_>>().len() > 1 {
+            warnings.push("downgrade -1 from multiple heads is ambiguous; this usage will be disallowed in a future release.".to_string());
+        }
+    }
+    let (revs, heads) = match map.collect_downgrade(rows, target, false, false, true) {
+        Ok(v) => v,
+        Err(CollectError::NotAncestor) => {
+            return Err(Error::InvalidTarget(format!("Destination {target} is not a valid downgrade target from current head(s)")))
+        }
+        Err(CollectError::Other(e)) => return Err(e),
+    };
+    let order = map.topological_sort(&revs, &heads)?;
+    for &r in &order {
+        let s = &map.node(r).script;
+        if s.downgrade.is_none() {
+            return Err(Error::Irreversible { revision: s.id.clone(), file: s.path.clone() });
+        }
+    }
+    let mut plan = revision_steps(map, rows, &order, false)?;
+    plan.warnings = warnings;
+    Ok(plan)
+}
+
+/// Plans `stamp TARGET...` (`--purge` deletes every row first). Runs no migration.
+pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge: bool) -> Result<Plan> {
+    let rows: Vec<String> = if purge { vec![] } else { rows.to_vec() };
+    check_rows(map, &rows)?;
+    let multiple = |e: Error| match e {
+        Error::MultipleHeads { argument, heads } => Error::MultipleHeads { argument, heads },
+        other => other,
+    };
+    let head_revs: Vec<usize> = rows.iter().filter_map(|r| map.index_of(r)).collect();
+    let targets: Vec<String> = if targets.is_empty() { vec!["base".into()] } else { targets.to_vec() };
+    let mut filtered: Vec<usize> = Vec::new();
+    for t in &targets {
+        for h in map.filter_for_lineage(&head_revs, t, true).map_err(multiple)? {
+            if !filtered.contains(&h) {
+                filtered.push(h);
+            }
+        }
+    }
+    let mut dests: Vec<Option<usize>> = map.get_revisions_all(&targets)?.into_iter().map(|p| p.rev()).collect();
+    if dests.is_empty() {
+        dests.push(None);
+    }
+    let mut heads = Heads { rows: rows.clone() };
+    let mut steps = Vec::new();
+    let ids = |v: &[usize]| v.iter().map(|&i| map.id(i).to_string()).collect::<Vec<_>>();
+    for dest in dests {
+        let step = match dest {
+            None => {
+                for &h in &filtered {
+                    let mut ops = vec![];
+                    heads.delete(&mut ops, map.id(h))?;
+                    steps.push(Step { kind: StepKind::Stamp, from: vec![map.id(h).to_string()], to: vec![], ops });
+                }
+                continue;
+            }
+            Some(d) if filtered.contains(&d) => continue,
+            Some(d) => d,
+        };
+        let descendants: BTreeSet<usize> = map.descendants(&[step], Edges::All).into_iter().collect();
+        let ancestors: BTreeSet<usize> = map.ancestors(&[step], Edges::Normalized).into_iter().collect();
+        let to = vec![map.id(step).to_string()];
+        let (from, is_upgrade, branch_move) = if filtered.iter().any(|h| descendants.contains(h)) {
+            (ids(&filtered), false, false)
+        } else if filtered.iter().any(|h| ancestors.contains(h)) {
+            (ids(&filtered), true, false)
+        } else {
+            (vec![], true, true)
+        };
+        let mut ops = vec![];
+        let set = heads.set();
+        if !is_upgrade && branch_move {
+            heads.delete(&mut ops, &from[0])?;
+        } else if is_upgrade && (branch_move || from.iter().any(|f| !set.contains(f))) && to.iter().any(|t| !set.contains(t)) {
+            heads.insert(&mut ops, &to[0])?;
+        } else if from.len() > 1 {
+            let (last, rest) = from.split_last().ok_or_else(|| Error::VersionTable("empty stamp".into()))?;
+            for r in rest {
+                heads.delete(&mut ops, r)?;
+            }
+            heads.update(&mut ops, last, &to[0])?;
+        } else {
+            heads.update(&mut ops, &from[0], &to[0])?;
+        }
+        steps.push(Step { kind: StepKind::Stamp, from, to, ops });
+    }
+    Ok(Plan { before: rows, after: heads.rows, steps, purge, warnings: vec![] })
+}

@@ -1,0 +1,383 @@
+//! Migration scripts: the `.sql` file format (header comments, `-- migrate:upgrade` /
+//! `-- migrate:downgrade` sections), parsed and rendered, and the revision checksum.
+
+use sha2::{Digest, Sha256};
+
+use super::error::{Error, Result};
+
+/// One section of SQL with where it starts in the file, so errors can name a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub sql: String,
+    /// 1-based line number of the first line of `sql` in the file.
+    pub first_line: usize,
+    /// `false` when the marker says `transaction:false`: run outside any transaction.
+    pub transactional: bool,
+}
+
+impl Section {
+    pub fn new(sql: impl Into<String>) -> Section {
+        Section { sql: sql.into(), first_line: 1, transactional: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub id: String,
+    /// `Revises:`; empty for a base, several for a merge (in written order).
+    pub parents: Vec<String>,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub create_date: Option<String>,
+    pub message: String,
+    pub upgrade: Section,
+    /// `None`: no downgrade section, the revision is irreversible.
+    pub downgrade: Option<Section>,
+    /// File name (or a name given by the caller); sorts the load order as Alembic does.
+    pub file_name: String,
+    /// Path shown in `history --verbose` / `show`.
+    pub path: String,
+}
+
+const UPGRADE_MARKER: &str = "-- migrate:upgrade";
+const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
+const ILLEGAL_ID_CHARS: &[char] = &['@', '-', '+', ':', ','];
+
+/// Checks a revision id or branch label the way Alembic's `verify_rev_id` does, plus
+/// whitespace (which cannot survive a comma-separated header).
+pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("empty {kind}"));
+    }
+    let mut bad: Vec<char> = value.chars().filter(|c| ILLEGAL_ID_CHARS.contains(c)).collect();
+    bad.sort();
+    bad.dedup();
+    if !bad.is_empty() {
+        let list: Vec<String> = bad.iter().map(|c| c.to_string()).collect();
+        return Err(format!("Character(s) '{}' not allowed in {kind} '{value}'", list.join(", ")));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"') {
+        return Err(format!("whitespace and quotes are not allowed in {kind} '{value}'"));
+    }
+    Ok(())
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// Parses a section marker line's options (`transaction:false`).
+fn marker_options(file: &str, line_no: usize, rest: &str) -> Result<bool> {
+    let mut transactional = true;
+    for opt in rest.split_whitespace() {
+        match opt {
+            "transaction:false" => transactional = false,
+            "transaction:true" => transactional = true,
+            other => {
+                return Err(Error::parse(file, line_no, format!("unknown section option '{other}' (known: transaction:false)")))
+            }
+        }
+    }
+    Ok(transactional)
+}
+
+/// Parses the bytes of a migration file. `file_name` names it in errors.
+pub fn parse_bytes(file_name: &str, path: &str, bytes: &[u8]) -> Result<Script> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(file_name, path, text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            Err(Error::parse(path, line, format!("not valid UTF-8 (byte {at})")))
+        }
+    }
+}
+
+#[derive(PartialEq)]
+enum Part {
+    Header,
+    Upgrade,
+    Downgrade,
+}
+
+/// Parses the text of a migration file.
+pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut id: Option<(String, usize)> = None;
+    let mut parents: Option<Vec<String>> = None;
+    let mut branch_labels = Vec::new();
+    let mut depends_on = Vec::new();
+    let mut create_date = None;
+    let mut message = String::new();
+    let mut upgrade: Option<(Vec<&str>, usize, bool)> = None;
+    let mut downgrade: Option<(Vec<&str>, usize, bool)> = None;
+    let mut part = Part::Header;
+
+    for (idx, raw) in text.split('\n').enumerate() {
+        let line_no = idx + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = line.trim_end();
+        if let Some(rest) = marker_rest(trimmed, UPGRADE_MARKER) {
+            if upgrade.is_some() {
+                return Err(Error::parse(path, line_no, "second '-- migrate:upgrade' section"));
+            }
+            upgrade = Some((Vec::new(), line_no + 1, marker_options(path, line_no, rest)?));
+            part = Part::Upgrade;
+            continue;
+        }
+        if let Some(rest) = marker_rest(trimmed, DOWNGRADE_MARKER) {
+            if downgrade.is_some() {
+                return Err(Error::parse(path, line_no, "second '-- migrate:downgrade' section"));
+            }
+            downgrade = Some((Vec::new(), line_no + 1, marker_options(path, line_no, rest)?));
+            part = Part::Downgrade;
+            continue;
+        }
+        if trimmed.trim_start().starts_with("-- migrate:") {
+            return Err(Error::parse(path, line_no, format!("unknown section marker '{}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')", trimmed.trim())));
+        }
+        match part {
+            Part::Upgrade => upgrade.as_mut().map(|s| s.0.push(line)).unwrap_or(()),
+            Part::Downgrade => downgrade.as_mut().map(|s| s.0.push(line)).unwrap_or(()),
+            Part::Header => {
+                let t = trimmed.trim_start();
+                if t.is_empty() {
+                    continue;
+                }
+                let Some(comment) = t.strip_prefix("--") else {
+                    return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
+                };
+                let Some((key, value)) = comment.split_once(':') else { continue };
+                let value = value.trim();
+                match key.trim().to_ascii_lowercase().as_str() {
+                    "revision id" => {
+                        check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
+                        id = Some((value.to_string(), line_no));
+                    }
+                    "revises" => {
+                        let list = split_list(value);
+                        for p in &list {
+                            check_identifier("revision identifier", p).map_err(|m| Error::parse(path, line_no, m))?;
+                        }
+                        parents = Some(list);
+                    }
+                    "branch labels" => {
+                        branch_labels = split_list(value);
+                        for l in &branch_labels {
+                            check_identifier("branch label", l).map_err(|m| Error::parse(path, line_no, m))?;
+                        }
+                    }
+                    "depends on" => {
+                        depends_on = split_list(value);
+                        for d in &depends_on {
+                            if d.contains(char::is_whitespace) {
+                                return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
+                            }
+                        }
+                    }
+                    "create date" => create_date = (!value.is_empty()).then(|| value.to_string()),
+                    "message" => message = value.to_string(),
+                    // Any other comment line in the header is the author's own.
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    let (id, id_line) = id.ok_or_else(|| Error::parse(path, 1, "missing '-- Revision ID:' header"))?;
+    let parents = parents.ok_or_else(|| Error::parse(path, 1, "missing '-- Revises:' header (leave it empty for a base revision)"))?;
+    if parents.contains(&id) {
+        return Err(Error::Cycle { kind: "Self-loop", revisions: vec![id] });
+    }
+    if depends_on.contains(&id) {
+        return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![id] });
+    }
+    let _ = id_line;
+    let (up_lines, up_first, up_tx) = upgrade.ok_or_else(|| Error::parse(path, text.lines().count().max(1), "missing '-- migrate:upgrade' section"))?;
+    Ok(Script {
+        id,
+        parents,
+        branch_labels,
+        depends_on,
+        create_date,
+        message,
+        upgrade: Section { sql: up_lines.join("\n"), first_line: up_first, transactional: up_tx },
+        downgrade: downgrade.map(|(l, first, tx)| Section { sql: l.join("\n"), first_line: first, transactional: tx }),
+        file_name: file_name.to_string(),
+        path: path.to_string(),
+    })
+}
+
+/// `Some(options)` when `line` is `marker` optionally followed by options.
+fn marker_rest<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = line.trim_start().strip_prefix(marker)?;
+    (rest.is_empty() || rest.starts_with(char::is_whitespace)).then_some(rest)
+}
+
+fn section_marker(marker: &str, s: &Section) -> String {
+    if s.transactional { marker.to_string() } else { format!("{marker} transaction:false") }
+}
+
+/// Renders a script in the canonical file format; `parse(render(s))` gives `s` back
+/// (up to line numbers).
+pub fn render(s: &Script) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("-- Revision ID: {}\n", s.id));
+    out.push_str(&format!("-- Revises: {}\n", s.parents.join(", ")).replace(": \n", ":\n"));
+    if !s.branch_labels.is_empty() {
+        out.push_str(&format!("-- Branch Labels: {}\n", s.branch_labels.join(", ")));
+    }
+    if !s.depends_on.is_empty() {
+        out.push_str(&format!("-- Depends On: {}\n", s.depends_on.join(", ")));
+    }
+    out.push_str(&format!("-- Create Date: {}\n", s.create_date.as_deref().unwrap_or("")).replace(": \n", ":\n"));
+    out.push_str(&format!("-- Message: {}\n", s.message).replace(": \n", ":\n"));
+    out.push('\n');
+    out.push_str(&section_marker(UPGRADE_MARKER, &s.upgrade));
+    out.push('\n');
+    push_body(&mut out, &s.upgrade.sql);
+    if let Some(down) = &s.downgrade {
+        out.push('\n');
+        out.push_str(&section_marker(DOWNGRADE_MARKER, down));
+        out.push('\n');
+        push_body(&mut out, &down.sql);
+    }
+    out
+}
+
+fn push_body(out: &mut String, sql: &str) {
+    let body = sql.trim_matches('\n');
+    if !body.is_empty() {
+        out.push_str(body);
+        out.push('\n');
+    }
+}
+
+impl Script {
+    /// SHA-256 (hex) of `athanor-v1\n<id>\n<upgrade SQL>` with CRLF turned into LF and
+    /// surrounding whitespace trimmed: what was applied, so a later edit is detected.
+    pub fn checksum(&self) -> String {
+        let sql = self.upgrade.sql.replace("\r\n", "\n");
+        let mut h = Sha256::new();
+        h.update(b"athanor-v1\n");
+        h.update(self.id.as_bytes());
+        h.update(b"\n");
+        h.update(sql.trim().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Alembic's module docstring equivalent, for `history --verbose` and `show`.
+    pub fn longdoc(&self) -> String {
+        let mut doc = String::new();
+        doc.push_str(self.message.trim());
+        doc.push_str("\n\n");
+        doc.push_str(&format!("Revision ID: {}\n", self.id));
+        doc.push_str(&format!("Revises: {}\n", self.parents.join(", ")));
+        doc.push_str(&format!("Create Date: {}", self.create_date.as_deref().unwrap_or("")));
+        doc.trim().to_string()
+    }
+
+    /// The first paragraph of the doc: the message.
+    pub fn doc(&self) -> String {
+        let long = self.longdoc();
+        long.split("\n\n").next().unwrap_or("").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = "-- Revision ID: 1975ea83b712\n-- Revises: ae1027a6acf\n-- Branch Labels: billing\n-- Depends On: 55af2cb1c267\n-- Create Date: 2026-11-27 10:00:00.000000\n-- Message: add account table\n\n-- migrate:upgrade\nCREATE TABLE account (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n\n-- migrate:downgrade\nDROP TABLE account;\n";
+
+    #[test]
+    fn parses_every_header_and_both_sections() {
+        let s = parse("1975ea83b712_add.sql", "m/1975ea83b712_add.sql", FULL).unwrap();
+        assert_eq!(s.id, "1975ea83b712");
+        assert_eq!(s.parents, vec!["ae1027a6acf"]);
+        assert_eq!(s.branch_labels, vec!["billing"]);
+        assert_eq!(s.depends_on, vec!["55af2cb1c267"]);
+        assert_eq!(s.create_date.as_deref(), Some("2026-11-27 10:00:00.000000"));
+        assert_eq!(s.message, "add account table");
+        assert_eq!(s.upgrade.first_line, 9);
+        assert!(s.upgrade.sql.starts_with("CREATE TABLE account"));
+        let down = s.downgrade.as_ref().unwrap();
+        assert_eq!(down.first_line, 12);
+        assert_eq!(down.sql.trim(), "DROP TABLE account;");
+    }
+
+    #[test]
+    fn render_round_trips() {
+        let s = parse("f.sql", "f.sql", FULL).unwrap();
+        let again = parse("f.sql", "f.sql", &render(&s)).unwrap();
+        assert_eq!(render(&again), render(&s));
+        assert_eq!(again.checksum(), s.checksum());
+        assert_eq!(render(&s), FULL);
+    }
+
+    #[test]
+    fn missing_downgrade_is_irreversible_and_empty_is_a_noop() {
+        let none = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 1;\n").unwrap();
+        assert!(none.downgrade.is_none());
+        assert!(none.parents.is_empty());
+        let empty = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 1;\n-- migrate:downgrade\n").unwrap();
+        assert_eq!(empty.downgrade.unwrap().sql.trim(), "");
+    }
+
+    #[test]
+    fn merge_parents_keep_their_order() {
+        let s = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises: b2, a1\n-- migrate:upgrade\n").unwrap();
+        assert_eq!(s.parents, vec!["b2", "a1"]);
+    }
+
+    #[test]
+    fn transaction_option_on_a_section() {
+        let s = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises:\n-- migrate:upgrade transaction:false\nVACUUM;\n-- migrate:downgrade\n").unwrap();
+        assert!(!s.upgrade.transactional);
+        assert!(s.downgrade.unwrap().transactional);
+        let e = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises:\n-- migrate:upgrade fast:yes\n").unwrap_err();
+        assert_eq!(e.code(), "PARSE_ERROR");
+        assert_eq!(e.to_string(), "m.sql:3: unknown section option 'fast:yes' (known: transaction:false)");
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let cases: &[(&str, &str)] = &[
+            ("-- Revises:\n-- migrate:upgrade\n", "x.sql:1: missing '-- Revision ID:' header"),
+            ("-- Revision ID: a1\n-- migrate:upgrade\n", "x.sql:1: missing '-- Revises:' header (leave it empty for a base revision)"),
+            ("-- Revision ID: a1\n-- Revises:\nSELECT 1;\n", "x.sql:3: SQL before the '-- migrate:upgrade' marker"),
+            ("-- Revision ID: a1\n-- Revises:\n", "x.sql:2: missing '-- migrate:upgrade' section"),
+            ("-- Revision ID: a-1\n-- Revises:\n-- migrate:upgrade\n", "x.sql:1: Character(s) '-' not allowed in revision identifier 'a-1'"),
+            ("-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\n-- migrate:upgrade\n", "x.sql:4: second '-- migrate:upgrade' section"),
+            ("-- Revision ID: a1\n-- Revises:\n-- migrate:upgrad\n", "x.sql:3: unknown section marker '-- migrate:upgrad' (expected '-- migrate:upgrade' or '-- migrate:downgrade')"),
+        ];
+        for (text, msg) in cases {
+            let e = parse("x.sql", "x.sql", text).unwrap_err();
+            assert_eq!(e.code(), "PARSE_ERROR", "{text}");
+            assert_eq!(&e.to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn non_utf8_names_the_line() {
+        let e = parse_bytes("x.sql", "x.sql", b"-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT '\xff';\n").unwrap_err();
+        assert_eq!(e.to_string(), "x.sql:4: not valid UTF-8 (byte 58)");
+    }
+
+    #[test]
+    fn self_loops_are_cycles() {
+        let e = parse("x.sql", "x.sql", "-- Revision ID: a1\n-- Revises: a1\n-- migrate:upgrade\n").unwrap_err();
+        assert_eq!(e.code(), "CYCLE");
+        assert_eq!(e.to_string(), "Self-loop is detected in revisions (a1)");
+    }
+
+    #[test]
+    fn checksum_ignores_line_endings_and_downgrade() {
+        let a = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 1;\n-- migrate:downgrade\nSELECT 2;\n").unwrap();
+        let b = parse("a.sql", "a.sql", "-- Revision ID: a1\r\n-- Revises:\r\n-- migrate:upgrade\r\nSELECT 1;\r\n").unwrap();
+        assert_eq!(a.checksum(), b.checksum());
+        let c = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 3;\n").unwrap();
+        assert_ne!(a.checksum(), c.checksum());
+        assert_eq!(a.checksum().len(), 64);
+    }
+}

@@ -1,0 +1,224 @@
+//! Which revisions an upgrade, downgrade or history range covers, and the order
+//! Alembic visits them in (`_collect_upgrade_revisions`, `_collect_downgrade_revisions`,
+//! `_topological_sort`).
+
+use std::collections::BTreeSet;
+
+use super::error::{Error, Result};
+use super::graph::{Edges, RevisionMap};
+use super::target::Pos;
+
+/// One side of a range: a symbol the user wrote, or the version table's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    Expr(String),
+    Rows(Vec<String>),
+}
+
+impl Spec {
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            Spec::Expr(s) => vec![s.clone()],
+            Spec::Rows(r) => r.clone(),
+        }
+    }
+    fn expr(&self) -> Option<&str> {
+        match self {
+            Spec::Expr(s) => Some(s),
+            Spec::Rows(_) => None,
+        }
+    }
+}
+
+/// Raised where Alembic raises `RangeNotAncestorError`; callers word it.
+pub struct NotAncestor;
+
+pub enum CollectError {
+    NotAncestor,
+    Other(Error),
+}
+
+impl From<Error> for CollectError {
+    fn from(e: Error) -> Self {
+        CollectError::Other(e)
+    }
+}
+
+fn revs(p: Vec<Pos>) -> Vec<usize> {
+    p.into_iter().filter_map(Pos::rev).collect()
+}
+
+impl RevisionMap {
+    fn resolve_spec(&self, spec: &Spec) -> Result<Vec<Pos>> {
+        self.get_revisions_all(&spec.to_list())
+    }
+
+    /// `_collect_upgrade_revisions`: what must be applied to go from `lower` to `upper`.
+    pub fn collect_upgrade(
+        &self,
+        upper: &Spec,
+        lower: &Spec,
+        inclusive: bool,
+        implicit_base: bool,
+        assert_len: bool,
+    ) -> Result<(BTreeSet<usize>, Vec<usize>), CollectError> {
+        let mut targets = match upper {
+            Spec::Expr(t) => revs(self.parse_upgrade_target(&lower.to_list(), t, assert_len)?),
+            Spec::Rows(_) => revs(self.resolve_spec(upper)?),
+        };
+        if let Some(branch) = lower.expr().and_then(|l| l.split_once('@')).map(|(b, _)| b) {
+            let mut branch = branch.to_string();
+            if let Some(r) = self.get_revision(&branch)? {
+                if self.id(r) == branch {
+                    // A revision used as a label stands for its branch.
+                    let labels = &self.node(r).labels;
+                    if labels.len() != 1 {
+                        return Err(Error::InvalidTarget(format!("revision {branch} has no single branch label")).into());
+                    }
+                    branch = labels.iter().next().cloned().unwrap_or_default();
+                }
+            }
+            targets.retain(|&t| self.node(t).labels.contains(&branch));
+        }
+        let mut required: BTreeSet<usize> = self.ancestors_checked(&targets, Edges::Normalized)?.into_iter().collect();
+        required.extend(targets.iter().copied());
+
+        let mut lower = lower.clone();
+        let mut current = self.resolve_spec(&lower)?;
+        if !implicit_base && current.iter().any(|p| matches!(p, Pos::Rev(r) if !required.contains(r))) {
+            return Err(CollectError::NotAncestor);
+        }
+        if current.first() == Some(&Pos::Nothing) {
+            if let Some(l) = lower.expr().map(String::from) {
+                let (_, rev) = self.parse_downgrade_target(&upper.to_list(), &l, assert_len)?;
+                match rev {
+                    Pos::Rev(r) => {
+                        current = vec![Pos::Rev(r)];
+                        lower = Spec::Expr(self.id(r).to_string());
+                    }
+                    _ => {
+                        current = vec![];
+                        lower = Spec::Expr("base".into());
+                    }
+                }
+            }
+        }
+        let current = revs(current);
+        let mut current_set: BTreeSet<usize> = self.ancestors_checked(&current, Edges::Normalized)?.into_iter().collect();
+        current_set.extend(current.iter().copied());
+        let mut needs: BTreeSet<usize> = required.difference(&current_set).copied().collect();
+        if inclusive {
+            needs.extend(revs(self.resolve_spec(&lower)?));
+        }
+        if !current.is_empty() && !implicit_base {
+            let below: BTreeSet<usize> = self.descendants_checked(&current, Edges::Versioned)?.into_iter().collect();
+            needs.retain(|n| below.contains(n));
+        }
+        Ok((needs, targets))
+    }
+
+    /// `_collect_downgrade_revisions`: what must be undone to go from the rows in
+    /// `upper` down to `lower`.
+    pub fn collect_downgrade(
+        &self,
+        upper: &[String],
+        lower: &str,
+        inclusive: bool,
+        implicit_base: bool,
+        assert_len: bool,
+    ) -> Result<(BTreeSet<usize>, Vec<usize>), CollectError> {
+        let (label, target) = self.parse_downgrade_target(upper, lower, assert_len)?;
+        let target = target.rev();
+        let mut roots: Vec<usize> = match target {
+            None => (0..self.len()).filter(|&i| self.node(i).parents.is_empty()).collect(),
+            Some(t) if inclusive => vec![t],
+            Some(t) => self.node(t).next.clone(),
+        };
+        if let Some(label) = &label {
+            if roots.len() > 1 {
+                let branch = self.revision_for_ident(Some(label), None)?.ok_or_else(|| Error::InvalidTarget(format!("No such branch: '{label}'")))?;
+                let ancestors = self.ancestor_set(&[branch], Edges::Versioned);
+                roots.retain(|r| ancestors.contains(r));
+                if roots.is_empty() {
+                    return Err(Error::InvalidTarget("Not a valid downgrade target from current heads".into()).into());
+                }
+            }
+        }
+        let heads = revs(self.get_revisions_all(upper)?);
+        let active = self.ancestor_set(&heads, Edges::Normalized);
+        let mut down: BTreeSet<usize> = self.descendants(&roots, Edges::All).into_iter().filter(|r| active.contains(r)).collect();
+        if implicit_base {
+            let keep = self.ancestor_set(&roots, Edges::Normalized);
+            down.extend(active.difference(&keep).copied());
+        }
+        if let Some(t) = target {
+            if down.is_empty() && !heads.contains(&t) {
+                return Err(CollectError::NotAncestor);
+            }
+        }
+        Ok((down, heads))
+    }
+
+    /// `_topological_sort`: revisions from the heads down, switching to another head
+    /// before emitting anything that head still needs.
+    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize]) -> Result<Vec<usize>> {
+        let mut todo = revisions.clone();
+        let mut current: Vec<usize> = heads.iter().copied().filter(|h| todo.contains(h)).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut ancestors: Vec<BTreeSet<usize>> = current.iter().map(|&h| self.ancestor_set(&[h], Edges::Normalized)).collect();
+        let mut out = Vec::with_capacity(todo.len());
+        let mut idx = 0;
+        while !current.is_empty() {
+            let candidate = current[idx];
+            if let Some(j) = ancestors.iter().enumerate().position(|(j, a)| j != idx && a.contains(&candidate)) {
+                idx = j;
+                continue;
+            }
+            if todo.remove(&candidate) {
+                out.push(candidate);
+            }
+            let node = self.node(candidate);
+            let add: Vec<usize> = node.normalized_down().into_iter().filter(|r| todo.contains(r) && !current.contains(r)).collect();
+            if add.is_empty() {
+                current.remove(idx);
+                ancestors.remove(idx);
+                idx = idx.saturating_sub(1);
+            } else if node.norm_deps.is_empty() && node.parents.len() == 1 {
+                current[idx] = add[0];
+                ancestors[idx].remove(&candidate);
+            } else {
+                current[idx] = add[0];
+                ancestors[idx] = self.ancestor_set(&[add[0]], Edges::Normalized);
+                for &h in &add[1..] {
+                    current.push(h);
+                    ancestors.push(self.ancestor_set(&[h], Edges::Normalized));
+                }
+            }
+        }
+        if !todo.is_empty() {
+            let left: Vec<&str> = todo.iter().map(|&r| self.id(r)).collect();
+            return Err(Error::InvalidTarget(format!("revisions {} are not reachable from the given heads", left.join(", "))));
+        }
+        Ok(out)
+    }
+
+    /// `walk_revisions(base, head)`: the revisions of a history range, newest first.
+    pub fn walk_revisions(&self, base: &Spec, head: &Spec) -> Result<Vec<usize>> {
+        let range_error = || {
+            let show = |s: &Spec| match s {
+                Spec::Expr(e) => e.clone(),
+                Spec::Rows(r) => format!("({})", r.join(", ")),
+            };
+            Error::InvalidTarget(format!(
+                "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch",
+                show(base),
+                show(head)
+            ))
+        };
+        let (needs, heads) = match self.collect_upgrade(head, base, true, false, false) {
+            Ok(v) => v,
+            Err(CollectError::NotAncestor) => return Err(range_error()),
+            Err(CollectError::Other(e)) => return Err(e),
+        };
+        self.topological_sort(&needs, &heads)
+    }
+}

@@ -1,0 +1,11 @@
+//! athanor: Alembic-style schema migrations for SQLite.
+//!
+//! Layers, each using only the ones below it: [`core`] (pure: scripts, revision map,
+//! targets, planner) → [`sqlite`] (runs plans on SQLite) → [`cli`] (the commands'
+//! text and exit status).
+
+pub mod core;
+pub mod sqlite;
+pub mod cli;
+
+pub use crate::core::error::{Error, Result};

@@ -1,0 +1,265 @@
+//! Runs plans on a SQLite connection: the lock is taken first (`BEGIN IMMEDIATE`),
+//! the version table is read inside it, the plan is made from what was read, and every
+//! script runs with its version-table change in the same transaction.
+
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+
+use super::split::split_statements;
+use super::{sql_error, version_table as vt};
+use crate::core::error::{Error, Result, StatementFailure};
+use crate::core::graph::{Edges, RevisionMap};
+use crate::core::plan::{self, Plan, Step, StepKind};
+use crate::core::script::Section;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionMode {
+    /// The whole run in one transaction: a failure leaves the database as it was.
+    #[default]
+    All,
+    /// One transaction per migration (Alembic's `transaction_per_migration`).
+    PerMigration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub version_table: String,
+    pub transaction: TransactionMode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { version_table: "alembic_version".into(), transaction: TransactionMode::All }
+    }
+}
+
+/// Progress, reported before and after each step.
+#[derive(Debug)]
+pub enum Event<'a> {
+    StepStarted { index: usize, total: usize, step: &'a Step },
+    StepFinished { index: usize, total: usize, step: &'a Step, ms: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub plan: Plan,
+    /// Milliseconds each step took, in plan order.
+    pub step_ms: Vec<f64>,
+}
+
+fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+    }
+}
+
+/// An open `BEGIN IMMEDIATE` that rolls back unless committed, on every path.
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Connection) -> Result<Tx<'c>> {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
+        Ok(Tx { conn, open: true })
+    }
+    fn commit(&mut self) -> Result<()> {
+        if self.open {
+            self.conn.execute_batch("COMMIT").map_err(sql_error)?;
+            self.open = false;
+        }
+        Ok(())
+    }
+    fn rollback(&mut self) {
+        if self.open {
+            // The connection may already have rolled back on error; that is fine.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
+/// A migration engine over one connection and one revision map.
+pub struct Engine<'a> {
+    pub conn: &'a Connection,
+    pub map: &'a RevisionMap,
+    pub options: Options,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(conn: &'a Connection, map: &'a RevisionMap, options: Options) -> Engine<'a> {
+        Engine { conn, map, options }
+    }
+
+    /// The version table's rows (rowid order), read without taking the write lock.
+    pub fn current_rows(&self) -> Result<Vec<String>> {
+        vt::read_rows(self.conn, &self.options.version_table)
+    }
+
+    pub fn upgrade(&self, target: &str, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
+        self.run(|rows| plan::plan_upgrade(self.map, rows, target), on_event)
+    }
+
+    pub fn downgrade(&self, target: &str, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
+        self.run(|rows| plan::plan_downgrade(self.map, rows, target), on_event)
+    }
+
+    pub fn stamp(&self, targets: &[String], purge: bool) -> Result<Report> {
+        self.run(|rows| plan::plan_stamp(self.map, rows, targets, purge), &mut |_| {})
+    }
+
+    /// Revisions applied according to `rows`: the rows and everything they imply.
+    fn applied(&self, rows: &[String]) -> BTreeSet<String> {
+        let idx: Vec<usize> = rows.iter().filter_map(|r| self.map.index_of(r)).collect();
+        self.map.ancestors(&idx, Edges::Normalized).into_iter().map(|i| self.map.id(i).to_string()).collect()
+    }
+
+    /// An applied revision whose file changed since is refused before anything runs.
+    fn verify_checksums(&self, rows: &[String]) -> Result<()> {
+        let recorded = vt::checksums(self.conn, &self.options.version_table)?;
+        if recorded.is_empty() {
+            return Ok(());
+        }
+        for rev in self.applied(rows) {
+            let (Some(sum), Some(i)) = (recorded.get(&rev), self.map.index_of(&rev)) else { continue };
+            let script = &self.map.node(i).script;
+            let now = script.checksum();
+            if &now != sum {
+                return Err(Error::ChecksumMismatch { revision: rev, file: script.path.clone(), recorded: sum.clone(), current: now });
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self, planner: impl FnOnce(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
+        let table = &self.options.version_table;
+        let mut tx = Tx::begin(self.conn)?;
+        let rows = vt::read_rows(self.conn, table)?;
+        let plan = planner(&rows)?;
+        self.verify_checksums(&rows)?;
+        if plan.purge {
+            vt::purge(self.conn, table)?;
+        }
+        let total = plan.steps.len();
+        let mut step_ms = Vec::with_capacity(total);
+        let mut expected = rows.clone();
+        for (index, step) in plan.steps.iter().enumerate() {
+            on_event(&Event::StepStarted { index, total, step });
+            let started = now_ms();
+            let section = self.section(step);
+            let transactional = section.is_none_or(|s| s.transactional);
+            if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
+                tx.commit()?;
+            }
+            if let Some(s) = section.filter(|s| !s.transactional) {
+                self.run_section(step, s)?;
+            }
+            if !tx.open {
+                tx = Tx::begin(self.conn)?;
+                let now = vt::read_rows(self.conn, table)?;
+                if now != expected {
+                    return Err(Error::VersionTable(format!(
+                        "the version table changed while migrating (expected [{}], found [{}]); nothing more was run",
+                        expected.join(", "),
+                        now.join(", ")
+                    )));
+                }
+            }
+            if let Some(s) = section.filter(|s| s.transactional) {
+                self.run_section(step, s)?;
+            }
+            let ms = now_ms() - started;
+            self.record_step(step, ms)?;
+            step_ms.push(ms);
+            expected = apply_ops(expected, step);
+            on_event(&Event::StepFinished { index, total, step, ms });
+        }
+        if total > 0 || plan.purge {
+            vt::prune(self.conn, table, &self.applied(&plan.after))?;
+        }
+        tx.commit()?;
+        Ok(Report { plan, step_ms })
+    }
+
+    fn section(&self, step: &Step) -> Option<&'a Section> {
+        match step.kind {
+            StepKind::Upgrade(r) => Some(&self.map.node(r).script.upgrade),
+            StepKind::Downgrade(r) => self.map.node(r).script.downgrade.as_ref(),
+            StepKind::Stamp => None,
+        }
+    }
+
+    fn record_step(&self, step: &Step, ms: f64) -> Result<()> {
+        let table = &self.options.version_table;
+        if step.ops.iter().any(|op| matches!(op, plan::VersionOp::Insert(_))) {
+            vt::ensure(self.conn, table)?;
+        }
+        for op in &step.ops {
+            vt::apply(self.conn, table, op)?;
+        }
+        if let StepKind::Upgrade(r) = step.kind {
+            let s = &self.map.node(r).script;
+            vt::record(self.conn, table, &s.id, &s.checksum(), ms.round() as i64)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a section statement by statement; a failure names revision, file and line.
+    fn run_section(&self, step: &Step, section: &Section) -> Result<()> {
+        let Some(rev) = step.revision() else { return Ok(()) };
+        let script = &self.map.node(rev).script;
+        for st in split_statements(&section.sql, section.first_line) {
+            if let Err(e) = execute_one(self.conn, &st.sql) {
+                return Err(Error::MigrationFailed(Box::new(StatementFailure {
+                    revision: script.id.clone(),
+                    file: script.path.clone(),
+                    line: st.line,
+                    statement: st.sql,
+                    sqlite_message: e.to_string(),
+                })));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs one statement to completion, draining any rows it returns
+/// (`PRAGMA foreign_key_check` answers with rows, not an error).
+pub fn execute_one(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut st = match conn.prepare(sql) {
+        Ok(st) => st,
+        Err(rusqlite::Error::Empty) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut rows = st.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+fn apply_ops(mut rows: Vec<String>, step: &Step) -> Vec<String> {
+    for op in &step.ops {
+        match op {
+            plan::VersionOp::Insert(v) => rows.push(v.clone()),
+            plan::VersionOp::Delete(v) => rows.retain(|r| r != v),
+            plan::VersionOp::Update { from, to } => {
+                for r in rows.iter_mut().filter(|r| *r == from) {
+                    *r = to.clone();
+                }
+            }
+        }
+    }
+    rows
+}

@@ -1,0 +1,123 @@
+//! The version table (Alembic's `alembic_version`, one row per head) and athanor's own
+//! history table beside it (checksum and time of each applied revision).
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::sql_error;
+use crate::core::error::{Error, Result};
+use crate::core::offline::{create_version_table, quote_ident};
+use crate::core::plan::VersionOp;
+
+/// athanor's own table: one row per applied revision per version table.
+pub const HISTORY_TABLE: &str = "athanor_history";
+
+pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+        .map_err(sql_error)
+}
+
+/// The rows in rowid order (Alembic's `downgrade -N` starts from the first); none
+/// when the table does not exist.
+pub fn read_rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    if !table_exists(conn, table)? {
+        return Ok(vec![]);
+    }
+    let sql = format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(table));
+    let mut st = conn.prepare(&sql).map_err(sql_error)?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_error)
+}
+
+pub fn ensure(conn: &Connection, table: &str) -> Result<()> {
+    if !table_exists(conn, table)? {
+        conn.execute_batch(&create_version_table(table)).map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+/// Applies one change; UPDATE and DELETE must touch exactly one row, as Alembic checks.
+pub fn apply(conn: &Connection, table: &str, op: &VersionOp) -> Result<()> {
+    let t = quote_ident(table);
+    let (changed, what) = match op {
+        VersionOp::Insert(v) => {
+            let sql = format!("INSERT INTO {t} (version_num) VALUES (?1)");
+            (conn.prepare_cached(&sql).and_then(|mut s| s.execute([v])).map_err(sql_error)?, format!("inserting '{v}'"))
+        }
+        VersionOp::Delete(v) => {
+            let sql = format!("DELETE FROM {t} WHERE version_num = ?1");
+            (conn.prepare_cached(&sql).and_then(|mut s| s.execute([v])).map_err(sql_error)?, format!("deleting '{v}'"))
+        }
+        VersionOp::Update { from, to } => {
+            let sql = format!("UPDATE {t} SET version_num = ?1 WHERE version_num = ?2");
+            (
+                conn.prepare_cached(&sql).and_then(|mut s| s.execute([to, from])).map_err(sql_error)?,
+                format!("updating '{from}' to '{to}'"),
+            )
+        }
+    };
+    if changed != 1 {
+        return Err(Error::VersionTable(format!(
+            "Online migration expected to match one row when {what} in '{table}'; {changed} found"
+        )));
+    }
+    Ok(())
+}
+
+pub fn purge(conn: &Connection, table: &str) -> Result<()> {
+    if table_exists(conn, table)? {
+        conn.execute(&format!("DELETE FROM {}", quote_ident(table)), []).map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+/// Recorded checksums by revision; empty when nothing was recorded yet.
+pub fn checksums(conn: &Connection, table: &str) -> Result<HashMap<String, String>> {
+    if !table_exists(conn, HISTORY_TABLE)? {
+        return Ok(HashMap::new());
+    }
+    let mut st = conn
+        .prepare(&format!("SELECT revision, checksum FROM {HISTORY_TABLE} WHERE version_table = ?1"))
+        .map_err(sql_error)?;
+    let rows = st.query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql_error)?;
+    rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(sql_error)
+}
+
+fn ensure_history(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (\n    version_table TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    checksum TEXT NOT NULL,\n    applied_at TEXT NOT NULL,\n    execution_ms INTEGER NOT NULL,\n    PRIMARY KEY (version_table, revision)\n)"
+    ))
+    .map_err(sql_error)
+}
+
+pub fn record(conn: &Connection, table: &str, revision: &str, checksum: &str, ms: i64) -> Result<()> {
+    let sql = format!(
+        "INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES (?1, ?2, ?3, strftime('%Y-%m-%d %H:%M:%f', 'now'), ?4)"
+    );
+    let run = |conn: &Connection| conn.prepare_cached(&sql).and_then(|mut s| s.execute(params![table, revision, checksum, ms]));
+    match run(conn) {
+        Ok(_) => Ok(()),
+        Err(_) => {
+            ensure_history(conn)?;
+            run(conn).map(|_| ()).map_err(sql_error)
+        }
+    }
+}
+
+/// Drops the history of revisions no longer applied (after a downgrade or stamp, or
+/// after another tool such as Alembic moved the version table).
+pub fn prune(conn: &Connection, table: &str, applied: &BTreeSet<String>) -> Result<()> {
+    if !table_exists(conn, HISTORY_TABLE)? {
+        return Ok(());
+    }
+    for (rev, _) in checksums(conn, table)? {
+        if !applied.contains(&rev) {
+            conn.execute(&format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?1 AND revision = ?2"), [table, &rev])
+                .map_err(sql_error)?;
+        }
+    }
+    Ok(())
+}
