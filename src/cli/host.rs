@@ -50,6 +50,9 @@ impl Host for NativeHost {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
         // Another migrator holding the write lock makes us wait this long, then LOCKED.
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(crate::sqlite::sql_error)?;
+        // The bundled SQLite turns foreign keys on by default; the sqlite3 shell, Python
+        // and Alembic run migrations with SQLite's own default, off.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
         Ok(Some(conn))
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::bitset::BitSet;
 use super::error::{Error, Result};
 use super::script::Script;
 
@@ -257,12 +258,58 @@ impl RevisionMap {
     pub fn descendants_checked(&self, targets: &[usize], edges: Edges) -> Result<Vec<usize>> {
         self.related(targets, true, |r| self.up_edges(r, edges).to_vec())
     }
-    pub fn ancestor_set(&self, targets: &[usize], edges: Edges) -> BTreeSet<usize> {
-        self.ancestors(targets, edges).into_iter().collect()
+    /// The targets and their ancestors as a set (order-free, so no Alembic walk order).
+    pub fn ancestor_set(&self, targets: &[usize], edges: Edges) -> BitSet {
+        let mut seen = BitSet::new(self.nodes.len());
+        let mut todo: Vec<usize> = targets.to_vec();
+        while let Some(r) = todo.pop() {
+            if seen.insert(r) {
+                let n = &self.nodes[r];
+                todo.extend(n.parents.iter().copied());
+                match edges {
+                    Edges::Versioned => {}
+                    Edges::All => todo.extend(n.deps.iter().copied()),
+                    Edges::Normalized => todo.extend(n.norm_deps.iter().copied()),
+                }
+            }
+        }
+        seen
+    }
+
+    /// `h` and its ancestors that are in `within`, walking only through `within`.
+    pub fn ancestor_set_within(&self, h: usize, within: &BitSet) -> BitSet {
+        let mut seen = BitSet::new(self.nodes.len());
+        let mut todo = vec![h];
+        while let Some(r) = todo.pop() {
+            if seen.insert(r) {
+                let n = &self.nodes[r];
+                todo.extend(n.parents.iter().chain(n.norm_deps.iter()).copied().filter(|&p| within.contains(p)));
+            }
+        }
+        seen
+    }
+
+    /// Is some member of `targets` a strict descendant of `r` (through parents or
+    /// dependencies)? Ancestor sets through all dependencies equal those through the
+    /// normalized ones: a dropped dependency is implied by an ancestor.
+    pub fn reaches_any_above(&self, r: usize, targets: &BitSet) -> bool {
+        let mut seen = BitSet::new(self.nodes.len());
+        let mut todo: Vec<usize> = self.nodes[r].all_next.clone();
+        while let Some(x) = todo.pop() {
+            if targets.contains(x) {
+                return true;
+            }
+            if seen.insert(x) {
+                todo.extend(self.nodes[x].all_next.iter().copied());
+            }
+        }
+        false
     }
 
     /// Dependencies already implied by an ancestor's dependencies are dropped; what is
-    /// left is kept in load order (Alembic keeps a hash-ordered set here).
+    /// left is kept in load order (Alembic keeps a hash-ordered set here). A dependency
+    /// that is itself an ancestor is dropped too: Alembic keeps it and then fails with
+    /// a KeyError when it upgrades through a merge with it.
     fn normalize_depends_on(&mut self) {
         for i in 0..self.nodes.len() {
             if self.nodes[i].deps.is_empty() {
@@ -271,6 +318,7 @@ impl RevisionMap {
             let mut keep: BTreeSet<usize> = self.nodes[i].deps.iter().copied().collect();
             for a in self.ancestors(&[i], Edges::Versioned) {
                 if a != i {
+                    keep.remove(&a);
                     for d in &self.nodes[a].deps {
                         keep.remove(d);
                     }

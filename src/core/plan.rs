@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bitset::BitSet;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::match_relative;
@@ -122,9 +123,14 @@ fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: 
     let id = node.id();
     let down: Vec<String> = node.normalized_down().iter().map(|&d| map.id(d).to_string()).collect();
     let set = heads.set();
+    // Which of this step's down revisions the other rows already imply. Asked from
+    // below (is `d` under another row?), as merges sit near the top of the graph.
     let ancestors_of_others = |exclude: &[String]| -> BTreeSet<String> {
-        let others: Vec<usize> = set.iter().filter(|h| !exclude.contains(h)).filter_map(|h| map.index_of(h)).collect();
-        map.ancestors(&others, Edges::Normalized).into_iter().map(|a| map.id(a).to_string()).collect()
+        let mut others = BitSet::new(map.len());
+        for h in set.iter().filter(|h| !exclude.contains(h)).filter_map(|h| map.index_of(h)) {
+            others.insert(h);
+        }
+        node.normalized_down().into_iter().filter(|&d| others.contains(d) || map.reaches_any_above(d, &others)).map(|d| map.id(d).to_string()).collect()
     };
     if upgrade {
         let present = down.iter().filter(|d| set.contains(*d)).count();
@@ -169,9 +175,10 @@ fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: 
             let tos: Vec<usize> = node.normalized_down();
             let mut implied = BTreeSet::new();
             for &t in &tos {
-                for a in map.ancestors(&[t], Edges::Normalized) {
-                    if a != t {
-                        implied.insert(map.id(a).to_string());
+                let anc = map.ancestor_set(&[t], Edges::Normalized);
+                for &o in &tos {
+                    if o != t && anc.contains(o) {
+                        implied.insert(map.id(o).to_string());
                     }
                 }
             }
@@ -235,7 +242,7 @@ pub fn plan_upgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<
         }
         Err(CollectError::Other(e)) => return Err(e),
     };
-    let mut order = map.topological_sort(&needs, &targets)?;
+    let mut order = map.topological_sort(&needs, &targets, true)?;
     order.reverse();
     revision_steps(map, rows, &order, true)
 }
@@ -257,7 +264,7 @@ pub fn plan_downgrade(map: &RevisionMap, rows: &[String], target: &str) -> Resul
         }
         Err(CollectError::Other(e)) => return Err(e),
     };
-    let order = map.topological_sort(&revs, &heads)?;
+    let order = map.topological_sort(&revs, &heads, true)?;
     for &r in &order {
         let s = &map.node(r).script;
         if s.downgrade.is_none() {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bitset::BitSet;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::Pos;
@@ -30,9 +31,7 @@ impl Spec {
     }
 }
 
-/// Raised where Alembic raises `RangeNotAncestorError`; callers word it.
-pub struct NotAncestor;
-
+/// `NotAncestor` is raised where Alembic raises `RangeNotAncestorError`; callers word it.
 pub enum CollectError {
     NotAncestor,
     Other(Error),
@@ -138,7 +137,7 @@ impl RevisionMap {
             if roots.len() > 1 {
                 let branch = self.revision_for_ident(Some(label), None)?.ok_or_else(|| Error::InvalidTarget(format!("No such branch: '{label}'")))?;
                 let ancestors = self.ancestor_set(&[branch], Edges::Versioned);
-                roots.retain(|r| ancestors.contains(r));
+                roots.retain(|&r| ancestors.contains(r));
                 if roots.is_empty() {
                     return Err(Error::InvalidTarget("Not a valid downgrade target from current heads".into()).into());
                 }
@@ -146,10 +145,10 @@ impl RevisionMap {
         }
         let heads = revs(self.get_revisions_all(upper)?);
         let active = self.ancestor_set(&heads, Edges::Normalized);
-        let mut down: BTreeSet<usize> = self.descendants(&roots, Edges::All).into_iter().filter(|r| active.contains(r)).collect();
+        let mut down: BTreeSet<usize> = self.descendants(&roots, Edges::All).into_iter().filter(|&r| active.contains(r)).collect();
         if implicit_base {
             let keep = self.ancestor_set(&roots, Edges::Normalized);
-            down.extend(active.difference(&keep).copied());
+            down.extend(active.iter().filter(|a| !keep.contains(*a)));
         }
         if let Some(t) = target {
             if down.is_empty() && !heads.contains(&t) {
@@ -161,15 +160,24 @@ impl RevisionMap {
 
     /// `_topological_sort`: revisions from the heads down, switching to another head
     /// before emitting anything that head still needs.
-    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize]) -> Result<Vec<usize>> {
+    ///
+    /// Only membership of revisions still in `revisions` is ever asked of the ancestor
+    /// sets. With `closed` (upgrade and downgrade plans, where no path from one of them
+    /// to another leaves the set) the walks stop at the set's edge.
+    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize], closed: bool) -> Result<Vec<usize>> {
         let mut todo = revisions.clone();
+        let mut in_todo = BitSet::new(self.len());
+        for &r in revisions {
+            in_todo.insert(r);
+        }
+        let ancestors_of = |h: usize| if closed { self.ancestor_set_within(h, &in_todo) } else { self.ancestor_set(&[h], Edges::Normalized) };
         let mut current: Vec<usize> = heads.iter().copied().filter(|h| todo.contains(h)).collect::<BTreeSet<_>>().into_iter().collect();
-        let mut ancestors: Vec<BTreeSet<usize>> = current.iter().map(|&h| self.ancestor_set(&[h], Edges::Normalized)).collect();
+        let mut ancestors: Vec<BitSet> = current.iter().map(|&h| ancestors_of(h)).collect();
         let mut out = Vec::with_capacity(todo.len());
         let mut idx = 0;
         while !current.is_empty() {
             let candidate = current[idx];
-            if let Some(j) = ancestors.iter().enumerate().position(|(j, a)| j != idx && a.contains(&candidate)) {
+            if let Some(j) = ancestors.iter().enumerate().position(|(j, a)| j != idx && a.contains(candidate)) {
                 idx = j;
                 continue;
             }
@@ -184,13 +192,13 @@ impl RevisionMap {
                 idx = idx.saturating_sub(1);
             } else if node.norm_deps.is_empty() && node.parents.len() == 1 {
                 current[idx] = add[0];
-                ancestors[idx].remove(&candidate);
+                ancestors[idx].remove(candidate);
             } else {
                 current[idx] = add[0];
-                ancestors[idx] = self.ancestor_set(&[add[0]], Edges::Normalized);
+                ancestors[idx] = ancestors_of(add[0]);
                 for &h in &add[1..] {
                     current.push(h);
-                    ancestors.push(self.ancestor_set(&[h], Edges::Normalized));
+                    ancestors.push(ancestors_of(h));
                 }
             }
         }
@@ -219,6 +227,6 @@ impl RevisionMap {
             Err(CollectError::NotAncestor) => return Err(range_error()),
             Err(CollectError::Other(e)) => return Err(e),
         };
-        self.topological_sort(&needs, &heads)
+        self.topological_sort(&needs, &heads, false)
     }
 }

@@ -156,12 +156,17 @@ impl<'a> Engine<'a> {
         let total = plan.steps.len();
         let mut step_ms = Vec::with_capacity(total);
         let mut expected = rows.clone();
+        // Version-table and history writes wait until the transaction is about to end:
+        // the same transaction, so the same atomicity, but no statement re-prepared
+        // after every schema change.
+        let mut pending: Vec<(&Step, f64)> = Vec::new();
         for (index, step) in plan.steps.iter().enumerate() {
             on_event(&Event::StepStarted { index, total, step });
             let started = now_ms();
             let section = self.section(step);
             let transactional = section.is_none_or(|s| s.transactional);
             if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
+                self.flush(&mut pending)?;
                 tx.commit()?;
             }
             if let Some(s) = section.filter(|s| !s.transactional) {
@@ -182,11 +187,12 @@ impl<'a> Engine<'a> {
                 self.run_section(step, s)?;
             }
             let ms = now_ms() - started;
-            self.record_step(step, ms)?;
+            pending.push((step, ms));
             step_ms.push(ms);
             expected = apply_ops(expected, step);
             on_event(&Event::StepFinished { index, total, step, ms });
         }
+        self.flush(&mut pending)?;
         if total > 0 || plan.purge {
             vt::prune(self.conn, table, &self.applied(&plan.after))?;
         }
@@ -200,6 +206,13 @@ impl<'a> Engine<'a> {
             StepKind::Downgrade(r) => self.map.node(r).script.downgrade.as_ref(),
             StepKind::Stamp => None,
         }
+    }
+
+    fn flush(&self, pending: &mut Vec<(&Step, f64)>) -> Result<()> {
+        for (step, ms) in pending.drain(..) {
+            self.record_step(step, ms)?;
+        }
+        Ok(())
     }
 
     fn record_step(&self, step: &Step, ms: f64) -> Result<()> {
@@ -227,12 +240,21 @@ impl<'a> Engine<'a> {
                     revision: script.id.clone(),
                     file: script.path.clone(),
                     line: st.line,
-                    statement: st.sql,
-                    sqlite_message: e.to_string(),
+                    statement: st.code().to_string(),
+                    sqlite_message: sqlite_message(&e),
                 })));
             }
         }
         Ok(())
+    }
+}
+
+/// SQLite's own message, without rusqlite's copy of the statement.
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
     }
 }
 

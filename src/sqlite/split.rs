@@ -7,8 +7,18 @@ use std::ffi::CString;
 /// One statement of a section, with the file line of its first token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The statement with the comments written above it.
     pub sql: String,
     pub line: usize,
+    /// Where the statement's first token starts in `sql`.
+    pub code_at: usize,
+}
+
+impl Statement {
+    /// The statement without the comments above it (for error messages).
+    pub fn code(&self) -> &str {
+        &self.sql[self.code_at..]
+    }
 }
 
 fn is_complete(sql: &str) -> bool {
@@ -56,7 +66,9 @@ pub fn split_statements(sql: &str, first_line: usize) -> Vec<Statement> {
         if let Some(tok) = first_token(chunk) {
             if chunk[tok..].trim() != ";" {
                 let line = line_at_chunk + chunk[..tok].matches('\n').count();
-                out.push(Statement { sql: chunk.trim().to_string(), line });
+                let sql = chunk.trim();
+                let code_at = first_token(sql).unwrap_or(0);
+                out.push(Statement { sql: sql.to_string(), line, code_at });
             }
         }
     };

@@ -1,0 +1,160 @@
+//! `cargo bench --bench engine` (or `make bench`): prints the figures.
+//! Planning on a 10,000-revision chain and a 2,000-revision DAG, and 1,000 small
+//! migrations run by the engine beside the floor: the same statements executed in
+//! one loop on one connection in one transaction.
+
+use std::time::{Duration, Instant};
+
+use athanor::core::graph::RevisionMap;
+use athanor::core::plan::plan_upgrade;
+use athanor::core::script::{Script, Section};
+use athanor::sqlite::runner::{Engine, Options};
+use athanor::sqlite::split::split_statements;
+
+fn script(i: usize, parents: Vec<String>, deps: Vec<String>, up: String) -> Script {
+    Script {
+        id: format!("{i:012x}"),
+        parents,
+        branch_labels: vec![],
+        depends_on: deps,
+        create_date: None,
+        message: format!("revision {i}"),
+        upgrade: Section::new(up),
+        downgrade: Some(Section::new(format!("DROP TABLE t_{i};"))),
+        file_name: format!("{i:012x}_r.sql"),
+        path: format!("{i:012x}_r.sql"),
+    }
+}
+
+fn small_sql(i: usize) -> String {
+    format!("CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO t_{i} (name) VALUES ('row {i}');\n")
+}
+
+fn chain(n: usize) -> Vec<Script> {
+    (0..n).map(|i| script(i, if i == 0 { vec![] } else { vec![format!("{:012x}", i - 1)] }, vec![], small_sql(i))).collect()
+}
+
+/// A DAG of `n` revisions: frequent branch points, merges of two or three heads,
+/// and dependencies across branches (a fixed LCG keeps it the same every run).
+pub fn dag_pub(n: usize) -> Vec<Script> { dag(n) }
+fn dag(n: usize) -> Vec<Script> {
+    let mut seed: u64 = 0x2545F4914F6CDD1D;
+    let mut rnd = |m: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % m.max(1)
+    };
+    let mut heads: Vec<usize> = vec![];
+    let mut out = vec![];
+    for i in 0..n {
+        let mut parents = vec![];
+        if i > 0 {
+            let roll = rnd(10);
+            if roll < 2 && heads.len() >= 2 {
+                // Merge two or three open heads.
+                let k = 2 + rnd(2).min(heads.len() - 2);
+                for _ in 0..k {
+                    let h = heads.remove(rnd(heads.len()));
+                    parents.push(h);
+                }
+            } else if roll < 4 {
+                // Branch from anywhere in the recent past.
+                parents.push(i - 1 - rnd(i.min(30)));
+            } else if !heads.is_empty() {
+                parents.push(heads.remove(rnd(heads.len())));
+            }
+        }
+        let mut deps = vec![];
+        if i > 10 && rnd(20) == 0 {
+            let d = rnd(i);
+            if !parents.contains(&d) {
+                deps.push(d);
+            }
+        }
+        heads.retain(|h| !parents.contains(h));
+        heads.push(i);
+        let ids = |v: &[usize]| v.iter().map(|p| format!("{p:012x}")).collect::<Vec<_>>();
+        out.push(script(i, ids(&parents), ids(&deps), small_sql(i)));
+    }
+    out
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..runs).map(|_| f()).min().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn bench_planning(name: &str, scripts: Vec<Script>) {
+    let build = best_of(5, || {
+        let t = Instant::now();
+        let m = RevisionMap::new(scripts.clone()).expect("valid graph");
+        std::hint::black_box(m);
+        t.elapsed()
+    });
+    let map = RevisionMap::new(scripts.clone()).expect("valid graph");
+    let mut steps = 0;
+    let from_empty = best_of(5, || {
+        let t = Instant::now();
+        let p = plan_upgrade(&map, &[], "heads").expect("plan");
+        steps = p.steps.len();
+        t.elapsed()
+    });
+    let rows = plan_upgrade(&map, &[], "heads").expect("plan").after;
+    let at_head = best_of(5, || {
+        let t = Instant::now();
+        let p = plan_upgrade(&map, &rows, "heads").expect("plan");
+        assert!(p.steps.is_empty());
+        t.elapsed()
+    });
+    println!(
+        "{name:<28} heads={:<4} build map {:>12}   plan base->heads ({steps} steps) {:>12}   plan at heads {:>12}",
+        map.real_heads.len(),
+        ms(build),
+        ms(from_empty),
+        ms(at_head)
+    );
+}
+
+fn bench_execution(n: usize) {
+    let scripts = chain(n);
+    let map = RevisionMap::new(scripts.clone()).expect("valid chain");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let statements: Vec<String> =
+        scripts.iter().flat_map(|s| split_statements(&s.upgrade.sql, 1)).map(|s| s.sql).collect();
+    let mut floor = Duration::MAX;
+    let mut engine_time = Duration::MAX;
+    for round in 0..5 {
+        let path = dir.path().join(format!("floor{round}.db"));
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let t = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for s in &statements {
+            conn.execute_batch(s).expect("statement");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+        floor = floor.min(t.elapsed());
+
+        let path = dir.path().join(format!("engine{round}.db"));
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let engine = Engine::new(&conn, &map, Options::default());
+        let t = Instant::now();
+        let report = engine.upgrade("heads", &mut |_| {}).expect("upgrade");
+        engine_time = engine_time.min(t.elapsed());
+        assert_eq!(report.plan.steps.len(), n);
+    }
+    println!(
+        "{n} small migrations on a file: floor {}  engine {}  ratio {:.3}",
+        ms(floor),
+        ms(engine_time),
+        engine_time.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
+fn main() {
+    println!("athanor engine benchmark (best of 5, native, release)");
+    bench_planning("linear chain, 10,000", chain(10_000));
+    bench_planning("DAG, 2,000 (branches+merges)", dag(2_000));
+    bench_execution(1_000);
+}
