@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` (main job) and `make test` (every test).
+# Both install what they need first (scripts/setup.sh).
+
+export CC_wasm32_unknown_unknown := clang-19
+export AR_wasm32_unknown_unknown := llvm-ar-19
+
+BIN := target/release/athanor
+DEMO_DB := target/demo/notes.db
+
+.PHONY: setup build demo test test-rust test-wasm test-alembic bench
+
+setup:
+	@scripts/setup.sh
+
+build:
+	cargo build --release --bin athanor
+
+demo: setup build
+	@scripts/demo.sh $(BIN) example/migrations $(DEMO_DB)
+
+test: setup test-rust test-wasm test-alembic
+
+test-rust:
+	cargo test --all-targets
+
+# The crate must compile for the browser/edge target; the wasm test suites run there.
+test-wasm:
+	cargo build --target wasm32-unknown-unknown --lib --release
+
+test-alembic:
+	cargo build --bin athanor
+	ATHANOR_BIN=$(CURDIR)/target/debug/athanor .venv/bin/python -m pytest -q tests/alembic
+
+bench: setup
+	cargo bench --bench engine

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a fresh machine; skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v clang-19 >/dev/null || need_apt+=(clang-19 lld-19)
+command -v llvm-ar-19 >/dev/null || need_apt+=(llvm-19)
+command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  echo "setup: rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Real Alembic, pinned to the version ALEMBIC_NOTES.md was observed on, for interop tests.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import alembic, pytest" 2>/dev/null; then
+  echo "setup: python venv with alembic 1.20.1, SQLAlchemy 2.1.9, pytest"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check alembic==1.20.1 sqlalchemy==2.1.9 pytest
+fi
