@@ -34,12 +34,38 @@ impl Ctx<'_> {
     fn open(&self, create: bool) -> Result<Option<Connection>> {
         self.host.open_db(self.db_path()?, create)
     }
-    /// The version table's rows; none for a database that does not exist yet.
+    /// The version table's rows; none for a database that does not exist yet. A row
+    /// these migrations do not know means the database is ahead of them.
     fn rows(&self) -> Result<Vec<String>> {
-        match self.open(false)? {
-            Some(conn) => version_table::read_rows(&conn, &self.table()),
-            None => Ok(vec![]),
+        let rows = match self.open(false)? {
+            Some(conn) => version_table::read_rows(&conn, &self.table())?,
+            None => vec![],
+        };
+        if let Some(r) = rows.iter().find(|r| self.map.index_of(r).is_none()) {
+            return Err(Error::DatabaseAhead { revision: r.clone() });
         }
+        Ok(rows)
+    }
+
+    /// Runs `work` on the database. A database that does not exist yet is created only
+    /// when `plan_from_empty` has something to do, and removed again if the run fails:
+    /// a failed command leaves no file behind.
+    fn with_db<T>(&self, plan_from_empty: impl FnOnce() -> Result<Plan>, work: impl FnOnce(&Connection) -> Result<T>) -> Result<Option<T>> {
+        if let Some(conn) = self.open(false)? {
+            return work(&conn).map(Some);
+        }
+        if plan_from_empty()?.steps.is_empty() {
+            return Ok(None);
+        }
+        let path = self.db_path()?;
+        let conn = self.open(true)?.ok_or_else(|| Error::Io(format!("database '{path}' could not be created")))?;
+        let result = work(&conn);
+        drop(conn);
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(format!("{path}-journal"));
+        }
+        result.map(Some)
     }
     fn options(&self) -> Options {
         Options {
@@ -87,11 +113,6 @@ fn info(out: &mut Output, text: &str) {
 
 fn current(ctx: &Ctx, out: &mut Output) -> Result<()> {
     let rows = ctx.rows()?;
-    for r in &rows {
-        if ctx.map.index_of(r).is_none() {
-            return Err(Error::DatabaseAhead { revision: r.clone() });
-        }
-    }
     if ctx.args.verbose {
         line(out, &format!("Current revision(s) for sqlite:///{}:", ctx.db_path()?));
     }
@@ -217,19 +238,24 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
     if from.is_some() {
         return Err(Error::Usage("Range revision not allowed".into()));
     }
-    let conn = ctx.open(true)?.ok_or_else(|| Error::Io("database could not be created".into()))?;
-    let engine = Engine::new(&conn, &ctx.map, ctx.options());
     let mut progress = String::new();
-    let mut on_event = |e: &Event| {
-        if let Event::StepStarted { step, .. } = e {
-            progress.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&ctx.map)));
-        }
-    };
-    let result = if up { engine.upgrade(&target, &mut on_event) } else { engine.downgrade(&target, &mut on_event) };
+    let result = ctx.with_db(
+        || if up { plan::plan_upgrade(&ctx.map, &[], &target) } else { plan::plan_downgrade(&ctx.map, &[], &target) },
+        |conn| {
+            let engine = Engine::new(conn, &ctx.map, ctx.options());
+            let mut on_event = |e: &Event| {
+                if let Event::StepStarted { step, .. } = e {
+                    progress.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&ctx.map)));
+                }
+            };
+            if up { engine.upgrade(&target, &mut on_event) } else { engine.downgrade(&target, &mut on_event) }
+        },
+    );
     out.stderr.push_str(&progress);
-    let report = result?;
-    for w in &report.plan.warnings {
-        out.stderr.push_str(&format!("WARNING [athanor] {w}\n"));
+    if let Some(report) = result? {
+        for w in &report.plan.warnings {
+            out.stderr.push_str(&format!("WARNING [athanor] {w}\n"));
+        }
     }
     Ok(())
 }
@@ -261,9 +287,13 @@ fn stamp(ctx: &Ctx, out: &mut Output) -> Result<()> {
         out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
         return Ok(());
     }
-    let conn = ctx.open(true)?.ok_or_else(|| Error::Io("database could not be created".into()))?;
-    let engine = Engine::new(&conn, &ctx.map, ctx.options());
-    let report = engine.stamp(&ctx.args.positional, ctx.args.purge)?;
-    log_steps(ctx, out, &report.plan);
+    let targets = &ctx.args.positional;
+    let report = ctx.with_db(
+        || plan::plan_stamp(&ctx.map, &[], targets, ctx.args.purge),
+        |conn| Engine::new(conn, &ctx.map, ctx.options()).stamp(targets, ctx.args.purge),
+    )?;
+    if let Some(report) = report {
+        log_steps(ctx, out, &report.plan);
+    }
     Ok(())
 }

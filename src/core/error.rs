@@ -39,11 +39,11 @@ pub enum Error {
     Irreversible { revision: String, file: String },
     #[error("Can't locate revision identified by '{revision}' (the database is at a revision these migrations do not contain: it is ahead of this code, or belongs to other migrations)")]
     DatabaseAhead { revision: String },
-    #[error("Revision {revision} ({file}) was modified after it was applied: recorded checksum {recorded}, file now {current}")]
+    #[error("Revision {revision} ({file}) was modified after it was applied: recorded checksum {recorded}, file now {current}; restore the file, or accept the change with `stamp --purge` to the current revision(s)")]
     ChecksumMismatch { revision: String, file: String, recorded: String, current: String },
     #[error("Migration {} failed at {}:{}: {} (statement: {})", .0.revision, .0.file, .0.line, .0.sqlite_message, one_line(&.0.statement))]
     MigrationFailed(Box<StatementFailure>),
-    #[error("database is locked by another migration: {0}")]
+    #[error("database is locked: another connection holds its write lock (is another migration running?)")]
     Locked(String),
     #[error("{0}")]
     VersionTable(String),

@@ -103,7 +103,12 @@ impl RevisionMap {
             }
         }
         let current = revs(current);
-        let mut current_set: BTreeSet<usize> = self.ancestors_checked(&current, Edges::Normalized)?.into_iter().collect();
+        // Overlapping rows are the version table's fault, not the target's.
+        let checked = self.ancestors_checked(&current, Edges::Normalized).map_err(|e| match (e, &lower) {
+            (Error::InvalidTarget(m), Spec::Rows(_)) => Error::VersionTable(m),
+            (e, _) => e,
+        })?;
+        let mut current_set: BTreeSet<usize> = checked.into_iter().collect();
         current_set.extend(current.iter().copied());
         let mut needs: BTreeSet<usize> = required.difference(&current_set).copied().collect();
         if inclusive {

@@ -107,6 +107,14 @@ pub fn record(conn: &Connection, table: &str, revision: &str, checksum: &str, ms
     }
 }
 
+/// Forgets every recorded checksum of `table` (`stamp --purge`).
+pub fn forget_all(conn: &Connection, table: &str) -> Result<()> {
+    if table_exists(conn, HISTORY_TABLE)? {
+        conn.execute(&format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?1"), [table]).map_err(sql_error)?;
+    }
+    Ok(())
+}
+
 /// Drops the history of revisions no longer applied (after a downgrade or stamp, or
 /// after another tool such as Alembic moved the version table).
 pub fn prune(conn: &Connection, table: &str, applied: &BTreeSet<String>) -> Result<()> {
