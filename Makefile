@@ -21,7 +21,7 @@ demo: setup build
 test: setup test-rust test-wasm test-alembic
 
 test-rust:
-	cargo test --all-targets
+	cargo test
 
 # The crate must compile for the browser/edge target; the wasm test suites run there.
 test-wasm:

@@ -36,7 +36,7 @@ fn chain(n: usize) -> Vec<Script> {
 
 /// A DAG of `n` revisions: frequent branch points, merges of two or three heads,
 /// and dependencies across branches (a fixed LCG keeps it the same every run).
-fn dag(n: usize) -> Vec<Script> {
+pub fn dag(n: usize) -> Vec<Script> {
     let mut seed: u64 = 0x2545F4914F6CDD1D;
     let mut rnd = |m: usize| {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

@@ -276,36 +276,6 @@ impl RevisionMap {
         seen
     }
 
-    /// `h` and its ancestors that are in `within`, walking only through `within`.
-    pub fn ancestor_set_within(&self, h: usize, within: &BitSet) -> BitSet {
-        let mut seen = BitSet::new(self.nodes.len());
-        let mut todo = vec![h];
-        while let Some(r) = todo.pop() {
-            if seen.insert(r) {
-                let n = &self.nodes[r];
-                todo.extend(n.parents.iter().chain(n.norm_deps.iter()).copied().filter(|&p| within.contains(p)));
-            }
-        }
-        seen
-    }
-
-    /// Is some member of `targets` a strict descendant of `r` (through parents or
-    /// dependencies)? Ancestor sets through all dependencies equal those through the
-    /// normalized ones: a dropped dependency is implied by an ancestor.
-    pub fn reaches_any_above(&self, r: usize, targets: &BitSet) -> bool {
-        let mut seen = BitSet::new(self.nodes.len());
-        let mut todo: Vec<usize> = self.nodes[r].all_next.clone();
-        while let Some(x) = todo.pop() {
-            if targets.contains(x) {
-                return true;
-            }
-            if seen.insert(x) {
-                todo.extend(self.nodes[x].all_next.iter().copied());
-            }
-        }
-        false
-    }
-
     /// Dependencies already implied by an ancestor's dependencies are dropped; what is
     /// left is kept in load order (Alembic keeps a hash-ordered set here). A dependency
     /// that is itself an ancestor is dropped too: Alembic keeps it and then fails with

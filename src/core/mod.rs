@@ -2,6 +2,7 @@
 //! No SQLite, no JS, no I/O.
 
 pub mod bitset;
+pub mod closure;
 pub mod error;
 pub mod graph;
 pub mod offline;

@@ -2,9 +2,11 @@
 //! version-table changes Alembic's `HeadMaintainer` would make. Pure: the rows of the
 //! version table come in as data.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use super::bitset::BitSet;
+use super::closure::Closure;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::match_relative;
@@ -117,7 +119,7 @@ impl Heads {
 
 /// The version-table changes of one migration step (`HeadMaintainer.update_to_step`
 /// with a `RevisionStep`).
-fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
+fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
     let mut ops = Vec::new();
     let node = map.node(rev);
     let id = node.id();
@@ -126,11 +128,11 @@ fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: 
     // Which of this step's down revisions the other rows already imply. Asked from
     // below (is `d` under another row?), as merges sit near the top of the graph.
     let ancestors_of_others = |exclude: &[String]| -> BTreeSet<String> {
-        let mut others = BitSet::new(map.len());
+        let mut implied = BitSet::new(map.len());
         for h in set.iter().filter(|h| !exclude.contains(h)).filter_map(|h| map.index_of(h)) {
-            others.insert(h);
+            implied.union_with(&closure.borrow_mut().ancestors(h));
         }
-        node.normalized_down().into_iter().filter(|&d| others.contains(d) || map.reaches_any_above(d, &others)).map(|d| map.id(d).to_string()).collect()
+        node.normalized_down().into_iter().filter(|&d| implied.contains(d)).map(|d| map.id(d).to_string()).collect()
     };
     if upgrade {
         let present = down.iter().filter(|d| set.contains(*d)).count();
@@ -175,7 +177,7 @@ fn revision_step_ops(map: &RevisionMap, heads: &mut Heads, rev: usize, upgrade: 
             let tos: Vec<usize> = node.normalized_down();
             let mut implied = BTreeSet::new();
             for &t in &tos {
-                let anc = map.ancestor_set(&[t], Edges::Normalized);
+                let anc = closure.borrow_mut().ancestors(t);
                 for &o in &tos {
                     if o != t && anc.contains(o) {
                         implied.insert(map.id(o).to_string());
@@ -220,12 +222,13 @@ fn check_rows(map: &RevisionMap, rows: &[String]) -> Result<()> {
 
 fn revision_steps(map: &RevisionMap, rows: &[String], order: &[usize], upgrade: bool) -> Result<Plan> {
     let mut heads = Heads { rows: rows.to_vec() };
+    let closure = RefCell::new(Closure::new(map));
     let mut steps = Vec::with_capacity(order.len());
     for &rev in order {
         let node = map.node(rev);
         let parents: Vec<String> = node.parents.iter().map(|&p| map.id(p).to_string()).collect();
         let me = vec![node.id().to_string()];
-        let ops = revision_step_ops(map, &mut heads, rev, upgrade)?;
+        let ops = revision_step_ops(map, &closure, &mut heads, rev, upgrade)?;
         let (kind, from, to) = if upgrade { (StepKind::Upgrade(rev), parents, me) } else { (StepKind::Downgrade(rev), me, parents) };
         steps.push(Step { kind, from, to, ops });
     }
@@ -242,7 +245,7 @@ pub fn plan_upgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<
         }
         Err(CollectError::Other(e)) => return Err(e),
     };
-    let mut order = map.topological_sort(&needs, &targets, true)?;
+    let mut order = map.topological_sort(&needs, &targets)?;
     order.reverse();
     revision_steps(map, rows, &order, true)
 }
@@ -264,7 +267,7 @@ pub fn plan_downgrade(map: &RevisionMap, rows: &[String], target: &str) -> Resul
         }
         Err(CollectError::Other(e)) => return Err(e),
     };
-    let order = map.topological_sort(&revs, &heads, true)?;
+    let order = map.topological_sort(&revs, &heads)?;
     for &r in &order {
         let s = &map.node(r).script;
         if s.downgrade.is_none() {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::bitset::BitSet;
+use super::closure::Closure;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::Pos;
@@ -165,17 +166,10 @@ impl RevisionMap {
 
     /// `_topological_sort`: revisions from the heads down, switching to another head
     /// before emitting anything that head still needs.
-    ///
-    /// Only membership of revisions still in `revisions` is ever asked of the ancestor
-    /// sets. With `closed` (upgrade and downgrade plans, where no path from one of them
-    /// to another leaves the set) the walks stop at the set's edge.
-    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize], closed: bool) -> Result<Vec<usize>> {
+    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize]) -> Result<Vec<usize>> {
         let mut todo = revisions.clone();
-        let mut in_todo = BitSet::new(self.len());
-        for &r in revisions {
-            in_todo.insert(r);
-        }
-        let ancestors_of = |h: usize| if closed { self.ancestor_set_within(h, &in_todo) } else { self.ancestor_set(&[h], Edges::Normalized) };
+        let mut closure = Closure::new(self);
+        let mut ancestors_of = |h: usize| closure.ancestors(h);
         let mut current: Vec<usize> = heads.iter().copied().filter(|h| todo.contains(h)).collect::<BTreeSet<_>>().into_iter().collect();
         let mut ancestors: Vec<BitSet> = current.iter().map(|&h| ancestors_of(h)).collect();
         let mut out = Vec::with_capacity(todo.len());
@@ -232,6 +226,6 @@ impl RevisionMap {
             Err(CollectError::NotAncestor) => return Err(range_error()),
             Err(CollectError::Other(e)) => return Err(e),
         };
-        self.topological_sort(&needs, &heads, false)
+        self.topological_sort(&needs, &heads)
     }
 }
