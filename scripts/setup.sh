@@ -18,6 +18,13 @@ if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The wasm-bindgen CLI must be exactly the version the crate is built against.
+wb_version=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3}' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+  echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)"
+  cargo install -q wasm-bindgen-cli --version "$wb_version"
+fi
+
 # Real Alembic, pinned to the version ALEMBIC_NOTES.md was observed on, for interop tests.
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import alembic, pytest" 2>/dev/null; then
   echo "setup: python venv with alembic 1.20.1, SQLAlchemy 2.1.9, pytest"

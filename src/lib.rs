@@ -9,3 +9,5 @@ pub mod sqlite;
 pub mod cli;
 
 pub use crate::core::error::{Error, Result};
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -1,6 +1,6 @@
-//! The real SQLite migration histories of /work/shared/corpus run through athanor.
+//! The real SQLite migration histories of ../shared/corpus run through athanor.
 //!
-//! Every expectation here is a real outcome, as /work/shared/corpus/SOURCES.md and
+//! Every expectation here is a real outcome, as ../shared/corpus/SOURCES.md and
 //! `python3 verify.py -v` document it: upstream defects included (a downgrade that fails,
 //! a full downgrade that leaves tables behind, a history that needs app-defined SQL
 //! functions or foreign keys off). No project is skipped and no check is loosened.
@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 const OWN_TABLES: &[&str] = &["alembic_version", "athanor_history"];
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into()))
+    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()))
 }
 
 // ------------------------------------------------------------------ the corpus, read here

@@ -8,5 +8,6 @@ pub mod graph;
 pub mod offline;
 pub mod plan;
 pub mod script;
+pub mod source;
 pub mod target;
 pub mod walk;

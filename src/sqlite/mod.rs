@@ -8,7 +8,7 @@ pub mod version_table;
 use crate::core::error::Error;
 
 /// A rusqlite error as ours: busy/locked databases get `LOCKED`.
-pub(crate) fn sql_error(e: rusqlite::Error) -> Error {
+pub fn sql_error(e: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
             return Error::Locked(e.to_string());

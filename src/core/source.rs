@@ -1,0 +1,91 @@
+//! Migration sets given as data rather than a directory: file texts with their names
+//! (a bundler's `import.meta.glob`), or revision objects. Hosts without a file system
+//! (browsers, workers) hand these in.
+
+use super::error::{Error, Result};
+use super::script::{self, Script, Section};
+
+/// A revision given as fields rather than file text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevisionFields {
+    pub revision: String,
+    pub revises: Vec<String>,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub message: String,
+    pub create_date: Option<String>,
+    pub upgrade: String,
+    pub downgrade: Option<String>,
+}
+
+/// The last path segment: what Alembic sorts by.
+pub fn file_name_of(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Parses a file's text, given under `path` (a name or a path).
+pub fn from_text(path: &str, text: &str) -> Result<Script> {
+    script::parse(file_name_of(path), path, text)
+}
+
+fn slug(message: &str) -> String {
+    let s: String = message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let s = s.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_");
+    s.chars().take(40).collect()
+}
+
+/// Builds a script from fields, checked like a parsed file. Its file name is
+/// `<revision>_<slug>.sql`, as `revision -m` would write it.
+pub fn from_fields(f: RevisionFields) -> Result<Script> {
+    let name = format!("{}_{}.sql", f.revision, slug(&f.message));
+    let check = |kind: &str, v: &str| script::check_identifier(kind, v).map_err(|m| Error::parse(&name, 1, m));
+    check("revision identifier", &f.revision)?;
+    for p in &f.revises {
+        check("revision identifier", p)?;
+    }
+    for l in &f.branch_labels {
+        check("branch label", l)?;
+    }
+    if f.revises.contains(&f.revision) {
+        return Err(Error::Cycle { kind: "Self-loop", revisions: vec![f.revision] });
+    }
+    Ok(Script {
+        id: f.revision,
+        parents: f.revises,
+        branch_labels: f.branch_labels,
+        depends_on: f.depends_on,
+        create_date: f.create_date,
+        message: f.message,
+        upgrade: Section::new(f.upgrade),
+        downgrade: f.downgrade.map(Section::new),
+        file_name: name.clone(),
+        path: name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_keys_sort_by_file_name() {
+        let s = from_text("./migrations/ab12_x.sql", "-- Revision ID: ab12\n-- Revises:\n-- migrate:upgrade\n").unwrap();
+        assert_eq!(s.file_name, "ab12_x.sql");
+        assert_eq!(s.path, "./migrations/ab12_x.sql");
+    }
+
+    #[test]
+    fn fields_become_a_script_named_like_a_file() {
+        let s = from_fields(RevisionFields {
+            revision: "ae10".into(),
+            message: "Add account table!".into(),
+            upgrade: "CREATE TABLE a (x);".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.file_name, "ae10_add_account_table.sql");
+        assert!(s.downgrade.is_none());
+        let bad = from_fields(RevisionFields { revision: "a-b".into(), ..Default::default() }).unwrap_err();
+        assert_eq!(bad.code(), "PARSE_ERROR");
+    }
+}

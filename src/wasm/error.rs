@@ -1,0 +1,65 @@
+//! Errors cross into JS as real `Error` objects with a stable `code` and a `data`
+//! object of details, never as strings.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::core::error::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const ERROR_CODES_TS: &'static str = r#"
+export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE";
+"#;
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+}
+
+/// The details of an error as a plain object (revision, file, line, statement...).
+fn data(e: &Error) -> Object {
+    let d = Object::new();
+    match e {
+        Error::Parse { file, line, .. } => {
+            set(&d, "file", file.as_str());
+            set(&d, "line", *line as u32);
+        }
+        Error::DuplicateRevision { revision, .. } | Error::Irreversible { revision, .. } | Error::DatabaseAhead { revision } => {
+            set(&d, "revision", revision.as_str());
+        }
+        Error::ChecksumMismatch { revision, file, recorded, current } => {
+            set(&d, "revision", revision.as_str());
+            set(&d, "file", file.as_str());
+            set(&d, "recorded", recorded.as_str());
+            set(&d, "current", current.as_str());
+        }
+        Error::UnknownParent { missing, from } => {
+            set(&d, "revision", from.as_str());
+            set(&d, "missing", missing.as_str());
+        }
+        Error::UnknownRevision { argument, .. } | Error::AmbiguousRevision { argument, .. } => {
+            set(&d, "argument", argument.as_str());
+        }
+        Error::MultipleHeads { heads, .. } => {
+            set(&d, "heads", heads.iter().map(|h| JsValue::from_str(h)).collect::<js_sys::Array>());
+        }
+        Error::MigrationFailed(f) => {
+            set(&d, "revision", f.revision.as_str());
+            set(&d, "file", f.file.as_str());
+            set(&d, "line", f.line as u32);
+            set(&d, "statement", f.statement.as_str());
+            set(&d, "sqliteMessage", f.sqlite_message.as_str());
+        }
+        _ => {}
+    }
+    d
+}
+
+/// An athanor error as a JS `Error` with `code` and `data`.
+pub fn to_js(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("MigrationError");
+    set(&err, "code", e.code());
+    set(&err, "data", data(&e));
+    err.into()
+}

@@ -1,0 +1,92 @@
+//! Migration sets from JS: `{ "path/abc_x.sql": text }` (what `import.meta.glob`
+//! gives), or an array of file texts `{ name, text }` / plain strings, or revision
+//! objects `{ revision, revises, branchLabels, dependsOn, message, upgrade, downgrade }`.
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::core::error::{Error, Result};
+use crate::core::script::Script;
+use crate::core::source::{from_fields, from_text, RevisionFields};
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevisionObject {
+    revision: String,
+    #[serde(default)]
+    revises: Option<OneOrMany>,
+    #[serde(default)]
+    branch_labels: Option<OneOrMany>,
+    #[serde(default)]
+    depends_on: Option<OneOrMany>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    create_date: Option<String>,
+    upgrade: String,
+    #[serde(default)]
+    downgrade: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Text(String),
+    File { name: String, text: String },
+    Revision(RevisionObject),
+}
+
+fn bad(message: impl Into<String>) -> Error {
+    Error::Usage(message.into())
+}
+
+/// Reads a JS migration set into scripts.
+pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
+    if value.is_undefined() || value.is_null() {
+        return Err(bad("`migrations` is required"));
+    }
+    if js_sys::Array::is_array(value) {
+        let entries: Vec<Entry> = serde_wasm_bindgen::from_value(value.clone())
+            .map_err(|e| bad(format!("`migrations` entries must be file texts, {{ name, text }} or revision objects: {e}")))?;
+        return entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| match entry {
+                Entry::Text(text) => {
+                    // A bare text has no file name: sort by its position.
+                    from_text(&format!("{i:06}.sql"), &text)
+                }
+                Entry::File { name, text } => from_text(&name, &text),
+                Entry::Revision(r) => from_fields(RevisionFields {
+                    revision: r.revision,
+                    revises: r.revises.map(OneOrMany::into_vec).unwrap_or_default(),
+                    branch_labels: r.branch_labels.map(OneOrMany::into_vec).unwrap_or_default(),
+                    depends_on: r.depends_on.map(OneOrMany::into_vec).unwrap_or_default(),
+                    message: r.message,
+                    create_date: r.create_date,
+                    upgrade: r.upgrade,
+                    downgrade: r.downgrade,
+                }),
+            })
+            .collect();
+    }
+    let map: std::collections::BTreeMap<String, String> = serde_wasm_bindgen::from_value(value.clone())
+        .map_err(|e| bad(format!("`migrations` must be an array or an object of path -> file text: {e}")))?;
+    map.iter().map(|(path, text)| from_text(path, text)).collect()
+}

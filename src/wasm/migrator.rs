@@ -1,0 +1,240 @@
+//! `Migrator`: one revision map and one SQLite connection, exported to JS.
+
+use js_sys::{Array, Function, Object, Reflect};
+use rusqlite::Connection;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::error::to_js;
+use super::input;
+use crate::core::error::{Error, Result};
+use crate::core::graph::RevisionMap;
+use crate::core::offline::render_plan;
+use crate::core::plan::{self, Plan, Step, StepKind, VersionOp};
+use crate::core::walk::Spec;
+use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
+use crate::sqlite::split::split_section;
+use crate::sqlite::{sql_error, version_table};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Config {
+    database: Option<String>,
+    version_table: Option<String>,
+    transaction_per_migration: bool,
+}
+
+#[wasm_bindgen]
+pub struct Migrator {
+    map: RevisionMap,
+    conn: Connection,
+    options: Options,
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+}
+
+fn strings(v: &[String]) -> Array {
+    v.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+fn step_js(map: &RevisionMap, step: &Step, index: usize, total: usize) -> Object {
+    let o = Object::new();
+    let (direction, revision) = match step.kind {
+        StepKind::Upgrade(r) => ("upgrade", Some(r)),
+        StepKind::Downgrade(r) => ("downgrade", Some(r)),
+        StepKind::Stamp => ("stamp", None),
+    };
+    set(&o, "index", index as u32);
+    set(&o, "total", total as u32);
+    set(&o, "direction", direction);
+    set(&o, "revision", revision.map(|r| JsValue::from_str(map.id(r))).unwrap_or(JsValue::NULL));
+    set(&o, "message", revision.map(|r| JsValue::from_str(&map.node(r).script.message)).unwrap_or(JsValue::NULL));
+    set(&o, "from", strings(&step.from));
+    set(&o, "to", strings(&step.to));
+    let ops: Array = step
+        .ops
+        .iter()
+        .map(|op| {
+            let o = Object::new();
+            match op {
+                VersionOp::Insert(v) => {
+                    set(&o, "op", "insert");
+                    set(&o, "version", v.as_str());
+                }
+                VersionOp::Delete(v) => {
+                    set(&o, "op", "delete");
+                    set(&o, "version", v.as_str());
+                }
+                VersionOp::Update { from, to } => {
+                    set(&o, "op", "update");
+                    set(&o, "from", from.as_str());
+                    set(&o, "to", to.as_str());
+                }
+            }
+            JsValue::from(o)
+        })
+        .collect();
+    set(&o, "versionChanges", ops);
+    o
+}
+
+fn report_js(map: &RevisionMap, report: &Report) -> Object {
+    let o = Object::new();
+    let total = report.plan.steps.len();
+    let steps: Array = report
+        .plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let js = step_js(map, s, i, total);
+            set(&js, "ms", report.step_ms.get(i).copied().unwrap_or(0.0));
+            JsValue::from(js)
+        })
+        .collect();
+    set(&o, "steps", steps);
+    set(&o, "before", strings(&report.plan.before));
+    set(&o, "after", strings(&report.plan.after));
+    set(&o, "warnings", strings(&report.plan.warnings));
+    o
+}
+
+fn open_connection(database: &str) -> Result<Connection> {
+    let conn = Connection::open(database).map_err(|e| Error::Io(format!("cannot open database '{database}': {e}")))?;
+    // Match the sqlite3 shell and Alembic: foreign keys are off unless a migration says.
+    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
+    Ok(conn)
+}
+
+#[wasm_bindgen]
+impl Migrator {
+    /// `new Migrator(migrations, config)`: parses and validates the migrations, then
+    /// opens the database (`:memory:` unless `config.database` names one).
+    #[wasm_bindgen(constructor)]
+    pub fn new(migrations: JsValue, config: JsValue) -> std::result::Result<Migrator, JsValue> {
+        Self::build(&migrations, config).map_err(to_js)
+    }
+
+    fn build(migrations: &JsValue, config: JsValue) -> Result<Migrator> {
+        let config: Config = if config.is_undefined() || config.is_null() {
+            Config::default()
+        } else {
+            serde_wasm_bindgen::from_value(config).map_err(|e| Error::Usage(format!("bad options: {e}")))?
+        };
+        let map = RevisionMap::new(input::scripts(migrations)?)?;
+        let conn = open_connection(config.database.as_deref().unwrap_or(":memory:"))?;
+        let options = Options {
+            version_table: config.version_table.unwrap_or_else(|| "alembic_version".into()),
+            transaction: if config.transaction_per_migration { TransactionMode::PerMigration } else { TransactionMode::All },
+        };
+        Ok(Migrator { map, conn, options })
+    }
+
+    fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.conn, &self.map, self.options.clone())
+    }
+
+    fn run(&self, up: bool, target: &str, progress: Option<Function>) -> Result<Object> {
+        let map = &self.map;
+        let mut on_event = |e: &Event| {
+            let Some(f) = &progress else { return };
+            let (phase, index, total, step) = match e {
+                Event::StepStarted { index, total, step } => ("start", *index, *total, *step),
+                Event::StepFinished { index, total, step, .. } => ("done", *index, *total, *step),
+            };
+            let js = step_js(map, step, index, total);
+            set(&js, "phase", phase);
+            // A throwing progress callback must not abort a migration half-way.
+            let _ = f.call1(&JsValue::NULL, &js);
+        };
+        let engine = self.engine();
+        let report = if up { engine.upgrade(target, &mut on_event)? } else { engine.downgrade(target, &mut on_event)? };
+        Ok(report_js(map, &report))
+    }
+
+    /// Applies migrations up to `target` (default `heads`); returns `{ steps, before, after }`.
+    pub fn upgrade(&self, target: Option<String>, progress: Option<Function>) -> std::result::Result<Object, JsValue> {
+        self.run(true, target.as_deref().unwrap_or("heads"), progress).map_err(to_js)
+    }
+
+    pub fn downgrade(&self, target: String, progress: Option<Function>) -> std::result::Result<Object, JsValue> {
+        self.run(false, &target, progress).map_err(to_js)
+    }
+
+    pub fn stamp(&self, targets: Vec<String>, purge: bool) -> std::result::Result<Object, JsValue> {
+        let report = self.engine().stamp(&targets, purge).map_err(to_js)?;
+        Ok(report_js(&self.map, &report))
+    }
+
+    /// The version table's rows, in rowid order.
+    pub fn rows(&self) -> std::result::Result<Vec<String>, JsValue> {
+        self.engine().current_rows().map_err(to_js)
+    }
+
+    /// What `athanor current` prints the revisions of: the rows plus what they imply,
+    /// reduced to branch heads.
+    pub fn current(&self) -> std::result::Result<Vec<String>, JsValue> {
+        let rows = self.rows()?;
+        if let Some(r) = rows.iter().find(|r| self.map.index_of(r).is_none()) {
+            return Err(to_js(Error::DatabaseAhead { revision: r.clone() }));
+        }
+        let cur = self.map.all_current(&rows).map_err(to_js)?;
+        Ok(cur.into_iter().map(|i| self.map.id(i).to_string()).collect())
+    }
+
+    /// The heads of the migrations (`athanor heads`).
+    pub fn heads(&self) -> Vec<String> {
+        self.map.heads.iter().map(|&h| self.map.id(h).to_string()).collect()
+    }
+
+    /// Revisions newest first, as `athanor history`: `[{ revision, revises, ... }]`.
+    pub fn history(&self, range: Option<String>) -> std::result::Result<Array, JsValue> {
+        let (base, head) = match range.as_deref().map(|r| r.split_once(':')) {
+            Some(Some((b, h))) => (b.to_string(), h.to_string()),
+            Some(None) => return Err(to_js(Error::Usage("History range requires [start]:[end], [start]:, or :[end]".into()))),
+            None => (String::new(), String::new()),
+        };
+        let spec = |s: String, d: &str| Spec::Expr(if s.is_empty() { d.to_string() } else { s });
+        let revs = self.map.walk_revisions(&spec(base, "base"), &spec(head, "heads")).map_err(to_js)?;
+        Ok(revs
+            .into_iter()
+            .map(|r| {
+                let n = self.map.node(r);
+                let o = Object::new();
+                set(&o, "revision", n.id());
+                set(&o, "revises", strings(&n.parents.iter().map(|&p| self.map.id(p).to_string()).collect::<Vec<_>>()));
+                set(&o, "dependsOn", strings(&n.script.depends_on));
+                set(&o, "branchLabels", strings(&n.labels.iter().cloned().collect::<Vec<_>>()));
+                set(&o, "message", n.script.message.as_str());
+                set(&o, "isHead", n.is_head());
+                set(&o, "isMergePoint", n.is_merge_point());
+                set(&o, "isBranchPoint", n.is_branch_point());
+                JsValue::from(o)
+            })
+            .collect())
+    }
+
+    /// Offline mode: the SQL of an upgrade (or downgrade) as Alembic's `--sql` prints
+    /// it, from `from` (default: the database's rows). Nothing is touched.
+    pub fn plan(&self, direction: &str, target: &str, from: Option<Vec<String>>) -> std::result::Result<String, JsValue> {
+        let rows = match from {
+            Some(f) => f,
+            None => self.rows()?,
+        };
+        let plan: Plan = match direction {
+            "upgrade" => plan::plan_upgrade(&self.map, &rows, target),
+            "downgrade" => plan::plan_downgrade(&self.map, &rows, target),
+            other => Err(Error::Usage(format!("direction must be 'upgrade' or 'downgrade', not '{other}'"))),
+        }
+        .map_err(to_js)?;
+        Ok(render_plan(&self.map, &plan, &self.options.version_table, &split_section))
+    }
+
+    /// Does the version table exist (the database was ever migrated)?
+    #[wasm_bindgen(js_name = hasVersionTable)]
+    pub fn has_version_table(&self) -> std::result::Result<bool, JsValue> {
+        version_table::table_exists(&self.conn, &self.options.version_table).map_err(to_js)
+    }
+}

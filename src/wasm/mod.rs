@@ -1,0 +1,8 @@
+//! The wasm-bindgen boundary: nothing here but conversion between JS values and the
+//! layers below. Every export returns `Result`; no panic crosses into JS.
+
+mod error;
+mod input;
+mod migrator;
+
+pub use migrator::Migrator;
