@@ -22,9 +22,17 @@ pub struct Args {
     pub resolve_dependencies: bool,
     pub rev_range: Option<String>,
     pub help: bool,
+    pub message: Option<String>,
+    pub autogenerate: bool,
+    pub head: Option<String>,
+    pub splice: bool,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub rev_id: Option<String>,
 }
 
-const COMMANDS: &[&str] = &["current", "heads", "branches", "history", "show", "upgrade", "downgrade", "stamp"];
+const COMMANDS: &[&str] =
+    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp"];
 
 pub fn parse(argv: &[String]) -> Result<Args> {
     let mut a = Args::default();
@@ -54,6 +62,13 @@ pub fn parse(argv: &[String]) -> Result<Args> {
             "--indicate-current" | "-i" => a.indicate_current = true,
             "--resolve-dependencies" => a.resolve_dependencies = true,
             "-r" | "--rev-range" => a.rev_range = Some(take(&mut it)?),
+            "-m" | "--message" => a.message = Some(take(&mut it)?),
+            "--autogenerate" => a.autogenerate = true,
+            "--head" => a.head = Some(take(&mut it)?),
+            "--splice" => a.splice = true,
+            "--branch-label" => a.branch_labels.push(take(&mut it)?),
+            "--depends-on" => a.depends_on.push(take(&mut it)?),
+            "--rev-id" => a.rev_id = Some(take(&mut it)?),
             "--help" | "-h" => a.help = true,
             // A relative target such as `-1` is a positional, not a flag.
             f if f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit()) => {
@@ -78,6 +93,9 @@ pub fn usage() -> String {
     "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] COMMAND [ARGS]
 
 commands (Alembic's):
+  init [DIR]                        create the migrations directory and athanor.ini
+  revision -m MSG [--head REV] [--splice] [--branch-label L] [--depends-on REV] [--rev-id ID]
+  merge -m MSG REVS...              a revision that merges REVS (e.g. heads)
   upgrade [TARGET] [--sql]          apply migrations up to TARGET (default: heads)
   downgrade TARGET [--sql]          revert migrations down to TARGET
   current [--verbose]               show the database's current revision(s)
@@ -86,6 +104,12 @@ commands (Alembic's):
   branches [--verbose]
   show REV
   stamp TARGET... [--sql] [--purge] set the version table without running migrations
+
+settings may also come from athanor.ini in the current directory:
+  [athanor]
+  dir = migrations
+  db = app.db
+  version_table = alembic_version
 "
     .to_string()
 }

@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 
 use super::args::Args;
+use super::{authoring, config};
 use super::format::{cmd_format, log_entry, Show};
 use super::host::Host;
 use super::Output;
@@ -86,10 +87,18 @@ pub fn load_map(host: &dyn Host, dir: &str) -> Result<RevisionMap> {
 }
 
 pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
+    let mut args = args.clone();
+    config::apply(host, &mut args.global)?;
+    let args = &args;
     let dir = args.global.dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
+    if args.command == "init" {
+        return authoring::init(args, &dir, host, out);
+    }
     let map = load_map(host, &dir)?;
     let ctx = Ctx { args, host, map };
     match args.command.as_str() {
+        "revision" => authoring::revision(&ctx.map, args, &dir, host, out),
+        "merge" => authoring::merge(&ctx.map, args, &dir, host, out),
         "current" => current(&ctx, out),
         "heads" => heads(&ctx, out),
         "branches" => branches(&ctx, out),

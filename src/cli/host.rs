@@ -16,6 +16,39 @@ pub trait Host {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>>;
     /// Opens the database; `None` when it does not exist and `create` is false.
     fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>>;
+    /// A text file's contents; `None` when there is no such file.
+    fn read_text(&self, path: &str) -> Result<Option<String>>;
+    /// Writes a new file; fails rather than overwrite one that exists.
+    fn create_file(&self, path: &str, text: &str) -> Result<()>;
+    /// Creates a directory (and its parents); fine if it exists.
+    fn create_dir(&self, path: &str) -> Result<()>;
+    /// Does anything (file or directory) exist at `path`?
+    fn exists(&self, path: &str) -> bool;
+    /// Whether a directory holds no entries at all.
+    fn dir_is_empty(&self, path: &str) -> Result<bool>;
+    /// The time for a Create Date header: `YYYY-MM-DD HH:MM:SS.ffffff`.
+    fn now(&self) -> String;
+    /// `n` random lowercase hex digits for a new revision id.
+    fn random_hex(&self, n: usize) -> String;
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) from microseconds since the Unix epoch.
+pub fn format_timestamp(micros: i64) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil conversion.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:06}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
 pub struct NativeHost;
@@ -54,5 +87,67 @@ impl Host for NativeHost {
         // and Alembic run migrations with SQLite's own default, off.
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
         Ok(Some(conn))
+    }
+
+    fn read_text(&self, path: &str) -> Result<Option<String>> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io(format!("cannot read '{path}': {e}"))),
+        }
+    }
+
+    fn create_file(&self, path: &str, text: &str) -> Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::Io(format!("cannot create '{path}': {e}")))?;
+        f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))
+    }
+
+    fn create_dir(&self, path: &str) -> Result<()> {
+        std::fs::create_dir_all(path).map_err(|e| Error::Io(format!("cannot create directory '{path}': {e}")))
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        std::path::Path::new(path).exists()
+    }
+
+    fn dir_is_empty(&self, path: &str) -> Result<bool> {
+        let mut entries = std::fs::read_dir(path).map_err(|e| Error::Io(format!("cannot read directory '{path}': {e}")))?;
+        Ok(entries.next().is_none())
+    }
+
+    fn now(&self) -> String {
+        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        format_timestamp(micros)
+    }
+
+    fn random_hex(&self, n: usize) -> String {
+        use sha2::{Digest, Sha256};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // No OS randomness crate: the clock, the pid and a counter, hashed, are
+        // unique enough for revision ids (which are checked for clashes anyway).
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let mut h = Sha256::new();
+        h.update(nanos.to_le_bytes());
+        h.update(std::process::id().to_le_bytes());
+        h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>().chars().take(n).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_timestamp;
+
+    #[test]
+    fn timestamps_format_like_python_datetime() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00:00.000000");
+        assert_eq!(format_timestamp(1_795_773_600_123_456), "2026-11-27 10:00:00.123456");
+        assert_eq!(format_timestamp(951_782_400_000_000), "2000-02-29 00:00:00.000000");
     }
 }

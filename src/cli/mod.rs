@@ -3,7 +3,9 @@
 //! the native binary and the wasm package.
 
 pub mod args;
+pub mod authoring;
 pub mod commands;
+pub mod config;
 pub mod format;
 pub mod host;
 

@@ -30,8 +30,8 @@ pub enum Error {
     UnknownRevision { argument: String, message: String },
     #[error("{message}")]
     AmbiguousRevision { argument: String, message: String },
-    #[error("Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@{argument}' to narrow to a specific head, or 'heads' for all heads")]
-    MultipleHeads { argument: String, heads: Vec<String> },
+    #[error("{message}")]
+    MultipleHeads { argument: String, heads: Vec<String>, message: String },
     /// A target that cannot be reached from where the database is.
     #[error("{0}")]
     InvalidTarget(String),
@@ -66,6 +66,14 @@ fn one_line(sql: &str) -> String {
 }
 
 impl Error {
+    /// Alembic's wording for a symbol that names several heads.
+    pub fn multiple_heads(argument: &str, heads: Vec<String>) -> Error {
+        let message = format!(
+            "Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@{argument}' to narrow to a specific head, or 'heads' for all heads"
+        );
+        Error::MultipleHeads { argument: argument.to_string(), heads, message }
+    }
+
     /// Stable machine-readable code; never changes for a kind once released.
     pub fn code(&self) -> &'static str {
         match self {

@@ -284,7 +284,11 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
     let rows: Vec<String> = if purge { vec![] } else { rows.to_vec() };
     check_rows(map, &rows)?;
     let multiple = |e: Error| match e {
-        Error::MultipleHeads { argument, heads } => Error::MultipleHeads { argument, heads },
+        Error::MultipleHeads { argument, heads, .. } => Error::MultipleHeads {
+            argument,
+            heads,
+            message: "Multiple heads are present; please specify a single target revision".into(),
+        },
         other => other,
     };
     let head_revs: Vec<usize> = rows.iter().filter_map(|r| map.index_of(r)).collect();
@@ -297,7 +301,7 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
             }
         }
     }
-    let mut dests: Vec<Option<usize>> = map.get_revisions_all(&targets)?.into_iter().map(|p| p.rev()).collect();
+    let mut dests: Vec<Option<usize>> = map.get_revisions_all(&targets).map_err(multiple)?.into_iter().map(|p| p.rev()).collect();
     if dests.is_empty() {
         dests.push(None);
     }

@@ -85,10 +85,10 @@ impl RevisionMap {
             heads = self.filter_for_lineage(&heads, l, false)?;
         }
         if heads.len() > 1 {
-            return Err(Error::MultipleHeads {
-                argument: label.map(|l| format!("{l}@head")).unwrap_or_else(|| "head".into()),
-                heads: heads.iter().map(|&h| self.id(h).to_string()).collect(),
-            });
+            return Err(Error::multiple_heads(
+                &label.map(|l| format!("{l}@head")).unwrap_or_else(|| "head".into()),
+                heads.iter().map(|&h| self.id(h).to_string()).collect(),
+            ));
         }
         Ok(heads.first().copied())
     }
@@ -126,10 +126,7 @@ impl RevisionMap {
     pub fn get_revision(&self, id: &str) -> Result<Option<usize>> {
         let (resolved, label) = self.resolve_number(id)?;
         if resolved.len() > 1 {
-            return Err(Error::MultipleHeads {
-                argument: id.to_string(),
-                heads: resolved,
-            });
+            return Err(Error::multiple_heads(id, resolved));
         }
         self.revision_for_ident(resolved.first().map(String::as_str), label.as_deref())
     }

@@ -1,0 +1,105 @@
+//! `init`, `revision` and `merge` through the CLI binary, in a temporary project.
+
+use std::path::Path;
+use std::process::Command;
+
+fn athanor(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).output().expect("run athanor");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn header(dir: &Path, name: &str, key: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+    text.lines().find_map(|l| l.strip_prefix(&format!("-- {key}:"))).unwrap_or("").trim().to_string()
+}
+
+#[test]
+fn init_then_revisions_chain_on_the_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let (code, out, _) = athanor(p, &["init"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "Creating directory migrations ...  done\nGenerating athanor.ini ...  done\nPlease edit athanor.ini to set the database (db = app.db), or pass --db.\n");
+    assert!(p.join("migrations").is_dir());
+    // A second init refuses a directory that is not empty only; the ini is kept.
+    std::fs::write(p.join("migrations/keep.txt"), "x").unwrap();
+    let (code, _, err) = athanor(p, &["init"]);
+    assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: Directory migrations already exists and is not empty\n"));
+    std::fs::remove_file(p.join("migrations/keep.txt")).unwrap();
+
+    let (code, out, _) = athanor(p, &["revision", "-m", "Create users!", "--rev-id", "aaaa00000001"]);
+    assert_eq!((code, out.as_str()), (0, "Generating migrations/aaaa00000001_create_users.sql ...  done\n"));
+    let (code, out, _) = athanor(p, &["revision", "-m", "add email"]);
+    assert_eq!(code, 0);
+    let name = out.trim().strip_prefix("Generating migrations/").unwrap().strip_suffix(" ...  done").unwrap().to_string();
+    assert!(name.ends_with("_add_email.sql"), "{name}");
+    let id = name.split('_').next().unwrap();
+    assert_eq!(id.len(), 12);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    let m = p.join("migrations");
+    assert_eq!(header(&m, &name, "Revises"), "aaaa00000001");
+    assert_eq!(header(&m, &name, "Message"), "add email");
+    assert!(header(&m, &name, "Create Date").starts_with("20"));
+    // The new files are real migrations: they apply (empty sections are no-ops).
+    let (code, _, err) = athanor(p, &["--db", "app.db", "upgrade", "head"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = athanor(p, &["--db", "app.db", "current"]);
+    assert_eq!(out, format!("{id} (head)\n"));
+}
+
+#[test]
+fn several_heads_need_head_or_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init"]);
+    athanor(p, &["revision", "-m", "one", "--rev-id", "aaaa00000001"]);
+    let (code, _, err) = athanor(p, &["revision", "-m", "billing", "--head", "base", "--branch-label", "billing", "--rev-id", "bbbb00000001"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(header(&p.join("migrations"), "bbbb00000001_billing.sql", "Branch Labels"), "billing");
+    let (code, _, err) = athanor(p, &["revision", "-m", "two"]);
+    assert_eq!(code, 1);
+    assert_eq!(err, "FAILED [MULTIPLE_HEADS]: Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge.\n");
+    // --head picks one; a label works as a head.
+    let (code, _, _) = athanor(p, &["revision", "-m", "invoices", "--head", "billing@head", "--rev-id", "bbbb00000002"]);
+    assert_eq!(code, 0);
+    assert_eq!(header(&p.join("migrations"), "bbbb00000002_invoices.sql", "Revises"), "bbbb00000001");
+    // A non-head needs --splice.
+    let (code, _, err) = athanor(p, &["revision", "-m", "side", "--head", "bbbb00000001"]);
+    assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: Revision bbbb00000001 is not a head revision; please specify --splice to create a new branch from this revision\n"));
+    let (code, _, _) = athanor(p, &["merge", "-m", "merge heads", "heads", "--rev-id", "cccc00000001"]);
+    assert_eq!(code, 0);
+    assert_eq!(header(&p.join("migrations"), "cccc00000001_merge_heads.sql", "Revises"), "aaaa00000001, bbbb00000002");
+    let (_, out, _) = athanor(p, &["heads"]);
+    assert_eq!(out, "cccc00000001 (billing) (head)\n");
+    // An existing id is refused and nothing is written.
+    let before = files(&p.join("migrations"));
+    let (code, _, err) = athanor(p, &["revision", "-m", "again", "--rev-id", "cccc00000001"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("FAILED [DUPLICATE_REVISION]: Revision cccc00000001 is present more than once"), "{err}");
+    assert_eq!(files(&p.join("migrations")), before);
+}
+
+#[test]
+fn athanor_ini_supplies_defaults_and_flags_win() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init", "db/migrations"]);
+    let ini = std::fs::read_to_string(p.join("athanor.ini")).unwrap();
+    assert!(ini.contains("dir = db/migrations"));
+    std::fs::write(p.join("athanor.ini"), ini.replace("# db = app.db", "db = from_ini.db")).unwrap();
+    athanor(p, &["revision", "-m", "one", "--rev-id", "aaaa00000001"]);
+    assert!(p.join("db/migrations/aaaa00000001_one.sql").exists());
+    assert_eq!(athanor(p, &["upgrade", "head"]).0, 0);
+    assert!(p.join("from_ini.db").exists());
+    assert_eq!(athanor(p, &["--db", "flag.db", "upgrade", "head"]).0, 0);
+    assert!(p.join("flag.db").exists());
+    std::fs::write(p.join("athanor.ini"), "[athanor]\ndatabase = x\n").unwrap();
+    let (code, _, err) = athanor(p, &["heads"]);
+    assert_eq!((code, err.as_str()), (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, transaction_per_migration)\n"));
+}
