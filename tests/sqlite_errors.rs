@@ -444,8 +444,10 @@ fn multiple_heads_for_head() {
     fx.upgrade(A).unwrap();
     let before = fx.snap();
     let msg = "Multiple head revisions are present for given argument 'head'; please specify a specific target revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads";
-    let lib = [fx.upgrade("head"), fx.stamp(&["head"], false)];
-    assert_target_error(&fx, &lib, &[&["upgrade", "head"], &["stamp", "head"]], "MULTIPLE_HEADS", msg, &before);
+    assert_target_error(&fx, &[fx.upgrade("head")], &[&["upgrade", "head"]], "MULTIPLE_HEADS", msg, &before);
+    // `stamp` words it as Alembic's `_stamp_revs` does.
+    let msg = "Multiple heads are present; please specify a single target revision";
+    assert_target_error(&fx, &[fx.stamp(&["head"], false)], &[&["stamp", "head"]], "MULTIPLE_HEADS", msg, &before);
 }
 
 #[test]
