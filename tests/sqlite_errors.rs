@@ -808,7 +808,7 @@ fn version_table_changed_between_per_migration_transactions() {
 
 // --------------------------------------------------------------------- USAGE
 
-const COMMANDS: &str = "current, heads, branches, history, show, upgrade, downgrade, stamp";
+const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp";
 
 fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
     vec![
