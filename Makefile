@@ -7,13 +7,17 @@ export AR_wasm32_unknown_unknown := llvm-ar-19
 BIN := target/release/athanor
 DEMO_DB := target/demo/notes.db
 
-.PHONY: setup build demo test test-rust test-wasm test-alembic bench
+.PHONY: setup build pkg demo test test-rust test-wasm test-alembic bench
 
 setup:
 	@scripts/setup.sh
 
 build:
 	cargo build --release --bin athanor
+
+# The npm package in pkg/ (settings in wasm-pack.toml; fails over the size budget).
+pkg: setup
+	python3 scripts/build_pkg.py
 
 demo: setup build
 	@scripts/demo.sh $(BIN) example/migrations $(DEMO_DB)

@@ -1,0 +1,30 @@
+// Node (and Deno / Bun through the "node" condition): the wasm is read from disk and
+// instantiated synchronously, so importing needs no top-level await.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import * as wasm from "./athanor.js";
+import { createApi, normalizeMigrations, MigrationError } from "./api.js";
+import { installVfs } from "./node-vfs.js";
+
+wasm.initSync({ module: readFileSync(new URL("./athanor_bg.wasm", import.meta.url)) });
+installVfs(wasm);
+
+/** A directory path reads its `*.sql` files; anything else is taken as data. */
+function resolveMigrations(migrations) {
+  if (typeof migrations === "string") {
+    let names;
+    try {
+      if (!statSync(migrations).isDirectory()) throw new Error("not a directory");
+      names = readdirSync(migrations).filter((n) => n.endsWith(".sql"));
+    } catch (e) {
+      throw new MigrationError(`cannot read migrations directory '${migrations}': ${e.message}`, "IO_ERROR");
+    }
+    return names.map((name) => ({ name, text: readFileSync(join(migrations, name), "utf8") }));
+  }
+  return normalizeMigrations(migrations);
+}
+
+export const { openMigrator } = createApi(wasm, { resolveMigrations });
+export { MigrationError, normalizeMigrations };
+/** Node needs no explicit init; kept so code shared with browsers can always call it. */
+export async function init() {}

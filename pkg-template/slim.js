@@ -1,0 +1,16 @@
+// Bring your own wasm: `await init(bytesOrModuleOrUrl)` before openMigrator().
+import initWasm, * as wasm from "./athanor.js";
+import { createApi, normalizeMigrations, MigrationError } from "./api.js";
+
+let ready;
+export function init(input) {
+  ready ??= initWasm({ module_or_path: input });
+  return ready;
+}
+const api = createApi(wasm);
+export async function openMigrator(options) {
+  if (!ready) throw new MigrationError("call `await init(wasm)` before openMigrator() with athanor/slim", "USAGE");
+  await ready;
+  return api.openMigrator(options);
+}
+export { MigrationError, normalizeMigrations };

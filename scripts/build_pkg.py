@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Builds the npm package into pkg/ as wasm-pack.toml says: cargo (wasm32) ->
+wasm-bindgen -> wasm-opt -> the pkg-template files; fails over the size budget."""
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def wasm_opt() -> Path:
+    """npm binaryen's wasm-opt, installed once under target/npm-tools."""
+    tools = ROOT / "target" / "npm-tools"
+    exe = tools / "node_modules" / ".bin" / "wasm-opt"
+    if not exe.exists():
+        tools.mkdir(parents=True, exist_ok=True)
+        run("npm", "install", "--prefix", tools, "--no-audit", "--no-fund", "--silent", "binaryen@132.0.0")
+    return exe
+
+
+def main() -> int:
+    cfg = tomllib.loads((ROOT / "wasm-pack.toml").read_text())
+    name = cfg["package"]["out-name"]
+    out = ROOT / cfg["package"]["out-dir"]
+    template = ROOT / cfg["package"]["template"]
+    profile = cfg["build"]["profile"]
+    env = dict(os.environ, CC_wasm32_unknown_unknown="clang-19", AR_wasm32_unknown_unknown="llvm-ar-19")
+
+    run("cargo", "build", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile, cwd=ROOT, env=env)
+    built = ROOT / "target" / "wasm32-unknown-unknown" / profile / "athanor.wasm"
+
+    if out.exists():
+        shutil.rmtree(out)
+    run("wasm-bindgen", built, "--out-dir", out, "--out-name", name, "--target", cfg["build"]["target"], "--typescript")
+    wasm = out / f"{name}_bg.wasm"
+    passes = cfg["build"].get("wasm-opt", [])
+    if passes:
+        run(wasm_opt(), wasm, "-o", wasm, *passes)
+
+    for f in template.iterdir():
+        shutil.copy(f, out / f.name)
+    # wasm-bindgen's own package.json would replace ours: ours is in the template.
+    (out / ".gitignore").unlink(missing_ok=True)
+
+    files = [wasm] + sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs"))
+    raw = sum(p.stat().st_size for p in files)
+    gz = sum(len(gzip.compress(p.read_bytes(), 9)) for p in files)
+    wasm_raw, wasm_gz = wasm.stat().st_size, len(gzip.compress(wasm.read_bytes(), 9))
+    budget = cfg["budget"]["max-gzip-kib"]
+    print(f"size: wasm {wasm_raw / 1024:.1f} KiB raw, {wasm_gz / 1024:.1f} KiB gzip -9; "
+          f"wasm + JS {raw / 1024:.1f} KiB raw, {gz / 1024:.1f} KiB gzip -9 (budget {budget} KiB)")
+    if gz > budget * 1024:
+        print(f"error: package is {gz / 1024:.1f} KiB gzip, over the {budget} KiB budget", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

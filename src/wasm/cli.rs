@@ -1,0 +1,121 @@
+//! `runCli(argv, host)`: the CLI layer for the npm package's `athanor` bin. The JS
+//! host brings file access (Node's `fs`, synchronously); the database file is opened
+//! through the Node file VFS.
+
+use js_sys::{Object, Reflect, Uint8Array};
+use rusqlite::{Connection, OpenFlags};
+use wasm_bindgen::prelude::*;
+
+use crate::cli::{self, Host, MigrationFile};
+use crate::core::error::{Error, Result};
+use crate::sqlite::sql_error;
+
+/// The SQLite VFS that reads and writes real files in Node.
+pub const NODE_VFS: &str = "athanor-node";
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host object `cli.mjs` builds from `node:fs` and `node:crypto`.
+    pub type CliHost;
+
+    #[wasm_bindgen(method, catch, js_name = readMigrations)]
+    fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<js_sys::Array, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = readText)]
+    fn read_text(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = createFile)]
+    fn create_file(this: &CliHost, path: &str, text: &str) -> std::result::Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = createDir)]
+    fn create_dir(this: &CliHost, path: &str) -> std::result::Result<(), JsValue>;
+    #[wasm_bindgen(method)]
+    fn exists(this: &CliHost, path: &str) -> bool;
+    #[wasm_bindgen(method, catch, js_name = dirIsEmpty)]
+    fn dir_is_empty(this: &CliHost, path: &str) -> std::result::Result<bool, JsValue>;
+    #[wasm_bindgen(method)]
+    fn now(this: &CliHost) -> String;
+    #[wasm_bindgen(method, js_name = randomHex)]
+    fn random_hex(this: &CliHost, n: usize) -> String;
+}
+
+fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn io(e: JsValue) -> Error {
+    Error::Io(js_message(&e))
+}
+
+fn field(o: &JsValue, key: &str) -> JsValue {
+    Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+impl Host for CliHost {
+    fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
+        let list = CliHost::read_migrations(self, dir).map_err(io)?;
+        Ok(list
+            .iter()
+            .map(|f| MigrationFile {
+                file_name: field(&f, "fileName").as_string().unwrap_or_default(),
+                path: field(&f, "path").as_string().unwrap_or_default(),
+                bytes: Uint8Array::new(&field(&f, "bytes")).to_vec(),
+            })
+            .collect())
+    }
+
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>> {
+        if path != ":memory:" && !create && !Host::exists(self, path) {
+            return Ok(None);
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()
+        } else {
+            Connection::open_with_flags_and_vfs(path, flags, NODE_VFS)
+        }
+        .map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_error)?;
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
+        Ok(Some(conn))
+    }
+
+    fn read_text(&self, path: &str) -> Result<Option<String>> {
+        Ok(CliHost::read_text(self, path).map_err(io)?.as_string())
+    }
+
+    fn create_file(&self, path: &str, text: &str) -> Result<()> {
+        CliHost::create_file(self, path, text).map_err(io)
+    }
+
+    fn create_dir(&self, path: &str) -> Result<()> {
+        CliHost::create_dir(self, path).map_err(io)
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        CliHost::exists(self, path)
+    }
+
+    fn dir_is_empty(&self, path: &str) -> Result<bool> {
+        CliHost::dir_is_empty(self, path).map_err(io)
+    }
+
+    fn now(&self) -> String {
+        CliHost::now(self)
+    }
+
+    fn random_hex(&self, n: usize) -> String {
+        CliHost::random_hex(self, n)
+    }
+}
+
+/// Runs one command line; returns `{ stdout, stderr, status }`.
+#[wasm_bindgen(js_name = runCli)]
+pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
+    let out = cli::run(&argv, &host);
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"stdout".into(), &out.stdout.into());
+    let _ = Reflect::set(&o, &"stderr".into(), &out.stderr.into());
+    let _ = Reflect::set(&o, &"status".into(), &JsValue::from(out.status));
+    o
+}
