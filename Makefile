@@ -7,7 +7,7 @@ export AR_wasm32_unknown_unknown := llvm-ar-19
 BIN := target/release/athanor
 DEMO_DB := target/demo/notes.db
 
-.PHONY: setup build pkg demo test test-rust test-wasm test-alembic bench
+.PHONY: setup build pkg demo test test-rust test-wasm test-js test-alembic bench
 
 setup:
 	@scripts/setup.sh
@@ -22,7 +22,7 @@ pkg: setup
 demo: setup build
 	@scripts/demo.sh $(BIN) example/migrations $(DEMO_DB)
 
-test: setup test-rust test-wasm test-alembic
+test: setup test-rust test-wasm test-js test-alembic
 
 test-rust:
 	cargo test
@@ -30,6 +30,10 @@ test-rust:
 # The same crate built for wasm32, tested in Node under wasm-bindgen-test.
 test-wasm:
 	cargo test --target wasm32-unknown-unknown --test wasm_node
+
+# The built npm package: its JS API, and as a consumer installs it (npm pack).
+test-js: pkg
+	node --test tests/js/
 
 test-alembic:
 	cargo build --bin athanor

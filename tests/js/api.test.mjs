@@ -1,0 +1,111 @@
+// The JS API of the built package (pkg/), on the embedded SQLite in memory.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
+const { openMigrator, MigrationError } = await import(`${pkg}/node.js`);
+const example = fileURLToPath(new URL("../../example/migrations", import.meta.url));
+
+const file = (id, revises, up, down = null, extra = "") =>
+  `-- Revision ID: ${id}\n-- Revises: ${revises}\n${extra}-- Message: step ${id}\n\n-- migrate:upgrade\n${up}\n` +
+  (down === null ? "" : `\n-- migrate:downgrade\n${down}\n`);
+
+const chain = {
+  "./m/aaaa0001_a.sql": file("aaaa0001", "", "CREATE TABLE t1 (id INTEGER PRIMARY KEY);", "DROP TABLE t1;"),
+  "./m/bbbb0002_b.sql": file("bbbb0002", "aaaa0001", "CREATE TABLE t2 (id INTEGER PRIMARY KEY);", "DROP TABLE t2;"),
+  "./m/cccc0003_c.sql": file("cccc0003", "bbbb0002", "CREATE TABLE t3 (id INTEGER PRIMARY KEY);", "DROP TABLE t3;"),
+};
+
+test("a directory of migrations upgrades to head with progress events", async () => {
+  const events = [];
+  const m = await openMigrator({ migrations: example, onProgress: (e) => events.push(`${e.phase} ${e.index + 1}/${e.total} ${e.revision}`) });
+  const report = await m.upgrade("head");
+  assert.equal(report.steps.length, 7);
+  assert.deepEqual(report.before, []);
+  assert.deepEqual(report.after, ["7a8b9c0d1e2f"]);
+  assert.equal(events.length, 14);
+  assert.equal(events[0], "start 1/7 1a2b3c4d5e6f");
+  assert.equal(events.at(-1), "done 7/7 7a8b9c0d1e2f");
+  assert.deepEqual(await m.current(), ["7a8b9c0d1e2f"]);
+  assert.deepEqual(await m.heads(), ["7a8b9c0d1e2f"]);
+  const history = await m.history();
+  assert.equal(history.length, 7);
+  assert.equal(history[0].revision, "7a8b9c0d1e2f");
+  assert.deepEqual(history[1].revises, ["4d5e6f7a8b9c", "5e6f7a8b9c0d"]);
+  assert.equal(history[1].isMergePoint, true);
+  m.close();
+});
+
+test("glob-shaped objects, module-shaped values, arrays of texts and objects", async () => {
+  const modules = Object.fromEntries(Object.entries(chain).map(([k, v]) => [k, { default: v }]));
+  for (const migrations of [chain, modules, Object.values(chain).map((text, i) => ({ name: `${i}.sql`, text }))]) {
+    const m = await openMigrator({ migrations });
+    await m.upgrade();
+    assert.deepEqual(await m.rows(), ["cccc0003"]);
+    m.close();
+  }
+  const objects = [
+    { revision: "aaaa0001", message: "a", upgrade: "CREATE TABLE a (x);", downgrade: "DROP TABLE a;" },
+    { revision: "bbbb0002", revises: "aaaa0001", branchLabels: ["b"], message: "b", upgrade: "CREATE TABLE b (x);" },
+  ];
+  const m = await openMigrator({ migrations: objects });
+  const report = await m.upgrade("b@head");
+  assert.deepEqual(report.steps.map((s) => s.revision), ["aaaa0001", "bbbb0002"]);
+  await assert.rejects(m.downgrade("base"), (e) => e.code === "IRREVERSIBLE" && e.data.revision === "bbbb0002");
+  assert.deepEqual(await m.rows(), ["bbbb0002"]);
+});
+
+test("downgrade, relative targets, stamp and version changes", async () => {
+  const m = await openMigrator({ migrations: chain });
+  await m.upgrade("+2");
+  assert.deepEqual(await m.rows(), ["bbbb0002"]);
+  const down = await m.downgrade("-1");
+  assert.deepEqual(down.steps[0].versionChanges, [{ op: "update", from: "bbbb0002", to: "aaaa0001" }]);
+  await m.stamp("cccc0003");
+  assert.deepEqual(await m.rows(), ["cccc0003"]);
+  await m.stamp("base", { purge: true });
+  assert.deepEqual(await m.rows(), []);
+});
+
+test("plan is Alembic's --sql and touches nothing", async () => {
+  const m = await openMigrator({ migrations: chain });
+  const sql = m.plan("heads");
+  assert.match(sql, /^CREATE TABLE alembic_version \(\n    version_num VARCHAR\(32\) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY \(version_num\)\n\);\n\n-- Running upgrade  -> aaaa0001\n\nCREATE TABLE t1/);
+  assert.match(sql, /UPDATE alembic_version SET version_num='cccc0003' WHERE alembic_version.version_num = 'bbbb0002';/);
+  assert.deepEqual(await m.rows(), []);
+  const down = m.plan("aaaa0001", { direction: "downgrade", from: ["cccc0003"] });
+  assert.match(down, /-- Running downgrade cccc0003 -> bbbb0002\n\nDROP TABLE t3;/);
+});
+
+test("errors are MigrationErrors with stable codes", async () => {
+  await assert.rejects(openMigrator({ migrations: { "x.sql": "-- Revision ID: a1\n-- migrate:upgrade\n" } }), (e) => {
+    assert.ok(e instanceof MigrationError);
+    assert.equal(e.code, "PARSE_ERROR");
+    assert.equal(e.message, "x.sql:1: missing '-- Revises:' header (leave it empty for a base revision)");
+    assert.deepEqual(e.data, { file: "x.sql", line: 1 });
+    return true;
+  });
+  const m = await openMigrator({ migrations: chain });
+  await assert.rejects(m.upgrade("zzzz"), { code: "UNKNOWN_REVISION" });
+  await assert.rejects(m.upgrade("-1"), { code: "INVALID_TARGET" });
+  await assert.rejects(openMigrator({ migrations: "/no/such/dir" }), { code: "IO_ERROR" });
+  await assert.rejects(openMigrator({}), { code: "USAGE" });
+});
+
+test("a failing migration rolls back and names revision, line and statement", async () => {
+  const bad = { ...chain, "./m/dddd0004_d.sql": file("dddd0004", "cccc0003", "CREATE TABLE t4 (x);\nINSERT INTO nope VALUES (1);", "DROP TABLE t4;") };
+  const m = await openMigrator({ migrations: bad });
+  await assert.rejects(m.upgrade(), (e) => {
+    assert.equal(e.code, "MIGRATION_FAILED");
+    assert.equal(e.revision, "dddd0004");
+    assert.equal(e.line, 7);
+    assert.equal(e.statement, "INSERT INTO nope VALUES (1);");
+    assert.equal(e.sqliteMessage, "no such table: nope");
+    return true;
+  });
+  assert.deepEqual(await m.rows(), []);
+  const perStep = await openMigrator({ migrations: bad, transactionPerMigration: true });
+  await assert.rejects(perStep.upgrade(), { code: "MIGRATION_FAILED" });
+  assert.deepEqual(await perStep.rows(), ["cccc0003"]);
+});

@@ -1,0 +1,49 @@
+// The package as its users meet it: `npm pack`, installed into a fresh project, imported
+// by name, and its `athanor` bin run through npx.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
+const example = fileURLToPath(new URL("../../example/migrations", import.meta.url));
+let project;
+
+before(() => {
+  project = mkdtempSync(join(tmpdir(), "athanor-consumer-"));
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", project], { cwd: pkg });
+  const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"));
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", join(project, tarball)], { cwd: project });
+});
+
+after(() => rmSync(project, { recursive: true, force: true }));
+
+test("import 'athanor' in Node resolves the node entry and migrates", () => {
+  writeFileSync(
+    join(project, "app.mjs"),
+    `import { openMigrator, MigrationError } from "athanor";
+const m = await openMigrator({ migrations: ${JSON.stringify(example)} });
+const r = await m.upgrade("head");
+console.log(JSON.stringify({ steps: r.steps.length, current: await m.current(), err: typeof MigrationError }));`,
+  );
+  const out = JSON.parse(execFileSync("node", ["app.mjs"], { cwd: project, encoding: "utf8" }));
+  assert.deepEqual(out, { steps: 7, current: ["7a8b9c0d1e2f"], err: "function" });
+});
+
+test("the package ships only what its exports and bin need", () => {
+  const files = readdirSync(join(project, "node_modules", "athanor")).sort();
+  for (const f of ["athanor.js", "athanor_bg.wasm", "api.js", "node.js", "web.js", "workerd.js", "slim.js", "cli.mjs", "index.d.ts", "package.json", "README.md"]) {
+    assert.ok(files.includes(f), `${f} missing from the package (${files.join(", ")})`);
+  }
+});
+
+test("npx athanor runs the CLI from the installed package", () => {
+  const help = execFileSync("npx", ["--no-install", "athanor", "--help"], { cwd: project, encoding: "utf8" });
+  assert.match(help, /^usage: athanor /);
+  const history = execFileSync("npx", ["--no-install", "athanor", "--dir", example, "history"], { cwd: project, encoding: "utf8" });
+  assert.equal(history.split("\n")[0], "6f7a8b9c0d1e -> 7a8b9c0d1e2f (search, sharing) (head), archive notes");
+});
