@@ -185,3 +185,61 @@ def simulate(steps, initial=()) -> tuple[list[frozenset], list[str]]:
 
 def stmt_kinds(stmts) -> list[str]:
     return sorted(s.split()[0].upper() for s in stmts)
+
+
+def offline_start(args) -> list[str]:
+    """Rows an offline `upgrade/downgrade X:Y --sql` starts from: [X] (or none for base)."""
+    target = next((a for a in args[1:] if not a.startswith("-")), "")
+    start = target.split(":")[0] if ":" in target else ""
+    return [start] if start and start != "base" else []
+
+
+def _fmt_steps(steps) -> str:
+    return "\n".join(
+        f"{m or '<preamble>'}\n" + "".join(f"    {s}\n" for s in st) for m, st in steps
+    )
+
+
+def compare_offline(a_text: str, b_text: str, version_table: str, initial=(),
+                    user_sql: bool = False):
+    """Compare athanor's (a) and Alembic's (b) --sql output.
+
+    Returns None when equivalent, else (what, a_formatted, b_formatted).
+    '-- Running' lines must match in order.  Version-table statements must
+    match exactly, or -- because Alembic picks which merge parent row to
+    DELETE vs UPDATE (and the INSERT order when unmerging) from a set -- have
+    the same statement kinds and the same resulting rows after every step.
+    With user_sql, the other statements of every step must match too."""
+    a = version_statements(a_text, version_table)
+    b = version_statements(b_text, version_table)
+    am, bm = [m for m, _ in a], [m for m, _ in b]
+    if am != bm:
+        return "'-- Running' lines", "\n".join(am), "\n".join(bm)
+    if user_sql:
+        au, bu = user_statements(a_text, version_table), user_statements(b_text, version_table)
+        if au != bu:
+            return "migration statements", _fmt_steps(au), _fmt_steps(bu)
+    if a == b:
+        return None
+    a_rows, a_probs = simulate(a, initial)
+    b_rows, b_probs = simulate(b, initial)
+    if b_probs:  # Alembic's own statements don't apply cleanly either
+        a_probs = []
+    same_kinds = [stmt_kinds(s) for _, s in a] == [stmt_kinds(s) for _, s in b]
+    if a_probs or a_rows != b_rows or not same_kinds:
+        what = "version-table statements"
+        if a_probs:
+            what += f" (athanor's do not apply cleanly: {a_probs})"
+        return what, _fmt_steps(a), _fmt_steps(b)
+    return None
+
+
+def user_statements(text: str, version_table: str) -> list[tuple[str, list[str]]]:
+    vt = {s for _, st in version_statements(text, version_table) for s in st}
+    steps: list[tuple[str, list[str]]] = [("", [])]
+    for kind, val in parse_sql_script(text):
+        if kind == "marker":
+            steps.append((val, []))
+        elif val not in vt:
+            steps[-1][1].append(val)
+    return steps

@@ -247,6 +247,9 @@ class Report:
             + (f"\n  compared (normalised) diff alembic→athanor:\n{_indent(diff)}" if diff else "")
         )
         self.repro += [ath.cmdline(self.case), alem.cmdline(self.case)]
+        for r in (ath, alem):
+            if r.db is not None and r.db.exists():
+                self.saved_dbs.setdefault(r.db.stem, r.db)
 
     def compare_status(self, what, ath: Run, alem: Run, start="") -> bool:
         """True when both succeeded (so outputs/state can be compared)."""
@@ -274,20 +277,31 @@ class Report:
         twin.build(dest / "migrations", dest / "alembic_twin", version_table=self.case.version_table)
         for label, db in self.saved_dbs.items():
             shutil.copyfile(db, dest / f"{label}.db")
+
+        def here(text: str) -> str:
+            # point the commands at the saved copy instead of pytest's tmp dir
+            for a, b in ((self.case.sqldir, dest / "migrations"),
+                         (self.case.twindir, dest / "alembic_twin")):
+                text = text.replace(str(a), str(b))
+            return re.sub(re.escape(str(self.case.root / "scratch")) + r"/[^/\s]+/", str(dest) + "/", text)
+
+        problems = [here(p) for p in self.problems]
         (dest / "REPRO.txt").write_text(
             f"# graph: python3 {HERE / 'graphs.py'} {self.case.seed} OUT "
-            f"(irreversible_p={'0.2' if self.case.seed % 4 == 1 else '0.0'})\n"
-            f"# version table: {self.case.version_table}\n"
-            f"# starting databases (copy before use): {sorted(self.saved_dbs)}\n"
-            f"# paths below are the test's temporary ones; use ./migrations and "
-            f"./alembic_twin here\n\n"
-            + self.case.graph.describe() + "\n\n" + "\n".join(self.repro) + "\n\n"
-            + "\n\n".join(self.problems) + "\n",
+            f"(irreversible_p={'0.2' if self.case.seed % 4 == 1 else '0.0'}); "
+            f"version table: {self.case.version_table}\n"
+            "# *_athanor.db / *_alembic.db hold each tool's database AFTER the command; to\n"
+            "# rerun one, first copy the starting state named in the message over it\n"
+            "# (start_heads.db / start_mid.db; 'no database' = delete it).\n\n"
+            + self.case.graph.describe() + "\n\n"
+            + "\n".join(here(c) for c in dict.fromkeys(self.repro)) + "\n\n"
+            + "\n\n".join(problems) + "\n",
             encoding="utf-8",
         )
         pytest.fail(
-            f"{len(self.problems)} mismatch(es) between athanor and Alembic, seed {self.case.seed}; "
-            f"case saved in {dest}\n{self.case.graph.describe()}\n\n" + "\n\n".join(self.problems),
+            f"{len(problems)} mismatch(es) between athanor and Alembic, seed {self.case.seed}; "
+            f"case saved in {dest} (see REPRO.txt)\n{self.case.graph.describe()}\n\n"
+            + "\n\n".join(problems),
             pytrace=False,
         )
 
@@ -357,36 +371,26 @@ def _compare_offline(rep: Report, case: Case, args, db: Path):
     what = shlex.join(args)
     if not rep.compare_status(what, ath, alem):
         return
-    a = N.version_statements(ath.res.stdout, case.version_table)
-    b = N.version_statements(alem.res.stdout, case.version_table)
-    a_markers, b_markers = [m for m, _ in a], [m for m, _ in b]
-    if a_markers != b_markers:
-        rep.compare_text(what + ": '-- Running' lines", ath, alem,
-                         "\n".join(a_markers), "\n".join(b_markers))
-        return
-    if a == b:
-        return
-    # Which parent row of a merge is DELETEd and which UPDATEd comes from a
-    # set in Alembic; accept any choice with the same effect per step.
-    a_rows, a_probs = N.simulate(a)
-    b_rows, _ = N.simulate(b)
-    same_kinds = [N.stmt_kinds(s) for _, s in a] == [N.stmt_kinds(s) for _, s in b]
-    if a_probs or a_rows != b_rows or not same_kinds:
-        fmt = lambda steps: "\n".join(f"{m or '<preamble>'}\n" + "".join(f"    {s}\n" for s in st)
-                                      for m, st in steps)
-        rep.compare_text(what + ": version-table statements"
-                         + (f" (athanor's do not apply cleanly: {a_probs})" if a_probs else ""),
-                         ath, alem, fmt(a), fmt(b))
+    bad = N.compare_offline(ath.res.stdout, alem.res.stdout, case.version_table,
+                            N.offline_start(args))
+    if bad:
+        rep.compare_text(f"{what}: {bad[0]}", ath, alem, bad[1], bad[2])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_offline_sql(seed, diff_root):
-    """`upgrade heads --sql` (and `upgrade MID:heads --sql`): same steps, same version-table SQL."""
+    """`upgrade heads --sql`, `upgrade MID:heads --sql`, `downgrade HEAD:MID --sql`:
+    same steps, same version-table SQL."""
     case = get_case(seed, diff_root)
     rep = Report(case, "offline")
     db = case.scratch("offline") / "none.db"
     _compare_offline(rep, case, ["upgrade", "heads", "--sql"], db)
-    _compare_offline(rep, case, ["upgrade", f"{_mid_revision(case)}:heads", "--sql"], db)
+    mid = _mid_revision(case)
+    _compare_offline(rep, case, ["upgrade", f"{mid}:heads", "--sql"], db)
+    # offline downgrade needs a range: from a head above MID down to MID
+    above = [h for h in case.graph.heads() if mid in case.graph.ancestors(h)]
+    if above:
+        _compare_offline(rep, case, ["downgrade", f"{_pick(case, 4, above)}:{mid}", "--sql"], db)
     rep.finish()
 
 
@@ -450,8 +454,11 @@ def _target_ops(case: Case) -> list[tuple[str, list[str]]]:
     prefix = rng.choice(revs)[: rng.randint(1, 4)]
     ops += [
         ("heads", ["downgrade", "-1"]),
+        ("heads", ["downgrade", "-2"]),
         ("mid", ["downgrade", "-1"]),
         ("mid", ["upgrade", "+1"]),
+        ("mid", ["upgrade", "+2"]),
+        ("heads", ["stamp", "--purge", rng.choice(revs)]),
         ("empty", ["upgrade", "+1"]),
         ("mid", ["upgrade", "heads"]),
         ("heads", ["downgrade", rng.choice(revs)]),
@@ -579,17 +586,16 @@ def test_small_fixture_matches_goldens(tmp_path):
         golden = (HERE / "golden" / entry["file"]).read_text(encoding="utf-8")
         r = run_athanor(case, db, argv)
         if "--sql" in argv:
-            # statements one per line, whitespace-normalised, comment lines
-            # inside migration SQL dropped (how the twin renders user SQL is
-            # not Alembic behaviour); '-- Running' lines and the version-table
-            # SQL are compared in full
-            norm = lambda t, *_a, **_k: "\n".join(v for _, v in N.parse_sql_script(t)) + "\n"
-        elif argv[0] == "current":
-            norm = N.norm_current
+            # '-- Running' lines, version-table SQL and migration SQL per step,
+            # whitespace-normalised (comment lines inside migration SQL are
+            # dropped: how the twin renders user SQL is not Alembic behaviour)
+            bad = N.compare_offline(r.res.stdout, golden, "alembic_version",
+                                    N.offline_start(argv), user_sql=True)
+            a, b = (bad[1], bad[2]) if bad else ("", "")
         else:
-            norm = N.norm_listing
-        a = norm(r.res.stdout, labels, dbpaths=[db])
-        b = norm(golden, labels, dbpaths=[meta["database"]])
+            norm = N.norm_current if argv[0] == "current" else N.norm_listing
+            a = norm(r.res.stdout, labels, dbpaths=[db])
+            b = norm(golden, labels, dbpaths=[meta["database"]])
         if r.res.status != 0 or a != b:
             diff = "\n".join(difflib.unified_diff(b.splitlines(), a.splitlines(),
                                                   "golden (alembic)", "athanor", lineterm=""))

@@ -32,6 +32,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 HEADER_KEYS = {
@@ -223,7 +224,8 @@ def render_script(rev: Revision) -> str:
         "# revision identifiers, used by Alembic.\n"
         f"revision: str = {rev.revision!r}\n"
         f"down_revision: Union[str, Sequence[str], None] = {_scalar_or_tuple(rev.revises)!r}\n"
-        f"branch_labels: Union[str, Sequence[str], None] = {_scalar_or_tuple(rev.branch_labels)!r}\n"
+        # `alembic revision --branch-label` writes a tuple even for one label
+        f"branch_labels: Union[str, Sequence[str], None] = {tuple(rev.branch_labels) or None!r}\n"
         f"depends_on: Union[str, Sequence[str], None] = {_scalar_or_tuple(rev.depends_on)!r}\n\n\n"
         "def upgrade() -> None:\n"
         '    """Upgrade schema."""\n'
@@ -391,6 +393,12 @@ def run_subprocess(outdir, dbpath, args, version_table=None, env=None) -> Result
     return Result(p.returncode, p.stdout, p.stderr)
 
 
+class _Utf8StringIO(io.StringIO):
+    # Alembic's write_outstream encodes with stream.encoding, "ascii" when it
+    # is None (a plain StringIO), which would turn non-ASCII messages into '?'
+    encoding = "utf-8"
+
+
 def run_inprocess(outdir, dbpath, args, version_table=None) -> Result:
     """Run Alembic's CommandLine in this process, capturing stdout/stderr.
 
@@ -404,7 +412,7 @@ def run_inprocess(outdir, dbpath, args, version_table=None) -> Result:
 
     from alembic import config as alembic_config
 
-    out, err = io.StringIO(), io.StringIO()
+    out, err = _Utf8StringIO(), _Utf8StringIO()
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(levelname)-5.5s [%(name)s] %(message)s"))
     alog = logging.getLogger("alembic")
@@ -414,7 +422,12 @@ def run_inprocess(outdir, dbpath, args, version_table=None) -> Result:
     alog.propagate = False
     status = 0
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # warnings go to the captured stderr, as the CLI would print them
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = lambda m, c, f, lno, file=None, line=None: err.write(
+                warnings.formatwarning(m, c, f, lno, line))
             cl = alembic_config.CommandLine(prog="alembic")
             try:
                 options = cl.parser.parse_args(alembic_argv(outdir, dbpath, args, version_table))
@@ -435,6 +448,8 @@ def run_inprocess(outdir, dbpath, args, version_table=None) -> Result:
                 code = e.code
                 status = code if isinstance(code, int) else (0 if code is None else 1)
                 status &= 0xFF
+            except KeyboardInterrupt:
+                raise
             except BaseException:
                 traceback.print_exc(file=err)
                 status = 1
@@ -470,10 +485,13 @@ def main(argv=None) -> int:
         args = args[1:]
     if not args:
         ap.error("run: give the alembic arguments after --")
-    res = run_subprocess(ns.outdir, os.path.abspath(ns.dbpath), args)
-    sys.stdout.write(res.stdout)
-    sys.stderr.write(res.stderr)
-    return res.status
+    sys.stdout.flush()
+    # stdout/stderr inherited (streamed); stdin not a tty, as in run_subprocess
+    return subprocess.call(
+        [sys.executable, "-m", "alembic",
+         *alembic_argv(ns.outdir, os.path.abspath(ns.dbpath), args)],
+        stdin=subprocess.DEVNULL,
+    )
 
 
 if __name__ == "__main__":
