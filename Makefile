@@ -39,5 +39,6 @@ test-alembic:
 	cargo build --bin athanor
 	ATHANOR_BIN=$(CURDIR)/target/debug/athanor .venv/bin/python -m pytest -q tests/alembic
 
-bench: setup
+bench: setup pkg
 	cargo bench --bench engine
+	node benches/js_bench.mjs
