@@ -29,7 +29,7 @@ test-rust:
 
 # The same crate built for wasm32, tested in Node under wasm-bindgen-test.
 test-wasm:
-	cargo test --target wasm32-unknown-unknown --test wasm_node
+	cargo test --target wasm32-unknown-unknown --test wasm_node --test wasm_node_vfs
 
 # The built npm package: its JS API, and as a consumer installs it (npm pack).
 test-js: pkg

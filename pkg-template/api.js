@@ -113,9 +113,9 @@ class Migrator {
 /** Builds the public API over an initialised wasm-bindgen module. */
 export function createApi(wasm, { resolveMigrations = normalizeMigrations } = {}) {
   async function openMigrator(options = {}) {
-    const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, onProgress } = options;
+    const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress } = options;
     const set = await resolveMigrations(migrations);
-    const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration }));
+    const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return new Migrator(inner, onProgress);
   }
   return { openMigrator, MigrationError };

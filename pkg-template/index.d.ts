@@ -82,6 +82,10 @@ export interface OpenOptions {
   versionTable?: string;
   /** Commit each migration on its own (default: the whole run is one transaction). */
   transactionPerMigration?: boolean;
+  /** How long to wait for another connection's write lock before LOCKED (ms, default 5000). */
+  busyTimeout?: number;
+  /** A SQLite VFS registered by name (default: Node's file VFS for paths, memory otherwise). */
+  vfs?: string;
   onProgress?: (event: ProgressEvent) => void;
 }
 

@@ -10,8 +10,7 @@ use crate::cli::{self, Host, MigrationFile};
 use crate::core::error::{Error, Result};
 use crate::sqlite::sql_error;
 
-/// The SQLite VFS that reads and writes real files in Node.
-pub const NODE_VFS: &str = "athanor-node";
+use super::node_vfs::VFS_NAME as NODE_VFS;
 
 #[wasm_bindgen]
 extern "C" {

@@ -22,6 +22,11 @@ struct Config {
     database: Option<String>,
     version_table: Option<String>,
     transaction_per_migration: bool,
+    /// SQLite VFS to open `database` with. Default: "athanor-node" (real files) for a
+    /// file path once `installNodeVfs` ran, else SQLite's default (in memory).
+    vfs: Option<String>,
+    /// How long to wait for another connection's lock before `LOCKED`, in ms (default 5000).
+    busy_timeout: Option<u32>,
 }
 
 #[wasm_bindgen]
@@ -101,8 +106,23 @@ fn report_js(map: &RevisionMap, report: &Report) -> Object {
     o
 }
 
-fn open_connection(database: &str) -> Result<Connection> {
-    let conn = Connection::open(database).map_err(|e| Error::Io(format!("cannot open database '{database}': {e}")))?;
+fn open_connection(config: &Config) -> Result<Connection> {
+    let database = config.database.as_deref().unwrap_or(":memory:");
+    let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
+    let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
+    super::node_vfs::clear_last_error();
+    let conn = match vfs {
+        Some(vfs) => Connection::open_with_flags_and_vfs(database, rusqlite::OpenFlags::default(), vfs),
+        None => Connection::open(database),
+    }
+    .map_err(|e| {
+        // SQLite only says "unable to open database file"; the host's error says why.
+        let why = super::node_vfs::last_error_message().map(|m| format!(" ({m})")).unwrap_or_default();
+        Error::Io(format!("cannot open database '{database}': {e}{why}"))
+    })?;
+    if let Some(ms) = config.busy_timeout {
+        conn.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(sql_error)?;
+    }
     // Match the sqlite3 shell and Alembic: foreign keys are off unless a migration says.
     conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
     Ok(conn)
@@ -124,7 +144,7 @@ impl Migrator {
             serde_wasm_bindgen::from_value(config).map_err(|e| Error::Usage(format!("bad options: {e}")))?
         };
         let map = RevisionMap::new(input::scripts(migrations)?)?;
-        let conn = open_connection(config.database.as_deref().unwrap_or(":memory:"))?;
+        let conn = open_connection(&config)?;
         let options = Options {
             version_table: config.version_table.unwrap_or_else(|| "alembic_version".into()),
             transaction: if config.transaction_per_migration { TransactionMode::PerMigration } else { TransactionMode::All },

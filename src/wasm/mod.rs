@@ -5,6 +5,8 @@ mod cli;
 mod error;
 mod input;
 mod migrator;
+mod node_vfs;
 
-pub use cli::{run_cli, NODE_VFS};
+pub use cli::run_cli;
 pub use migrator::Migrator;
+pub use node_vfs::install_node_vfs;

@@ -43,10 +43,10 @@ thread_local! {
 /// `Migrator` picks it for file paths.
 #[wasm_bindgen(js_name = installNodeVfs)]
 pub fn install_node_vfs(host: JsValue) -> Result<(), JsValue> {
+    let (host, constants, identity) = host::validate(&host).map_err(|m| to_js(Error::Usage(m)))?;
     if INSTALLED.get() {
         return Ok(());
     }
-    let (host, constants, identity) = host::validate(&host).map_err(|m| to_js(Error::Usage(m)))?;
     let data = AppData { host, constants, identity, os: WasmOsCallback, next_owner: Cell::new(0) };
     // SAFETY: wasm32 is single-threaded, so nothing races this registration; NodeIo and
     // NodeVfs are built over the same store and file layout.
@@ -272,7 +272,11 @@ impl VfsFile for DiskFile {
     fn size(&self) -> VfsResult<u64> {
         let stats = self.host.fstat_sync(self.fd).map_err(|e| self.err(VfsErrorCode::IoStat, "fstat", &e))?;
         let size = stats.size();
-        self.count(size, MAX_POSITION as usize, VfsErrorCode::IoStat).map(|n| n as u64)
+        if size.is_finite() && size >= 0.0 && size.fract() == 0.0 && size <= MAX_POSITION as f64 {
+            Ok(size as u64)
+        } else {
+            Err(VfsError::new(VfsErrorCode::IoStat, format!("{}: host returned a bad size {size}", self.path).into()))
+        }
     }
 
     fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
@@ -302,10 +306,11 @@ impl NodeStore {
             flags |= flag(c.o_excl);
         }
         let fail = |e: &JsValue| host::vfs_error(VfsErrorCode::CantOpen, &format!("open {path}"), e);
+        let denied = |e: &JsValue| matches!(host::code(e).as_deref(), Some("EACCES" | "EPERM" | "EROFS"));
         match data.host.open_sync(path, flags as f64, FILE_MODE) {
             Ok(fd) => Ok((fd, options.access())),
             // As the unix VFS: a file this process may not write is opened read-only.
-            Err(e) if options.access() == OpenAccess::ReadWrite && matches!(host::code(&e).as_deref(), Some("EACCES" | "EPERM" | "EROFS")) => {
+            Err(e) if options.access() == OpenAccess::ReadWrite && denied(&e) => {
                 let fd = data.host.open_sync(path, c.o_rdonly, FILE_MODE).map_err(|_| fail(&e))?;
                 Ok((fd, OpenAccess::ReadOnly))
             }

@@ -1,17 +1,19 @@
 //! SQLite's lock levels between connections and processes, with nothing but files
 //! (Node has no `fcntl` locks):
 //!
-//! - `<db>-locks`, the lock table: one line per held level, `S|R|P|X <pid> <id> <host>`
-//!   (shared, reserved, pending, exclusive). Replaced whole by rename, so a reader
-//!   never sees half of it; deleted when empty, so an idle database has no extra files.
+//! - `<db>-locks`, the lock table: one tab-separated line per held level,
+//!   `S|R|P|X pid id host` (shared, reserved, pending, exclusive). Replaced whole by
+//!   rename, so a reader never sees half of it; deleted when empty, so an idle
+//!   database has no extra files.
 //! - `<db>-lock`, a mutex held only while one connection edits the table (a few
 //!   syscalls): created with `O_EXCL` (`writeFileSync(..., { flag: "wx" })`) and holding
 //!   its owner, unlinked after.
 //!
 //! Rules, as SQLite's unix VFS: SHARED is refused while another connection holds
-//! PENDING or EXCLUSIVE; RESERVED while another holds RESERVED or PENDING; EXCLUSIVE
-//! takes PENDING first (keeping new readers out) and waits for the other readers to
-//! leave. Refusals are `SQLITE_BUSY`, which SQLite's busy handler retries.
+//! PENDING or EXCLUSIVE; RESERVED and PENDING while another holds either (one writer
+//! at a time); EXCLUSIVE takes PENDING first (keeping new readers out) and waits for
+//! the other readers to leave. Refusals are `SQLITE_BUSY`, which SQLite's busy handler
+//! retries.
 //!
 //! A holder that died keeps nothing: entries whose pid is dead on this host are
 //! dropped at the next edit, and a mutex whose owner is dead (or that is older than any
@@ -108,6 +110,9 @@ impl Table {
     }
 }
 
+/// What an edit of the table gives: the level reached, or (refused) the level kept.
+type Outcome = Result<LockLevel, LockLevel>;
+
 /// The lock state of one open main-database file.
 pub struct DbLock {
     host: NodeHost,
@@ -146,7 +151,9 @@ impl DbLock {
                 Ok(LockLevel::Reserved)
             }
             LockLevel::Pending | LockLevel::Exclusive => {
-                if t.writer.as_ref().is_some_and(|(o, _)| other(o)) {
+                // Stricter than unix (whose PENDING ignores RESERVED): one writer at a time,
+                // even on the hot-journal path that goes from SHARED straight to EXCLUSIVE.
+                if t.reserved.as_ref().is_some_and(&other) || t.writer.as_ref().is_some_and(|(o, _)| other(o)) {
                     return Err(from);
                 }
                 t.writer = Some((me.clone(), false));
@@ -189,9 +196,9 @@ impl DbLock {
         Ok(t.reserved.is_some() || t.writer.is_some())
     }
 
-    /// Runs one edit of the table under the mutex. `f` returns the level reached, or the
-    /// level kept when refused (then `SQLITE_BUSY`); the table is written back either way.
-    fn edit(&mut self, tries: u32, code: VfsErrorCode, f: impl FnOnce(&mut Table, &Owner) -> Result<LockLevel, LockLevel>) -> VfsResult<()> {
+    /// Runs one edit of the table under the mutex; a refusal is `SQLITE_BUSY`, and the
+    /// table is written back either way (a refused EXCLUSIVE keeps PENDING).
+    fn edit(&mut self, tries: u32, code: VfsErrorCode, f: impl FnOnce(&mut Table, &Owner) -> Outcome) -> VfsResult<()> {
         if !self.acquire_mutex(tries, code)? {
             // A request may be refused (SQLite retries); a failed release is an I/O error.
             let code = if code == VfsErrorCode::IoUnlock { code } else { VfsErrorCode::Busy };
@@ -213,7 +220,7 @@ impl DbLock {
         }
     }
 
-    fn edit_locked(&self, code: VfsErrorCode, f: impl FnOnce(&mut Table, &Owner) -> Result<LockLevel, LockLevel>) -> VfsResult<Result<LockLevel, LockLevel>> {
+    fn edit_locked(&self, code: VfsErrorCode, f: impl FnOnce(&mut Table, &Owner) -> Outcome) -> VfsResult<Outcome> {
         let before = self.read_table(code)?;
         let mut t = before.clone();
         self.prune(&mut t);
