@@ -19,8 +19,9 @@ build:
 pkg: setup
 	python3 scripts/build_pkg.py
 
-demo: setup build
-	@scripts/demo.sh $(BIN) example/migrations $(DEMO_DB)
+# The npm package's CLI (what `npx athanor` runs) on the example app's database file.
+demo: setup pkg
+	@scripts/demo.sh "node pkg/cli.mjs" example/migrations $(DEMO_DB)
 
 test: setup test-rust test-wasm test-js test-alembic
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job: migrate the example app's database with the CLI and show what a
-# user sees. Usage: scripts/demo.sh BIN MIGRATIONS_DIR DB
+# user sees. Usage: scripts/demo.sh "CLI COMMAND" MIGRATIONS_DIR DB
 set -euo pipefail
-bin=$1 dir=$2 db=$3
+read -r -a bin <<<"$1"
+dir=$2 db=$3
 mkdir -p "$(dirname "$db")"
 rm -f "$db"
 run() {
   echo
   echo "\$ athanor --dir $dir --db $db $*"
-  "$bin" --dir "$dir" --db "$db" "$@"
+  "${bin[@]}" --dir "$dir" --db "$db" "$@"
 }
 run upgrade head
 run current
