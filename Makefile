@@ -34,6 +34,7 @@ test-wasm:
 
 # The built npm package: its JS API, and as a consumer installs it (npm pack).
 test-js: pkg
+	cargo build --bin athanor
 	node --test tests/js/
 
 test-alembic:

@@ -855,7 +855,7 @@ fn io_error_missing_migrations_directory() {
     let fx = Fx::chain_at(A);
     let before = fx.snap();
     let missing = fx.root.join("no-such-dir").to_string_lossy().into_owned();
-    let msg = format!("cannot read migrations directory '{missing}': No such file or directory (os error 2)");
+    let msg = format!("migrations directory '{missing}' does not exist (run `athanor init`, or pass --dir)");
     assert_err(load_map(&NativeHost, &missing), "IO_ERROR", &msg);
     for args in [&["upgrade", "heads"][..], &["current"]] {
         let mut argv = vec!["--dir".to_string(), missing.clone(), "--db".into(), fx.db_s()];

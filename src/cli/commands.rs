@@ -78,6 +78,9 @@ impl Ctx<'_> {
 
 /// Reads and parses every migration of `dir` into a validated map.
 pub fn load_map(host: &dyn Host, dir: &str) -> Result<RevisionMap> {
+    if !host.exists(dir) {
+        return Err(Error::Io(format!("migrations directory '{dir}' does not exist (run `athanor init`, or pass --dir)")));
+    }
     let files = host.read_migrations(dir)?;
     let scripts = files
         .iter()

@@ -1,0 +1,169 @@
+// The npm package's `athanor` bin against the native binary built from the same
+// crate: every command, offline SQL and every error code give the same stdout, stderr
+// and exit status (paths aside). The native binary's own suites (tests/*.rs,
+// tests/alembic) pin those outputs to Alembic's; this pins the package to them.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, execFileSync } from "node:child_process";
+import { mkdtempSync, cpSync, rmSync, writeFileSync, readFileSync, readdirSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
+const native = process.env.ATHANOR_BIN ?? join(root, "target/debug/athanor");
+const small = join(root, "tests/alembic/fixtures/small");
+const golden = join(root, "tests/alembic/golden");
+let work;
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), "athanor-cli-"));
+});
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** A fresh project: the small fixture (8 revisions, branches, labels, a merge, a dependency). */
+function project(name) {
+  const p = join(work, name);
+  cpSync(small, join(p, "migrations"), { recursive: true });
+  return p;
+}
+
+function run(cmd, cwd, args) {
+  const [exe, ...pre] = cmd;
+  const r = spawnSync(exe, [...pre, ...args], { cwd, encoding: "utf8" });
+  const clean = (s) => s.replaceAll(cwd, "<P>");
+  return { status: r.status, stdout: clean(r.stdout), stderr: clean(r.stderr) };
+}
+
+const npm = ["node", join(pkg, "cli.mjs")];
+const bin = [native];
+
+/** Runs the same command lines in two identical projects, one per CLI, and compares. */
+function same(name, lines, setup = () => {}) {
+  const a = project(`${name}-native`);
+  const b = project(`${name}-npm`);
+  setup(a);
+  setup(b);
+  const outs = [];
+  for (const args of lines) {
+    const x = run(bin, a, args);
+    const y = run(npm, b, args);
+    assert.deepEqual(y, { ...x, stdout: x.stdout.replaceAll(a, "<P>"), stderr: x.stderr.replaceAll(a, "<P>") }, `athanor ${args.join(" ")}`);
+    outs.push(y);
+  }
+  return outs;
+}
+
+const db = ["--db", "app.db"];
+
+test("read-only commands print what the native CLI prints", () => {
+  const outs = same("read", [
+    ["heads"], ["heads", "--verbose"], ["heads", "--resolve-dependencies"], ["branches"], ["branches", "--verbose"],
+    ["history"], ["history", "--verbose"], ["history", "-r", "8c41:e6a2"], ["history", "-r", "-2:"],
+    ["show", "9d18"], ["show", "e6a2"], [...db, "current"], ["--help"],
+  ]);
+  // And what Alembic prints (goldens recorded from real Alembic).
+  assert.equal(outs[0].stdout, readFileSync(join(golden, "heads.txt"), "utf8"));
+  assert.equal(outs[3].stdout, readFileSync(join(golden, "branches.txt"), "utf8"));
+  assert.equal(outs[5].stdout, readFileSync(join(golden, "history.txt"), "utf8"));
+  assert.equal(outs[12].stdout.split("\n")[0].startsWith("usage: athanor"), true);
+});
+
+test("upgrade, current, downgrade, stamp on a file, and offline SQL", () => {
+  const outs = same("write", [
+    ["upgrade", "heads", "--sql"],
+    ["downgrade", "e6a2c5d81b39:8c41e07ab2d3", "--sql"],
+    [...db, "upgrade", "billing@head"], [...db, "current"], [...db, "current", "--verbose"],
+    [...db, "upgrade", "heads"], [...db, "history", "--indicate-current"],
+    [...db, "downgrade", "-1"], [...db, "downgrade", "shopping@-1"], [...db, "current"],
+    [...db, "stamp", "heads"], [...db, "stamp", "base", "--purge"], [...db, "current"],
+    [...db, "--transaction-per-migration", "upgrade", "+2"], [...db, "show", "current"],
+    [...db, "--version-table", "other_version", "upgrade", "heads"], [...db, "--version-table", "other_version", "current"],
+  ]);
+  assert.equal(outs[0].stdout, readFileSync(join(golden, "upgrade_heads_sql.txt"), "utf8").replaceAll(" RETURNING version_num", ""));
+  assert.equal(outs[0].status, 0);
+});
+
+test("the database file is an ordinary SQLite file", () => {
+  const p = project("file");
+  assert.equal(run(npm, p, [...db, "upgrade", "heads"]).status, 0);
+  const check = (sql) => execFileSync("sqlite3", [join(p, "app.db"), sql], { encoding: "utf8" }).trim();
+  assert.equal(check("PRAGMA integrity_check"), "ok");
+  assert.equal(check("SELECT group_concat(version_num, ' ') FROM (SELECT version_num FROM alembic_version ORDER BY 1)"), "2f0e7a6c3b95 e6a2c5d81b39");
+  assert.equal(check("SELECT count(*) FROM athanor_history"), "8");
+  assert.ok(!existsSync(join(p, "app.db-journal")));
+});
+
+test("every error code: same one-line message and exit status", () => {
+  const bad = (p) => {
+    writeFileSync(join(p, "migrations", "ffff0000_broken.sql"), "-- Revision ID: ffff0000\n-- migrate:upgrade\n");
+  };
+  same("parse", [["heads"], [...db, "upgrade", "heads"]], bad);
+  same("targets", [
+    [...db, "upgrade", "head"], // MULTIPLE_HEADS
+    [...db, "upgrade", "zzzz"], // UNKNOWN_REVISION
+    [...db, "upgrade", "2"], // UNKNOWN_REVISION (too short to be a prefix)
+    [...db, "upgrade", "-1"], // INVALID_TARGET
+    [...db, "downgrade", "+1"],
+    [...db, "stamp", "head"],
+    ["frobnicate"], ["upgrade", "--bogus"], ["upgrade", "a:b"], ["downgrade", "x", "--sql"], // USAGE
+    ["--dir", "nope", "heads"], // IO_ERROR
+  ]);
+  same("dup", [["heads"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_dup.sql"), "-- Revision ID: 8c41e07ab2d3\n-- Revises:\n-- migrate:upgrade\n");
+  });
+  same("unknown-parent", [["heads"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_orphan.sql"), "-- Revision ID: abcdef000001\n-- Revises: 000000000000\n-- migrate:upgrade\n");
+  });
+  same("label", [["heads"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_label.sql"), "-- Revision ID: abcdef000002\n-- Revises: 2f0e7a6c3b95\n-- Branch Labels: billing\n-- migrate:upgrade\n");
+  });
+  same("cycle", [["heads"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_c1.sql"), "-- Revision ID: cyc1cyc1\n-- Revises: cyc2cyc2\n-- migrate:upgrade\n");
+    writeFileSync(join(p, "migrations", "zz_c2.sql"), "-- Revision ID: cyc2cyc2\n-- Revises: cyc1cyc1\n-- migrate:upgrade\n");
+  });
+  same("ambiguous", [[...db, "upgrade", "abcd"]], (p) => {
+    for (const id of ["abcd1111", "abcd2222"]) writeFileSync(join(p, "migrations", `${id}_x.sql`), `-- Revision ID: ${id}\n-- Revises:\n-- migrate:upgrade\n`);
+  });
+  same("irreversible", [[...db, "upgrade", "heads"], [...db, "downgrade", "base"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_irr.sql"), "-- Revision ID: abcdef000003\n-- Revises: 2f0e7a6c3b95\n-- migrate:upgrade\nSELECT 1;\n");
+  });
+  same("failed", [[...db, "upgrade", "heads"], [...db, "current"]], (p) => {
+    writeFileSync(join(p, "migrations", "zz_fail.sql"), "-- Revision ID: abcdef000004\n-- Revises: 2f0e7a6c3b95\n-- migrate:upgrade\nCREATE TABLE x (a);\nINSERT INTO nope VALUES (1);\n");
+  });
+  const ahead = same("ahead", [[...db, "upgrade", "heads"], [...db, "current"]], () => {});
+  assert.equal(ahead[0].status, 0);
+  const p = project("ahead2");
+  assert.equal(run(npm, p, [...db, "upgrade", "heads"]).status, 0);
+  rmSync(join(p, "migrations", "2f0e7a6c3b95_add_audit_events.sql"));
+  const r = run(npm, p, [...db, "current"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^FAILED \[DATABASE_AHEAD\]: Can't locate revision identified by '2f0e7a6c3b95'/);
+  // CHECKSUM_MISMATCH: an applied file edited afterwards.
+  const q = project("checksum");
+  assert.equal(run(npm, q, [...db, "upgrade", "8c41e07ab2d3"]).status, 0);
+  const f = join(q, "migrations", "3f9a1c2b7d10_create_log_table.sql");
+  writeFileSync(f, readFileSync(f, "utf8").replace("rev TEXT NOT NULL", "rev TEXT"));
+  const c = run(npm, q, [...db, "upgrade", "heads"]);
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /^FAILED \[CHECKSUM_MISMATCH\]: Revision 3f9a1c2b7d10 /);
+});
+
+test("init, revision and merge write files the native CLI would", () => {
+  const p = join(work, "authoring");
+  mkdirSync(p);
+  const r = (args) => run(npm, p, args);
+  assert.equal(r(["init"]).stdout, "Creating directory migrations ...  done\nGenerating athanor.ini ...  done\nPlease edit athanor.ini to set the database (db = app.db), or pass --db.\n");
+  assert.equal(r(["revision", "-m", "create users", "--rev-id", "aaaa00000001"]).stdout, "Generating migrations/aaaa00000001_create_users.sql ...  done\n");
+  assert.equal(r(["revision", "-m", "billing", "--head", "base", "--branch-label", "billing", "--rev-id", "bbbb00000001"]).status, 0);
+  const two = r(["revision", "-m", "two"]);
+  assert.equal(two.status, 1);
+  assert.match(two.stderr, /MULTIPLE_HEADS/);
+  assert.equal(r(["merge", "-m", "merge", "heads", "--rev-id", "cccc00000001"]).status, 0);
+  const gen = r(["revision", "-m", "after merge"]);
+  assert.match(gen.stdout, /^Generating migrations\/[0-9a-f]{12}_after_merge\.sql \.\.\.  done\n$/);
+  assert.deepEqual(readdirSync(join(p, "migrations")).length, 4);
+  assert.equal(r([...db, "upgrade", "head"]).status, 0);
+  assert.match(r([...db, "current"]).stdout, /^[0-9a-f]{12} \(head\)\n$/);
+});
