@@ -96,6 +96,15 @@ impl RevisionMap {
     pub fn new(mut scripts: Vec<Script>) -> Result<RevisionMap> {
         scripts.sort_by(|a, b| a.file_name.cmp(&b.file_name));
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
+        for s in &scripts {
+            // Alembic's Revision() refuses these before any map is built.
+            if s.parents.contains(&s.id) {
+                return Err(Error::Cycle { kind: "Self-loop", revisions: vec![s.id.clone()] });
+            }
+            if s.depends_on.contains(&s.id) {
+                return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![s.id.clone()] });
+            }
+        }
         for (i, s) in scripts.iter().enumerate() {
             if let Some(&prev) = by_id.get(&s.id) {
                 return Err(Error::DuplicateRevision {

@@ -235,8 +235,20 @@ fn revision_steps(map: &RevisionMap, rows: &[String], order: &[usize], upgrade: 
     Ok(Plan { before: rows.to_vec(), after: heads.rows, steps, purge: false, warnings: vec![] })
 }
 
+/// Alembic names the target as typed in a multiple-heads error (`head-1`, not `head`).
+fn as_typed(target: &str) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::MultipleHeads { heads, .. } => Error::multiple_heads(target, heads),
+        other => other,
+    }
+}
+
 /// Plans `upgrade TARGET` from the version table's `rows`.
 pub fn plan_upgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
+    plan_upgrade_inner(map, rows, target).map_err(as_typed(target))
+}
+
+fn plan_upgrade_inner(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
     check_rows(map, rows)?;
     let (needs, targets) = match map.collect_upgrade(&Spec::Expr(target.to_string()), &Spec::Rows(rows.to_vec()), false, true, true) {
         Ok(v) => v,
@@ -253,6 +265,10 @@ pub fn plan_upgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<
 /// Plans `downgrade TARGET` from the version table's `rows`. Fails before anything
 /// runs if a revision on the way has no downgrade section.
 pub fn plan_downgrade(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
+    plan_downgrade_inner(map, rows, target).map_err(as_typed(target))
+}
+
+fn plan_downgrade_inner(map: &RevisionMap, rows: &[String], target: &str) -> Result<Plan> {
     check_rows(map, rows)?;
     let mut warnings = vec![];
     if let Some((None, None, n, _)) = match_relative(target) {
