@@ -136,7 +136,7 @@ impl Host for NativeHost {
         h.update(nanos.to_le_bytes());
         h.update(std::process::id().to_le_bytes());
         h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>().chars().take(n).collect()
+        crate::core::script::to_hex(&h.finalize()).chars().take(n).collect()
     }
 }
 

@@ -211,6 +211,44 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
     Ok(ops)
 }
 
+/// The net effect of `ops` on rows `before`, as few statements as possible: deletes,
+/// then updates (a row keeps its place), then inserts (in order, so rowid order is the
+/// same as applying every op). `None` when reordering could clash on the primary key;
+/// then the ops are applied one by one.
+pub fn net_ops(before: &[String], ops: &[VersionOp]) -> Option<Vec<VersionOp>> {
+    // Each row: which original row it descends from (None: inserted), and its value.
+    let mut rows: Vec<(Option<usize>, String)> = before.iter().cloned().enumerate().map(|(i, v)| (Some(i), v)).collect();
+    for op in ops {
+        match op {
+            VersionOp::Insert(v) => rows.push((None, v.clone())),
+            VersionOp::Delete(v) => {
+                let at = rows.iter().position(|(_, x)| x == v)?;
+                rows.remove(at);
+            }
+            VersionOp::Update { from, to } => {
+                let at = rows.iter().position(|(_, x)| x == from)?;
+                rows[at].1 = to.clone();
+            }
+        }
+    }
+    let mut deletes = Vec::new();
+    let mut updates = Vec::new();
+    for (i, old) in before.iter().enumerate() {
+        match rows.iter().find(|(o, _)| *o == Some(i)) {
+            None => deletes.push(VersionOp::Delete(old.clone())),
+            Some((_, new)) if new != old => {
+                if before.contains(new) {
+                    return None;
+                }
+                updates.push(VersionOp::Update { from: old.clone(), to: new.clone() });
+            }
+            Some(_) => {}
+        }
+    }
+    let inserts = rows.into_iter().filter(|(o, _)| o.is_none()).map(|(_, v)| VersionOp::Insert(v));
+    Some(deletes.into_iter().chain(updates).chain(inserts).collect())
+}
+
 fn check_rows(map: &RevisionMap, rows: &[String]) -> Result<()> {
     for r in rows {
         if map.index_of(r).is_none() {
@@ -365,4 +403,40 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
         steps.push(Step { kind: StepKind::Stamp, from, to, ops });
     }
     Ok(Plan { before: rows, after: heads.rows, steps, purge, warnings: vec![] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{net_ops, VersionOp};
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+    fn up(a: &str, b: &str) -> VersionOp {
+        VersionOp::Update { from: a.into(), to: b.into() }
+    }
+
+    #[test]
+    fn a_chain_of_updates_is_one_update() {
+        let ops = vec![up("a", "b"), up("b", "c"), up("c", "d")];
+        assert_eq!(net_ops(&s(&["a"]), &ops), Some(vec![up("a", "d")]));
+    }
+
+    #[test]
+    fn inserts_keep_order_and_deleted_rows_go_first() {
+        let ops = vec![VersionOp::Insert("x".into()), up("a", "b"), VersionOp::Delete("c".into()), VersionOp::Insert("y".into()), VersionOp::Delete("x".into())];
+        assert_eq!(net_ops(&s(&["a", "c"]), &ops), Some(vec![VersionOp::Delete("c".into()), up("a", "b"), VersionOp::Insert("y".into())]));
+    }
+
+    #[test]
+    fn nothing_when_back_where_it_started() {
+        assert_eq!(net_ops(&s(&["a"]), &[up("a", "b"), up("b", "a")]), Some(vec![]));
+    }
+
+    #[test]
+    fn clashing_reorders_fall_back() {
+        // Row 0 becomes "b" while row 1 still holds "b" until its own update.
+        let ops = vec![up("b", "c"), up("a", "b")];
+        assert_eq!(net_ops(&s(&["a", "b"]), &ops), None);
+    }
 }

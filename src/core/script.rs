@@ -253,6 +253,17 @@ fn push_body(out: &mut String, sql: &str) {
     }
 }
 
+/// Lower-case hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
 impl Script {
     /// SHA-256 (hex) of `athanor-v1\n<id>\n<upgrade SQL>` with CRLF turned into LF and
     /// surrounding whitespace trimmed: what was applied, so a later edit is detected.
@@ -263,7 +274,7 @@ impl Script {
         h.update(self.id.as_bytes());
         h.update(b"\n");
         h.update(sql.trim().as_bytes());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        to_hex(&h.finalize())
     }
 
     /// Alembic's module docstring equivalent, for `history --verbose` and `show`.

@@ -175,13 +175,14 @@ impl<'a> Engine<'a> {
         // the same transaction, so the same atomicity, but no statement re-prepared
         // after every schema change.
         let mut pending: Vec<(&Step, f64)> = Vec::new();
+        let mut db_rows = if plan.purge { vec![] } else { rows.clone() };
         for (index, step) in plan.steps.iter().enumerate() {
             on_event(&Event::StepStarted { index, total, step });
             let started = now_ms();
             let section = self.section(step);
             let transactional = section.is_none_or(|s| s.transactional);
             if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
-                self.flush(&mut pending)?;
+                self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
             }
             if let Some(s) = section.filter(|s| !s.transactional) {
@@ -207,7 +208,7 @@ impl<'a> Engine<'a> {
             expected = apply_ops(expected, step);
             on_event(&Event::StepFinished { index, total, step, ms });
         }
-        self.flush(&mut pending)?;
+        self.flush(&mut pending, &mut db_rows)?;
         if total > 0 || plan.purge {
             vt::prune(self.conn, table, &self.applied(&plan.after))?;
         }
@@ -223,24 +224,34 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn flush(&self, pending: &mut Vec<(&Step, f64)>) -> Result<()> {
-        for (step, ms) in pending.drain(..) {
-            self.record_step(step, ms)?;
+    /// Writes the version-table changes and history of the steps run since the last
+    /// flush: their net effect on `db_rows` (the rows as the database holds them).
+    fn flush(&self, pending: &mut Vec<(&Step, f64)>, db_rows: &mut Vec<String>) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    fn record_step(&self, step: &Step, ms: f64) -> Result<()> {
         let table = &self.options.version_table;
-        if step.ops.iter().any(|op| matches!(op, plan::VersionOp::Insert(_))) {
+        let ops: Vec<plan::VersionOp> = pending.iter().flat_map(|(s, _)| s.ops.iter().cloned()).collect();
+        let net = plan::net_ops(db_rows, &ops).unwrap_or_else(|| ops.clone());
+        if net.iter().any(|op| matches!(op, plan::VersionOp::Insert(_))) {
             vt::ensure(self.conn, table)?;
         }
-        for op in &step.ops {
+        for op in &net {
             vt::apply(self.conn, table, op)?;
         }
-        if let StepKind::Upgrade(r) = step.kind {
-            let s = &self.map.node(r).script;
-            vt::record(self.conn, table, &s.id, &s.checksum(), ms.round() as i64)?;
+        let applied: Vec<(String, String, i64)> = pending
+            .iter()
+            .filter_map(|(step, ms)| match step.kind {
+                StepKind::Upgrade(r) => {
+                    let s = &self.map.node(r).script;
+                    Some((s.id.clone(), s.checksum(), ms.round() as i64))
+                }
+                _ => None,
+            })
+            .collect();
+        vt::record(self.conn, table, &applied)?;
+        for (step, _) in pending.drain(..) {
+            *db_rows = apply_ops(std::mem::take(db_rows), step);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::sql_error;
 use crate::core::error::{Error, Result};
@@ -93,18 +93,23 @@ fn ensure_history(conn: &Connection) -> Result<()> {
     .map_err(sql_error)
 }
 
-pub fn record(conn: &Connection, table: &str, revision: &str, checksum: &str, ms: i64) -> Result<()> {
-    let sql = format!(
-        "INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES (?1, ?2, ?3, strftime('%Y-%m-%d %H:%M:%f', 'now'), ?4)"
-    );
-    let run = |conn: &Connection| conn.prepare_cached(&sql).and_then(|mut s| s.execute(params![table, revision, checksum, ms]));
-    match run(conn) {
-        Ok(_) => Ok(()),
-        Err(_) => {
-            ensure_history(conn)?;
-            run(conn).map(|_| ()).map_err(sql_error)
-        }
+/// Records applied revisions `(revision, checksum, ms)`, many rows per statement.
+pub fn record(conn: &Connection, table: &str, applied: &[(String, String, i64)]) -> Result<()> {
+    if applied.is_empty() {
+        return Ok(());
     }
+    ensure_history(conn)?;
+    let now: String = conn.query_row("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')", [], |r| r.get(0)).map_err(sql_error)?;
+    for chunk in applied.chunks(200) {
+        let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES {values}");
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 5);
+        for (rev, sum, ms) in chunk {
+            params.extend([&table as &dyn rusqlite::ToSql, rev, sum, &now, ms]);
+        }
+        conn.prepare_cached(&sql).and_then(|mut st| st.execute(params.as_slice())).map_err(sql_error)?;
+    }
+    Ok(())
 }
 
 /// Forgets every recorded checksum of `table` (`stamp --purge`).
