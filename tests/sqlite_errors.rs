@@ -764,7 +764,8 @@ fn version_table_update_must_touch_exactly_one_row() {
         )
         .unwrap();
     let before = fx.snap();
-    let msg = "Online migration expected to match one row when updating 'aaaa0001' to 'bbbb0002' in 'alembic_version'; 2 found";
+    // The runner writes the run's net change (A -> C), checked like each of Alembic's.
+    let msg = "Online migration expected to match one row when updating 'aaaa0001' to 'cccc0003' in 'alembic_version'; 2 found";
     assert_err(fx.upgrade("heads"), "VERSION_TABLE", msg);
     // When the version-table writes happen within the transaction is the runner's
     // business, so how many steps were announced before the failure is not checked.

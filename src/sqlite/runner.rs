@@ -147,20 +147,28 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn run(&self, planner: impl FnOnce(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
+    fn run(&self, planner: impl Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
         self.run_checked(true, planner, on_event)
     }
 
     fn run_checked(
         &self,
         verify: bool,
-        planner: impl FnOnce(&[String]) -> Result<Plan>,
+        planner: impl Fn(&[String]) -> Result<Plan>,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<Report> {
         let table = &self.options.version_table;
+        // A look without the write lock first: most runs (a page load, a cold start)
+        // find nothing to do, and then take no lock and hash nothing. Checksums guard
+        // what runs; when nothing runs, an edit is reported by the next run that does.
+        let seen = vt::read_rows(self.conn, table)?;
+        let plan = planner(&seen)?;
+        if plan.steps.is_empty() && !plan.purge {
+            return Ok(Report { plan, step_ms: vec![] });
+        }
         let mut tx = Tx::begin(self.conn)?;
         let rows = vt::read_rows(self.conn, table)?;
-        let plan = planner(&rows)?;
+        let plan = if rows == seen { plan } else { planner(&rows)? };
         if verify {
             self.verify_checksums(&rows)?;
         }

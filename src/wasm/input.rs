@@ -44,12 +44,35 @@ struct RevisionObject {
     downgrade: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Entry {
-    Text(String),
-    File { name: String, text: String },
-    Revision(RevisionObject),
+fn get(o: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// One array entry: a file text, `{ name, text }`, or a revision object.
+fn entry_script(i: usize, entry: &JsValue) -> Result<Script> {
+    if let Some(text) = entry.as_string() {
+        // A bare text has no file name: sort by its position.
+        return from_text(&format!("{i:06}.sql"), &text);
+    }
+    if !entry.is_object() {
+        return Err(bad(format!("`migrations[{i}]` must be a file text, {{ name, text }} or a revision object")));
+    }
+    if let Some(text) = get(entry, "text").as_string() {
+        let name = get(entry, "name").as_string().ok_or_else(|| bad(format!("`migrations[{i}]` has text but no name")))?;
+        return from_text(&name, &text);
+    }
+    let r: RevisionObject = serde_wasm_bindgen::from_value(entry.clone())
+        .map_err(|e| bad(format!("`migrations[{i}]` is not a revision object {{ revision, upgrade, ... }}: {e}")))?;
+    from_fields(RevisionFields {
+        revision: r.revision,
+        revises: r.revises.map(OneOrMany::into_vec).unwrap_or_default(),
+        branch_labels: r.branch_labels.map(OneOrMany::into_vec).unwrap_or_default(),
+        depends_on: r.depends_on.map(OneOrMany::into_vec).unwrap_or_default(),
+        message: r.message,
+        create_date: r.create_date,
+        upgrade: r.upgrade,
+        downgrade: r.downgrade,
+    })
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -62,29 +85,9 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
         return Err(bad("`migrations` is required"));
     }
     if js_sys::Array::is_array(value) {
-        let entries: Vec<Entry> = serde_wasm_bindgen::from_value(value.clone())
-            .map_err(|e| bad(format!("`migrations` entries must be file texts, {{ name, text }} or revision objects: {e}")))?;
-        return entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, entry)| match entry {
-                Entry::Text(text) => {
-                    // A bare text has no file name: sort by its position.
-                    from_text(&format!("{i:06}.sql"), &text)
-                }
-                Entry::File { name, text } => from_text(&name, &text),
-                Entry::Revision(r) => from_fields(RevisionFields {
-                    revision: r.revision,
-                    revises: r.revises.map(OneOrMany::into_vec).unwrap_or_default(),
-                    branch_labels: r.branch_labels.map(OneOrMany::into_vec).unwrap_or_default(),
-                    depends_on: r.depends_on.map(OneOrMany::into_vec).unwrap_or_default(),
-                    message: r.message,
-                    create_date: r.create_date,
-                    upgrade: r.upgrade,
-                    downgrade: r.downgrade,
-                }),
-            })
-            .collect();
+        // Looked at by hand: serde's untagged enums build an error per failed guess,
+        // which costs more than parsing a thousand files.
+        return js_sys::Array::from(value).iter().enumerate().map(|(i, entry)| entry_script(i, &entry)).collect();
     }
     let map: std::collections::BTreeMap<String, String> = serde_wasm_bindgen::from_value(value.clone())
         .map_err(|e| bad(format!("`migrations` must be an array or an object of path -> file text: {e}")))?;
