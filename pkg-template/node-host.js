@@ -8,12 +8,11 @@ const pad = (n, w = 2) => String(n).padStart(w, "0");
 
 export const nodeHost = {
   readMigrations(dir) {
+    // Alembic shows resolved absolute paths; resolving the directory once is enough.
+    const real = realpathSync(resolve(dir));
     return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isFile() && e.name.endsWith(".sql"))
-      .map((e) => {
-        const path = join(dir, e.name);
-        return { fileName: e.name, path: realpathSync(resolve(path)), bytes: readFileSync(path) };
-      });
+      .map((e) => ({ fileName: e.name, path: join(real, e.name), bytes: readFileSync(join(real, e.name)) }));
   },
   readText(path) {
     return existsSync(path) ? readFileSync(path, "utf8") : null;
