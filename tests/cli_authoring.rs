@@ -103,3 +103,15 @@ fn athanor_ini_supplies_defaults_and_flags_win() {
     let (code, _, err) = athanor(p, &["heads"]);
     assert_eq!((code, err.as_str()), (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, transaction_per_migration)\n"));
 }
+
+#[test]
+fn every_command_has_its_own_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp"] {
+        let (code, out, err) = athanor(tmp.path(), &[cmd, "--help"]);
+        assert_eq!((code, err.as_str()), (0, ""), "{cmd}");
+        assert!(out.starts_with(&format!("usage: athanor {cmd}")), "{cmd}: {out}");
+    }
+    // Help touches nothing: no migrations directory is needed and none is created.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

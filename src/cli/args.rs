@@ -89,6 +89,24 @@ pub fn parse(argv: &[String]) -> Result<Args> {
     Ok(a)
 }
 
+/// `athanor COMMAND --help`.
+pub fn command_usage(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "init" => "usage: athanor init [DIR]\n\nCreates the migrations directory (default: migrations) and athanor.ini.\n",
+        "revision" => "usage: athanor revision -m MESSAGE [--head REV] [--splice] [--branch-label LABEL] [--depends-on REV] [--rev-id ID]\n\nWrites DIR/<id>_<slug>.sql revising the current head (or --head; --head base starts a new base).\n  -m, --message MESSAGE  the revision's message (and file-name slug)\n  --head REV             the revision to base it on (a head, unless --splice)\n  --splice               allow a --head that is not a head (starts a branch)\n  --branch-label LABEL   a branch label for the new revision (repeatable)\n  --depends-on REV       a dependency (repeatable)\n  --rev-id ID            use ID instead of 12 random hex digits\n",
+        "merge" => "usage: athanor merge -m MESSAGE REVS... [--branch-label LABEL] [--rev-id ID]\n\nWrites a revision whose parents are REVS (e.g. heads).\n",
+        "upgrade" => "usage: athanor upgrade [TARGET] [--sql]\n\nApplies migrations up to TARGET (default: heads): head, heads, REV, LABEL@head, +N, REV+N...\n  --sql  print the SQL instead (offline; FROM:TO sets the starting revision)\n",
+        "downgrade" => "usage: athanor downgrade TARGET [--sql]\n\nReverts migrations down to TARGET: base, REV, -N, LABEL@-N...\n  --sql  print the SQL instead (needs FROM:TO)\n",
+        "current" => "usage: athanor current [--verbose]\n\nThe database's current revision(s).\n",
+        "history" => "usage: athanor history [-r RANGE] [--verbose] [--indicate-current]\n\nRevisions, newest first. RANGE: a:b, a:, :b, -3:, current.\n",
+        "heads" => "usage: athanor heads [--verbose] [--resolve-dependencies]\n\nThe migrations' head revisions.\n",
+        "branches" => "usage: athanor branches [--verbose]\n\nThe branch points.\n",
+        "show" => "usage: athanor show REV\n\nOne revision in full (REV may be current).\n",
+        "stamp" => "usage: athanor stamp TARGET... [--purge] [--sql]\n\nSets the version table to TARGET(s) without running migrations.\n  --purge  delete every row (and recorded checksums) first\n",
+        _ => return None,
+    })
+}
+
 pub fn usage() -> String {
     "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] COMMAND [ARGS]
 

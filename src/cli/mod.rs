@@ -24,7 +24,7 @@ pub fn run(argv: &[String], host: &dyn Host) -> Output {
     let mut out = Output::default();
     let result = args::parse(argv).and_then(|a| {
         if a.help {
-            out.stdout.push_str(&args::usage());
+            out.stdout.push_str(&args::command_usage(&a.command).map(String::from).unwrap_or_else(args::usage));
             return Ok(());
         }
         commands::dispatch(&a, host, &mut out)

@@ -61,7 +61,7 @@ test("read-only commands print what the native CLI prints", () => {
   const outs = same("read", [
     ["heads"], ["heads", "--verbose"], ["heads", "--resolve-dependencies"], ["branches"], ["branches", "--verbose"],
     ["history"], ["history", "--verbose"], ["history", "-r", "8c41:e6a2"], ["history", "-r", "-2:"],
-    ["show", "9d18"], ["show", "e6a2"], [...db, "current"], ["--help"],
+    ["show", "9d18"], ["show", "e6a2"], [...db, "current"], ["--help"], ["upgrade", "--help"], ["revision", "--help"],
   ]);
   // And what Alembic prints (goldens recorded from real Alembic).
   assert.equal(outs[0].stdout, readFileSync(join(golden, "heads.txt"), "utf8"));
