@@ -677,7 +677,8 @@ fn labels_relative_upgrades_and_downgrades() {
     assert_err(&db.downgrade_err("shopping@r06d2"), "INVALID_TARGET", "Destination shopping@r06d2 is not a valid downgrade target from current head(s)");
 }
 
-// A branch that is not a head any more: label@+1 starts at its newest applied revision.
+// A label whose branch has no row yet: label@+1 starts from the newest applied revision
+// below it, here the branch point r02b.
 #[test]
 fn label_plus_one_from_the_branch_point() {
     let m = map(LABELLED);
@@ -803,6 +804,7 @@ fn dependency_cycle() {
     // b depends on c, which revises b; d keeps a real head, so only b and c are lost
     let e = try_map("a\nb < a &c\nc < b\nd < a").unwrap_err();
     assert_err(&e, "CYCLE", "Dependency cycle is detected in revisions (b, c)");
+    // no real head left at all: every revision is listed, in load order
     let e = try_map("a\nb < a\nc < b &d\nd < c").unwrap_err();
     assert_err(&e, "CYCLE", "Dependency cycle is detected in revisions (a, b, c, d)");
 }
@@ -1115,6 +1117,19 @@ fn stamp_errors() {
     assert_cant_locate(&db.stamp_err(&["zzzz"]), "UNKNOWN_REVISION", "zzzz");
     assert_cant_locate(&db.stamp_err(&["r0"]), "AMBIGUOUS_REVISION", "r0");
     assert_cant_locate(&db.stamp_err(&["billing@+1"]), "UNKNOWN_REVISION", "+1");
+}
+
+// `-N` names the revisions N below each head; `stamp` takes it on an empty table, where
+// Alembic has no rows to compare against it (`filter_for_lineage` of nothing).
+#[test]
+fn stamp_minus_n_on_an_empty_table() {
+    let m = map(LABELLED);
+    let mut db = Db::new(&m);
+    assert_eq!(db.stamp(&["shopping@-1"]), "ins r03c1");
+    assert_eq!(db.stamp(&["base"]), "del r03c1");
+    assert_eq!(db.stamp(&["-1"]), "ins r03c1 ins r05c2");
+    // with rows to compare, Alembic resolves '-1' as a revision, and fails
+    assert_cant_locate(&db.stamp_err(&["-1"]), "UNKNOWN_REVISION", "-1");
 }
 
 // `_stamp_revs` words the multiple-heads error its own way.

@@ -270,7 +270,7 @@ fn all(g: &Graph) -> BTreeSet<String> {
 // the map
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn heads_and_bases_are_the_nodes_without_children_or_parents(g in graph()) {
@@ -414,7 +414,7 @@ fn log_len(conn: &Connection) -> i64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn sqlite_upgrade_heads_then_downgrade_base(g in graph(), x in any::<Index>()) {

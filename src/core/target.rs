@@ -207,6 +207,11 @@ impl RevisionMap {
 
     /// `filter_for_lineage`: the targets that share lineage with `check_against`.
     pub fn filter_for_lineage(&self, targets: &[usize], check_against: &str, include_deps: bool) -> Result<Vec<usize>> {
+        // Alembic resolves what to check against per target: with no targets, nothing
+        // is resolved and nothing can fail (`stamp -1` on an empty table).
+        if targets.is_empty() {
+            return Ok(vec![]);
+        }
         let (ids, label) = self.resolve_number(check_against)?;
         let mut shares = Vec::new();
         for key in label.iter().chain(ids.iter()) {
