@@ -137,13 +137,17 @@ impl RevisionMap {
                 from: from.to_string(),
             })
         };
-        let mut nodes = Vec::with_capacity(scripts.len());
+        let mut edges = Vec::with_capacity(scripts.len());
         for s in &scripts {
             let parents = s.parents.iter().map(|p| lookup(p, &s.id)).collect::<Result<Vec<_>>>()?;
             let deps = dedupe(s.depends_on.iter().map(|d| lookup(d, &s.id)).collect::<Result<Vec<_>>>()?.into_iter());
+            edges.push((parents, deps));
+        }
+        let mut nodes = Vec::with_capacity(scripts.len());
+        for (s, (parents, deps)) in scripts.into_iter().zip(edges) {
             nodes.push(Node {
                 labels: s.branch_labels.iter().cloned().collect(),
-                script: s.clone(),
+                script: s,
                 parents,
                 deps,
                 norm_deps: Vec::new(),

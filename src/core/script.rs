@@ -49,6 +49,9 @@ pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), Stri
     if value.is_empty() {
         return Err(format!("empty {kind}"));
     }
+    if value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(());
+    }
     let mut bad: Vec<char> = value.chars().filter(|c| ILLEGAL_ID_CHARS.contains(c)).collect();
     bad.sort();
     bad.dedup();
