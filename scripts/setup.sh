@@ -7,6 +7,8 @@ need_apt=()
 command -v clang-19 >/dev/null || need_apt+=(clang-19 lld-19)
 command -v llvm-ar-19 >/dev/null || need_apt+=(llvm-19)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+# Real-browser tests (tests/js/vite.test.mjs) drive Debian's Chromium, never a downloaded one.
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get update -qq
