@@ -110,11 +110,23 @@ class Migrator {
   }
 }
 
+/** File texts cross into the wasm as two NUL-joined strings (cheaper than one string
+ * per file); anything else (revision objects, a NUL in a text) goes as it is. */
+function joined(set) {
+  const entries = Array.isArray(set)
+    ? set.map((e, i) => (typeof e === "string" ? [`${String(i).padStart(6, "0")}.sql`, e] : [e?.name, e?.text]))
+    : Object.entries(set);
+  if (entries.length === 0 || !entries.every(([n, t]) => typeof n === "string" && typeof t === "string" && !n.includes("\0") && !t.includes("\0"))) {
+    return set;
+  }
+  return { joinedNames: entries.map(([n]) => n).join("\0"), joinedTexts: entries.map(([, t]) => t).join("\0") };
+}
+
 /** Builds the public API over an initialised wasm-bindgen module. */
 export function createApi(wasm, { resolveMigrations = normalizeMigrations } = {}) {
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress } = options;
-    const set = await resolveMigrations(migrations);
+    const set = joined(await resolveMigrations(migrations));
     const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return new Migrator(inner, onProgress);
   }

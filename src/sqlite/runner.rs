@@ -176,48 +176,60 @@ impl<'a> Engine<'a> {
             vt::purge(self.conn, table)?;
             vt::forget_all(self.conn, table)?;
         }
-        let total = plan.steps.len();
+        let mut queue: std::collections::VecDeque<Step> = plan.steps.iter().cloned().collect();
+        let mut total = queue.len();
+        let mut done: Vec<Step> = Vec::with_capacity(total);
         let mut step_ms = Vec::with_capacity(total);
-        let mut expected = rows.clone();
+        let mut expected = if plan.purge { vec![] } else { rows.clone() };
         // Version-table and history writes wait until the transaction is about to end:
         // the same transaction, so the same atomicity, but no statement re-prepared
         // after every schema change.
-        let mut pending: Vec<(&Step, f64)> = Vec::new();
-        let mut db_rows = if plan.purge { vec![] } else { rows.clone() };
-        for (index, step) in plan.steps.iter().enumerate() {
-            on_event(&Event::StepStarted { index, total, step });
-            let started = now_ms();
-            let section = self.section(step);
+        let mut pending: Vec<(Step, f64)> = Vec::new();
+        let mut db_rows = expected.clone();
+        while let Some(step) = queue.pop_front() {
+            let index = done.len();
+            let section = self.section(&step);
             let transactional = section.is_none_or(|s| s.transactional);
             if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
                 self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
             }
-            if let Some(s) = section.filter(|s| !s.transactional) {
-                self.run_section(step, s)?;
-            }
             if !tx.open {
                 tx = Tx::begin(self.conn)?;
                 let now = vt::read_rows(self.conn, table)?;
                 if now != expected {
-                    return Err(Error::VersionTable(format!(
-                        "the version table changed while migrating (expected [{}], found [{}]); nothing more was run",
-                        expected.join(", "),
-                        now.join(", ")
-                    )));
+                    // Another migrator moved the version table between our transactions:
+                    // plan again from where it stands and go on with what is left.
+                    let again = planner(&now)?;
+                    queue = again.steps.into_iter().collect();
+                    total = index + queue.len();
+                    expected = now.clone();
+                    db_rows = now;
+                    continue;
                 }
             }
+            on_event(&Event::StepStarted { index, total, step: &step });
+            let started = now_ms();
+            if let Some(s) = section.filter(|s| !s.transactional) {
+                // Checked under the lock above; the section itself runs outside any
+                // transaction, then the lock is taken again for its version row.
+                tx.commit()?;
+                self.run_section(&step, s)?;
+                tx = Tx::begin(self.conn)?;
+            }
             if let Some(s) = section.filter(|s| s.transactional) {
-                self.run_section(step, s)?;
+                self.run_section(&step, s)?;
             }
             let ms = now_ms() - started;
-            pending.push((step, ms));
             step_ms.push(ms);
-            expected = apply_ops(expected, step);
-            on_event(&Event::StepFinished { index, total, step, ms });
+            expected = apply_ops(expected, &step);
+            on_event(&Event::StepFinished { index, total, step: &step, ms });
+            pending.push((step.clone(), ms));
+            done.push(step);
         }
         self.flush(&mut pending, &mut db_rows)?;
-        if total > 0 || plan.purge {
+        let plan = Plan { steps: done, after: expected, ..plan };
+        if !plan.steps.is_empty() || plan.purge {
             vt::prune(self.conn, table, &self.applied(&plan.after))?;
         }
         tx.commit()?;
@@ -234,7 +246,7 @@ impl<'a> Engine<'a> {
 
     /// Writes the version-table changes and history of the steps run since the last
     /// flush: their net effect on `db_rows` (the rows as the database holds them).
-    fn flush(&self, pending: &mut Vec<(&Step, f64)>, db_rows: &mut Vec<String>) -> Result<()> {
+    fn flush(&self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -259,7 +271,7 @@ impl<'a> Engine<'a> {
             .collect();
         vt::record(self.conn, table, &applied)?;
         for (step, _) in pending.drain(..) {
-            *db_rows = apply_ops(std::mem::take(db_rows), step);
+            *db_rows = apply_ops(std::mem::take(db_rows), &step);
         }
         Ok(())
     }

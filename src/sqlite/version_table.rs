@@ -23,11 +23,13 @@ pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
 /// The rows in rowid order (Alembic's `downgrade -N` starts from the first); none
 /// when the table does not exist.
 pub fn read_rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    if !table_exists(conn, table)? {
-        return Ok(vec![]);
-    }
     let sql = format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(table));
-    let mut st = conn.prepare(&sql).map_err(sql_error)?;
+    // One statement, not an existence check first: this runs on every page load.
+    let mut st = match conn.prepare(&sql) {
+        Ok(st) => st,
+        Err(_) if !table_exists(conn, table)? => return Ok(vec![]),
+        Err(e) => return Err(sql_error(e)),
+    };
     let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_error)
 }

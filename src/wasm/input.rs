@@ -84,6 +84,16 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
     if value.is_undefined() || value.is_null() {
         return Err(bad("`migrations` is required"));
     }
+    // The JS wrapper joins file names and texts with NUL (which no SQL file can hold):
+    // two strings cross the boundary instead of two per file.
+    if let (Some(names), Some(texts)) = (get(value, "joinedNames").as_string(), get(value, "joinedTexts").as_string()) {
+        let names: Vec<&str> = names.split('\0').collect();
+        let texts: Vec<&str> = texts.split('\0').collect();
+        if names.len() != texts.len() {
+            return Err(bad("joined migrations: names and texts differ in number"));
+        }
+        return names.iter().zip(texts).map(|(name, text)| from_text(name, text)).collect();
+    }
     if js_sys::Array::is_array(value) {
         // Looked at by hand: serde's untagged enums build an error per failed guess,
         // which costs more than parsing a thousand files.
