@@ -6,6 +6,7 @@
 
 pub mod core;
 pub mod sqlite;
+pub mod autogen;
 pub mod cli;
 
 pub use crate::core::error::{Error, Result};

@@ -101,7 +101,7 @@ fn athanor_ini_supplies_defaults_and_flags_win() {
     assert!(p.join("flag.db").exists());
     std::fs::write(p.join("athanor.ini"), "[athanor]\ndatabase = x\n").unwrap();
     let (code, _, err) = athanor(p, &["heads"]);
-    assert_eq!((code, err.as_str()), (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, transaction_per_migration)\n"));
+    assert_eq!((code, err.as_str()), (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, schema, transaction_per_migration)\n"));
 }
 
 #[test]

@@ -779,7 +779,8 @@ fn version_table_update_must_touch_exactly_one_row() {
 #[test]
 fn version_table_changed_between_per_migration_transactions() {
     // Stands in for another writer between two per-migration transactions: a trigger
-    // adds a row when A's row is written. The next transaction must notice and stop.
+    // adds a row when A's row is written. The next transaction re-reads the table and
+    // plans again from it; here that row names no known revision, so nothing more runs.
     let setup = || {
         let fx = Fx::chain();
         fx.conn()
@@ -791,25 +792,43 @@ fn version_table_changed_between_per_migration_transactions() {
             .unwrap();
         fx
     };
-    let msg = "the version table changed while migrating (expected [aaaa0001], found [aaaa0001, zzzz0000]); nothing more was run";
+    let msg = "Can't locate revision identified by 'zzzz0000' (the database is at a revision these migrations do not contain: it is ahead of this code, or belongs to other migrations)";
     let check = |fx: &Fx| {
         // A was committed with the intruder's row; B never ran.
         assert_eq!(fx.rows(), [A, "zzzz0000"]);
         assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "t1"]);
     };
     let fx = setup();
-    assert_err(fx.upgrade_in(TransactionMode::PerMigration, "heads"), "VERSION_TABLE", msg);
+    assert_err(fx.upgrade_in(TransactionMode::PerMigration, "heads"), "DATABASE_AHEAD", msg);
     check(&fx);
     let fx = setup();
     let out = fx.cli(&["--transaction-per-migration", "upgrade", "heads"]);
-    let progress = "INFO  [athanor] Running upgrade  -> aaaa0001, step aaaa0001\nINFO  [athanor] Running upgrade aaaa0001 -> bbbb0002, step bbbb0002\n";
-    assert_cli_fails_after(&out, progress, "VERSION_TABLE", msg);
+    let progress = "INFO  [athanor] Running upgrade  -> aaaa0001, step aaaa0001\n";
+    assert_cli_fails_after(&out, progress, "DATABASE_AHEAD", msg);
     check(&fx);
+}
+
+#[test]
+fn per_migration_runs_go_on_from_where_another_migrator_left_the_table() {
+    // The trigger plays a second migrator that applied B (its row and table) right
+    // after our A: the next transaction sees B and goes on with C only.
+    let fx = Fx::chain();
+    fx.conn()
+        .execute_batch(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
+             CREATE TRIGGER other AFTER INSERT ON alembic_version WHEN NEW.version_num = 'aaaa0001'
+             BEGIN UPDATE alembic_version SET version_num = 'bbbb0002'; END;",
+        )
+        .unwrap();
+    let report = fx.upgrade_in(TransactionMode::PerMigration, "heads").unwrap();
+    let ran: Vec<&str> = report.plan.steps.iter().map(|s| s.to.last().map(String::as_str).unwrap_or("")).collect();
+    assert_eq!(ran, [A, C]);
+    assert_eq!(fx.rows(), [C]);
 }
 
 // --------------------------------------------------------------------- USAGE
 
-const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp";
+const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp, check";
 
 fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
     vec![
@@ -933,6 +952,29 @@ fn failed_write_commands_on_a_missing_database_create_no_file() {
         assert_cli_fails(&fx.cli(args), code, msg);
         assert!(!fx.db.exists(), "{args:?} created the database");
     }
+}
+
+// ------------------------------------------------------------------ autogenerate
+
+#[test]
+fn autogenerate_refuses_a_database_behind_the_heads_and_check_lists_differences() {
+    let fx = Fx::chain_at(A);
+    let schema = fx.root.join("schema.sql");
+    fs::write(&schema, "CREATE TABLE extra (x INTEGER);\n").unwrap();
+    let schema_arg = schema.to_string_lossy().into_owned();
+    let before = fx.snap();
+    let files = fs::read_dir(&fx.dir).unwrap().count();
+    // Alembic's words; nothing written, the database untouched.
+    let out = fx.cli(&["--schema", &schema_arg, "revision", "--autogenerate", "-m", "x"]);
+    assert_cli_fails(&out, "NOT_UP_TO_DATE", "Target database is not up to date.");
+    assert_eq!(fs::read_dir(&fx.dir).unwrap().count(), files);
+    fx.assert_unchanged(&before);
+    fx.upgrade("heads").unwrap();
+    let out = fx.cli(&["--schema", &schema_arg, "check"]);
+    assert_eq!(out.status, 1);
+    let changes = ["drop table app_data (its rows are deleted)", "add table extra", "drop table t1 (its rows are deleted)", "drop table t2 (its rows are deleted)", "drop table t3 (its rows are deleted)"];
+    assert_eq!(out.stderr, format!("FAILED [{}]: New upgrade operations detected: {}\n", "SCHEMA_DIFF", changes.join("; ")));
+    assert_eq!(out.stdout, changes.iter().map(|c| format!("- {c}\n")).collect::<String>());
 }
 
 // ------------------------------------------------------------------ coverage

@@ -8,6 +8,8 @@ pub struct Global {
     pub db: Option<String>,
     pub version_table: Option<String>,
     pub per_migration: bool,
+    /// The declared schema `revision --autogenerate` and `check` compare with.
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,7 +34,7 @@ pub struct Args {
 }
 
 const COMMANDS: &[&str] =
-    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp"];
+    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check"];
 
 pub fn parse(argv: &[String]) -> Result<Args> {
     let mut a = Args::default();
@@ -56,6 +58,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
             "--db" => a.global.db = Some(take(&mut it)?),
             "--version-table" => a.global.version_table = Some(take(&mut it)?),
             "--transaction-per-migration" => a.global.per_migration = true,
+            "--schema" => a.global.schema = Some(take(&mut it)?),
             "--sql" => a.sql = true,
             "--verbose" | "-v" => a.verbose = true,
             "--purge" => a.purge = true,
@@ -93,7 +96,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
 pub fn command_usage(command: &str) -> Option<&'static str> {
     Some(match command {
         "init" => "usage: athanor init [DIR]\n\nCreates the migrations directory (default: migrations) and athanor.ini.\n",
-        "revision" => "usage: athanor revision -m MESSAGE [--head REV] [--splice] [--branch-label LABEL] [--depends-on REV] [--rev-id ID]\n\nWrites DIR/<id>_<slug>.sql revising the current head (or --head; --head base starts a new base).\n  -m, --message MESSAGE  the revision's message (and file-name slug)\n  --head REV             the revision to base it on (a head, unless --splice)\n  --splice               allow a --head that is not a head (starts a branch)\n  --branch-label LABEL   a branch label for the new revision (repeatable)\n  --depends-on REV       a dependency (repeatable)\n  --rev-id ID            use ID instead of 12 random hex digits\n",
+        "revision" => "usage: athanor revision -m MESSAGE [--autogenerate] [--head REV] [--splice] [--branch-label LABEL] [--depends-on REV] [--rev-id ID]\n\nWrites DIR/<id>_<slug>.sql revising the current head (or --head; --head base starts a new base).\n  -m, --message MESSAGE  the revision's message (and file-name slug)\n  --autogenerate         write the SQL from the heads' schema (or --db's) to the declared one (--schema PATH, default schema.sql)\n  --head REV             the revision to base it on (a head, unless --splice)\n  --splice               allow a --head that is not a head (starts a branch)\n  --branch-label LABEL   a branch label for the new revision (repeatable)\n  --depends-on REV       a dependency (repeatable)\n  --rev-id ID            use ID instead of 12 random hex digits\n",
         "merge" => "usage: athanor merge -m MESSAGE REVS... [--branch-label LABEL] [--rev-id ID]\n\nWrites a revision whose parents are REVS (e.g. heads).\n",
         "upgrade" => "usage: athanor upgrade [TARGET] [--sql]\n\nApplies migrations up to TARGET (default: heads): head, heads, REV, LABEL@head, +N, REV+N...\n  --sql  print the SQL instead (offline; FROM:TO sets the starting revision)\n",
         "downgrade" => "usage: athanor downgrade TARGET [--sql]\n\nReverts migrations down to TARGET: base, REV, -N, LABEL@-N...\n  --sql  print the SQL instead (needs FROM:TO)\n",
@@ -103,16 +106,17 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
         "branches" => "usage: athanor branches [--verbose]\n\nThe branch points.\n",
         "show" => "usage: athanor show REV\n\nOne revision in full (REV may be current).\n",
         "stamp" => "usage: athanor stamp TARGET... [--purge] [--sql]\n\nSets the version table to TARGET(s) without running migrations.\n  --purge  delete every row (and recorded checksums) first\n",
+        "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads); exits non-zero listing the differences.\n",
         _ => return None,
     })
 }
 
 pub fn usage() -> String {
-    "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] COMMAND [ARGS]
+    "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] [--schema PATH] COMMAND [ARGS]
 
 commands (Alembic's):
   init [DIR]                        create the migrations directory and athanor.ini
-  revision -m MSG [--head REV] [--splice] [--branch-label L] [--depends-on REV] [--rev-id ID]
+  revision -m MSG [--autogenerate] [--head REV] [--splice] [--branch-label L] [--depends-on REV] [--rev-id ID]
   merge -m MSG REVS...              a revision that merges REVS (e.g. heads)
   upgrade [TARGET] [--sql]          apply migrations up to TARGET (default: heads)
   downgrade TARGET [--sql]          revert migrations down to TARGET
@@ -122,12 +126,14 @@ commands (Alembic's):
   branches [--verbose]
   show REV
   stamp TARGET... [--sql] [--purge] set the version table without running migrations
+  check [--schema PATH]             fail if the declared schema needs new migrations
 
 settings may also come from athanor.ini in the current directory:
   [athanor]
   dir = migrations
   db = app.db
   version_table = alembic_version
+  schema = schema.sql
 "
     .to_string()
 }

@@ -4,6 +4,7 @@ use super::args::Args;
 use super::config::{CONFIG_FILE, CONFIG_TEMPLATE};
 use super::host::Host;
 use super::Output;
+use crate::autogen::{self, Schema};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::script::{self, render, Script, Section};
@@ -91,7 +92,8 @@ fn base_revisions(map: &RevisionMap, heads: &[String], splice: bool) -> Result<V
 
 /// Writes a new revision based on `heads`, after checking that the migrations with it
 /// still form a valid map.
-fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &[String], out: &mut Output) -> Result<()> {
+/// `body`: the upgrade and downgrade sections (empty ones when `None`).
+fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &[String], body: Option<(Section, Section)>, out: &mut Output) -> Result<()> {
     let id = args.rev_id.clone().unwrap_or_else(|| host.random_hex(12));
     script::check_identifier("revision identifier", &id).map_err(Error::Usage)?;
     if let Some(existing) = map.index_of(&id) {
@@ -114,8 +116,8 @@ fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &
         depends_on,
         create_date: Some(host.now()),
         message: if message.is_empty() { "empty message".into() } else { message },
-        upgrade: Section::new(""),
-        downgrade: Some(Section::new("")),
+        upgrade: body.as_ref().map(|b| b.0.clone()).unwrap_or_else(|| Section::new("")),
+        downgrade: Some(body.map(|b| b.1).unwrap_or_else(|| Section::new(""))),
         file_name: file_name.clone(),
         path: path.clone(),
     };
@@ -132,14 +134,25 @@ fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &
 
 /// `revision -m MSG`: a new empty revision on the current head (or `--head`).
 pub fn revision(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out: &mut Output) -> Result<()> {
-    if args.autogenerate {
-        return Err(Error::Usage("--autogenerate is not available yet".into()));
-    }
     if !args.positional.is_empty() {
         return Err(Error::Usage(format!("revision takes no positional arguments (got '{}'); use -m MESSAGE", args.positional.join(" "))));
     }
     let head = args.head.clone().unwrap_or_else(|| "head".into());
-    generate(map, args, dir, host, &[head], out)
+    let mut body = None;
+    if args.autogenerate {
+        let (current, declared) = schemas(map, args, host)?;
+        let Some(g) = autogen::generate(&current, &declared) else {
+            // Unlike Alembic, which writes an empty revision, nothing is written.
+            out.stdout.push_str("No changes in schema detected.\n");
+            return Ok(());
+        };
+        for c in &g.changes {
+            out.stderr.push_str(&format!("INFO  [athanor] Detected {c}\n"));
+        }
+        let section = |r: &autogen::Rendered| Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional };
+        body = Some((section(&g.upgrade), section(&g.downgrade)));
+    }
+    generate(map, args, dir, host, &[head], body, out)
 }
 
 /// `merge -m MSG REVS...`: a revision whose parents are REVS.
@@ -147,7 +160,57 @@ pub fn merge(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out: &m
     if args.positional.is_empty() {
         return Err(Error::Usage("merge needs the revisions to merge (e.g. heads)".into()));
     }
-    generate(map, args, dir, host, &args.positional, out)
+    generate(map, args, dir, host, &args.positional, None, out)
+}
+
+/// The schema to compare from and the declared one. From: the `--db` database, which
+/// must be at the heads, or else the heads' schema built in a scratch database.
+fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, Schema)> {
+    let path = args.global.schema.clone().unwrap_or_else(|| "schema.sql".into());
+    let text = host
+        .read_text(&path)?
+        .ok_or_else(|| Error::Io(format!("schema file '{path}' does not exist (declare the schema there, or pass --schema PATH)")))?;
+    let declared = autogen::schema_of_sql(&path, &text)?;
+    let table = args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into());
+    let current = match &args.global.db {
+        None => autogen::head_schema(map, &table)?,
+        Some(db) => {
+            let conn = host.open_db(db, false)?;
+            let rows = match &conn {
+                Some(c) => crate::sqlite::version_table::read_rows(c, &table)?,
+                None => vec![],
+            };
+            let mut have = rows.clone();
+            have.sort();
+            let mut heads: Vec<String> = map.heads.iter().map(|&h| map.id(h).to_string()).collect();
+            heads.sort();
+            if have != heads {
+                return Err(Error::NotUpToDate { current: rows, heads });
+            }
+            match conn {
+                Some(c) => Schema::read(&c, &[&table, crate::sqlite::version_table::HISTORY_TABLE])?,
+                None => Schema::default(),
+            }
+        }
+    };
+    Ok((current, declared))
+}
+
+/// `check`: succeeds when the declared schema needs no new migration.
+pub fn check(map: &RevisionMap, args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
+    if !args.positional.is_empty() {
+        return Err(Error::Usage("check takes no positional arguments".into()));
+    }
+    let (current, declared) = schemas(map, args, host)?;
+    let changes = autogen::describe(&autogen::diff(&current, &declared));
+    if changes.is_empty() {
+        out.stdout.push_str("No new upgrade operations detected.\n");
+        return Ok(());
+    }
+    for c in &changes {
+        out.stdout.push_str(&format!("- {c}\n"));
+    }
+    Err(Error::SchemaDiff { changes })
 }
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         "upgrade" => migrate(&ctx, out, true),
         "downgrade" => migrate(&ctx, out, false),
         "stamp" => stamp(&ctx, out),
+        "check" => authoring::check(&ctx.map, args, host, out),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
 }

@@ -1,5 +1,5 @@
-//! `athanor.ini` at the project root: defaults for `--dir`, `--db` and
-//! `--version-table`, in the spirit of `alembic.ini`. Flags given on the command line win.
+//! `athanor.ini` at the project root: defaults for `--dir`, `--db`,
+//! `--version-table` and `--schema`, in the spirit of `alembic.ini`. Flags given on the command line win.
 
 use super::args::Global;
 use super::host::Host;
@@ -39,10 +39,13 @@ pub fn apply(host: &dyn Host, global: &mut Global) -> Result<()> {
             "version_table" => {
                 global.version_table.get_or_insert(value);
             }
+            "schema" => {
+                global.schema.get_or_insert(value);
+            }
             "transaction_per_migration" => {
                 global.per_migration |= matches!(value.as_str(), "true" | "yes" | "1" | "on");
             }
-            other => return Err(Error::parse(CONFIG_FILE, i + 1, format!("unknown setting '{other}' (known: dir, db, version_table, transaction_per_migration)"))),
+            other => return Err(Error::parse(CONFIG_FILE, i + 1, format!("unknown setting '{other}' (known: dir, db, version_table, schema, transaction_per_migration)"))),
         }
     }
     Ok(())

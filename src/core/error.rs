@@ -53,6 +53,12 @@ pub enum Error {
     Io(String),
     #[error("{0}")]
     Usage(String),
+    /// `check`: the declared schema and the migrations' differ.
+    #[error("New upgrade operations detected: {}", changes.join("; "))]
+    SchemaDiff { changes: Vec<String> },
+    /// Autogenerate against a database that is not at the heads (Alembic's words).
+    #[error("Target database is not up to date.")]
+    NotUpToDate { current: Vec<String>, heads: Vec<String> },
 }
 
 /// A statement on one line, shortened: error messages stay one line.
@@ -95,6 +101,8 @@ impl Error {
             Error::Sqlite(_) => "SQLITE_ERROR",
             Error::Io(_) => "IO_ERROR",
             Error::Usage(_) => "USAGE",
+            Error::SchemaDiff { .. } => "SCHEMA_DIFF",
+            Error::NotUpToDate { .. } => "NOT_UP_TO_DATE",
         }
     }
 
@@ -108,7 +116,7 @@ pub const ERROR_CODES: &[&str] = &[
     "PARSE_ERROR", "DUPLICATE_REVISION", "UNKNOWN_PARENT", "DUPLICATE_LABEL", "CYCLE",
     "UNKNOWN_REVISION", "AMBIGUOUS_REVISION", "MULTIPLE_HEADS", "INVALID_TARGET",
     "IRREVERSIBLE", "DATABASE_AHEAD", "CHECKSUM_MISMATCH", "MIGRATION_FAILED", "LOCKED",
-    "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE",
+    "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE", "SCHEMA_DIFF", "NOT_UP_TO_DATE",
 ];
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

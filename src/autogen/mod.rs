@@ -1,0 +1,81 @@
+//! Autogenerate: compare the schema the migrations build with a declared one (a
+//! `schema.sql`) and write the SQL between them, as Alembic's `--autogenerate` does
+//! for SQLAlchemy models.
+//!
+//! [`model`] reads a schema from SQLite itself, [`diff`] compares two (pure),
+//! [`render`] writes the upgrade and the inverse downgrade. Both sides are built in
+//! scratch in-memory databases here, so nothing real is touched.
+
+pub mod diff;
+pub mod model;
+pub mod render;
+pub mod tokens;
+
+use rusqlite::Connection;
+
+use crate::core::error::{Error, Result};
+use crate::core::graph::RevisionMap;
+use crate::sqlite::runner::{execute_one, Engine, Options};
+use crate::sqlite::split::split_statements;
+use crate::sqlite::version_table::HISTORY_TABLE;
+
+pub use diff::{diff, Change};
+pub use model::Schema;
+pub use render::{render, Rendered};
+
+/// A generated revision body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// One line per detected change, in order.
+    pub changes: Vec<String>,
+    pub upgrade: Rendered,
+    pub downgrade: Rendered,
+}
+
+/// The revision that turns `current` into `declared`; `None` when they agree.
+pub fn generate(current: &Schema, declared: &Schema) -> Option<Generated> {
+    let up = diff(current, declared);
+    if up.is_empty() {
+        return None;
+    }
+    let down = diff(declared, current);
+    Some(Generated {
+        changes: describe(&up),
+        upgrade: render(current, declared, &up, false),
+        downgrade: render(declared, current, &down, true),
+    })
+}
+
+/// The changes as lines, as `check` lists them.
+pub fn describe(changes: &[Change]) -> Vec<String> {
+    changes.iter().flat_map(|c| c.notes.iter().map(|n| n.text.clone())).collect()
+}
+
+fn memory() -> Result<Connection> {
+    Connection::open_in_memory().map_err(crate::sqlite::sql_error)
+}
+
+/// The schema `sql` declares, built in a scratch database. A statement SQLite refuses
+/// is a `PARSE_ERROR` naming `file` and the statement's line.
+pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
+    let conn = memory()?;
+    for st in split_statements(sql, 1) {
+        execute_one(&conn, &st.sql).map_err(|e| {
+            let msg = match &e {
+                rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+                other => other.to_string(),
+            };
+            Error::parse(file, st.line, format!("{msg} (statement: {})", st.code().split_whitespace().collect::<Vec<_>>().join(" ")))
+        })?;
+    }
+    Schema::read(&conn, &[])
+}
+
+/// The schema at the migrations' heads: every migration applied to a scratch
+/// in-memory database.
+pub fn head_schema(map: &RevisionMap, version_table: &str) -> Result<Schema> {
+    let conn = memory()?;
+    let options = Options { version_table: version_table.to_string(), ..Options::default() };
+    Engine::new(&conn, map, options).upgrade("heads", &mut |_| {})?;
+    Schema::read(&conn, &[version_table, HISTORY_TABLE])
+}

@@ -1,0 +1,209 @@
+//! SQL for a list of changes. Statements come in an order SQLite accepts: views and
+//! triggers that may name what changes are dropped first, then indexes, tables, and
+//! everything is created again last.
+//!
+//! Table changes SQLite's `ALTER TABLE` cannot make are done by the rebuild documented
+//! at <https://sqlite.org/lang_altertable.html#otheralter>: create the new table under
+//! a temporary name, copy the kept columns, drop the old table, rename the new one, and
+//! create its indexes again. A migration with a rebuild runs in a `transaction:false`
+//! section that turns foreign keys off first (`PRAGMA foreign_keys` is a no-op inside a
+//! transaction, and dropping a parent table with them on would delete or refuse child
+//! rows), opens its own transaction, and checks every foreign key before COMMIT. Every
+//! view and trigger is dropped and created again around a rebuild: SQLite's RENAME
+//! re-parses the schema and refuses views or triggers naming the dropped table.
+
+use super::diff::{Change, Kind, Note, Op};
+use super::model::{Schema, Table};
+use super::tokens::quote;
+
+/// One section of a generated revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub sql: String,
+    /// `false`: the section must run outside the runner's transaction (a rebuild).
+    pub transactional: bool,
+}
+
+/// Prefix of the temporary table of a rebuild.
+pub const REBUILD_PREFIX: &str = "athanor_new_";
+
+fn comment(out: &mut String, n: &Note, undo: bool) {
+    let text = if undo && !n.loses_data && (n.text.starts_with("add table") || n.text.starts_with("add column")) {
+        // Undoing a drop: the object comes back, its former contents do not.
+        format!("{} (the data it held cannot be restored)", n.text)
+    } else {
+        n.text.clone()
+    };
+    if n.loses_data {
+        out.push_str(&format!("-- WARNING: {text}\n"));
+    } else {
+        out.push_str(&format!("-- {text}\n"));
+    }
+}
+
+fn comments(out: &mut String, c: &Change, undo: bool) {
+    for n in &c.notes {
+        comment(out, n, undo);
+    }
+}
+
+fn stmt(out: &mut String, sql: &str) {
+    let sql = sql.trim_end().trim_end_matches(';').trim_end();
+    out.push_str(sql);
+    out.push_str(";\n");
+}
+
+/// The SQL that turns `old` into `new` given their `changes`. `undo` marks a downgrade,
+/// whose comments say what cannot be restored.
+pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Rendered {
+    let of = |k: Kind| changes.iter().filter(move |c| c.kind == k);
+    let rebuilt: Vec<&Change> = of(Kind::Table).filter(|c| matches!(c.op, Op::Rebuild | Op::Replace)).collect();
+    let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_lowercase());
+    let any_rebuild = !rebuilt.is_empty();
+    let mut out = String::new();
+
+    // 1. Views and triggers that change or go (all of them around a rebuild).
+    for (kind, word, olds) in [(Kind::View, "VIEW", &old.views), (Kind::Trigger, "TRIGGER", &old.triggers)] {
+        for (key, o) in olds {
+            let c = of(kind).find(|c| &c.name == key);
+            match c {
+                Some(c) if c.op == Op::Drop => {
+                    comments(&mut out, c, undo);
+                    stmt(&mut out, &format!("DROP {word} {}", quote(&o.name)));
+                }
+                Some(_) => stmt(&mut out, &format!("DROP {word} {}", quote(&o.name))),
+                None if any_rebuild => {
+                    // Dropped with its table anyway if that table goes.
+                    if kind == Kind::Trigger && !new.tables.contains_key(&o.table.to_lowercase()) {
+                        continue;
+                    }
+                    out.push_str(&format!("-- {} {} is created again after the table rebuild\n", word.to_lowercase(), o.name));
+                    stmt(&mut out, &format!("DROP {word} {}", quote(&o.name)));
+                }
+                None => {}
+            }
+        }
+    }
+    // 2. Indexes that change or go.
+    for c in of(Kind::Index) {
+        let Some(i) = old.indexes.get(&c.name) else { continue };
+        if matches!(c.op, Op::Drop | Op::Replace) {
+            if c.op == Op::Drop {
+                comments(&mut out, c, undo);
+            }
+            stmt(&mut out, &format!("DROP INDEX {}", quote(&i.name)));
+        }
+    }
+    // 3. Tables.
+    for c in of(Kind::Table).filter(|c| c.op == Op::Drop) {
+        comments(&mut out, c, undo);
+        stmt(&mut out, &format!("DROP TABLE {}", quote(&old.tables[&c.name].name)));
+    }
+    for c in of(Kind::Table).filter(|c| c.op == Op::Add) {
+        comments(&mut out, c, undo);
+        stmt(&mut out, &new.tables[&c.name].sql);
+    }
+    for c in of(Kind::Table) {
+        let (Some(a), Some(b)) = (old.tables.get(&c.name), new.tables.get(&c.name)) else { continue };
+        match &c.op {
+            Op::AddColumns(cols) => {
+                for (n, col) in c.notes.iter().zip(cols) {
+                    comment(&mut out, n, undo);
+                    let def = &b.column(col).map(|x| x.def_src.clone()).unwrap_or_default();
+                    stmt(&mut out, &format!("ALTER TABLE {} ADD COLUMN {def}", quote(&b.name)));
+                }
+                // Notes beyond one per column (none today) still get their line.
+                for n in c.notes.iter().skip(cols.len()) {
+                    comment(&mut out, n, undo);
+                }
+            }
+            Op::DropColumns(cols) => {
+                for (n, col) in c.notes.iter().zip(cols) {
+                    comment(&mut out, n, undo);
+                    let name = a.column(col).map(|x| x.name.clone()).unwrap_or_else(|| col.clone());
+                    stmt(&mut out, &format!("ALTER TABLE {} DROP COLUMN {}", quote(&a.name), quote(&name)));
+                }
+                for n in c.notes.iter().skip(cols.len()) {
+                    comment(&mut out, n, undo);
+                }
+            }
+            Op::Replace => {
+                comments(&mut out, c, undo);
+                stmt(&mut out, &format!("DROP TABLE {}", quote(&a.name)));
+                stmt(&mut out, &b.sql);
+                indexes_of(&mut out, new, &b.name, changes, undo);
+            }
+            Op::Rebuild => {
+                comments(&mut out, c, undo);
+                rebuild(&mut out, a, b);
+                indexes_of(&mut out, new, &b.name, changes, undo);
+            }
+            Op::Add | Op::Drop => {}
+        }
+    }
+    // 4. New and changed indexes on tables that were not rebuilt (those had theirs).
+    for c in of(Kind::Index).filter(|c| matches!(c.op, Op::Add | Op::Replace)) {
+        let i = &new.indexes[&c.name];
+        if !is_rebuilt(&i.table) {
+            comments(&mut out, c, undo);
+            stmt(&mut out, &i.sql);
+        }
+    }
+    // 5. Views, then triggers (a trigger may select from a view).
+    for (kind, news) in [(Kind::View, &new.views), (Kind::Trigger, &new.triggers)] {
+        for (key, o) in news {
+            match of(kind).find(|c| &c.name == key) {
+                Some(c) => {
+                    comments(&mut out, c, undo);
+                    stmt(&mut out, &o.sql);
+                }
+                None if any_rebuild => stmt(&mut out, &o.sql),
+                None => {}
+            }
+        }
+    }
+    if any_rebuild {
+        let mut wrapped = String::from(
+            "-- A table rebuild runs outside the runner's transaction, with foreign keys off\n\
+             -- (SQLite's documented procedure), in a transaction of its own.\n\
+             PRAGMA foreign_keys=OFF;\nBEGIN;\n",
+        );
+        wrapped.push_str(&out);
+        wrapped.push_str(
+            "PRAGMA foreign_key_check;\n\
+             -- The check above only reports; this fails the migration if any foreign key is broken.\n\
+             CREATE TEMP TABLE athanor_fk_check (violations INTEGER CHECK (violations = 0));\n\
+             INSERT INTO athanor_fk_check SELECT count(*) FROM pragma_foreign_key_check;\n\
+             DROP TABLE athanor_fk_check;\n\
+             COMMIT;\nPRAGMA foreign_keys=ON;\n",
+        );
+        return Rendered { sql: wrapped, transactional: false };
+    }
+    Rendered { sql: out, transactional: true }
+}
+
+/// Creates the indexes of a rebuilt table (dropped with the old one).
+fn indexes_of(out: &mut String, new: &Schema, table: &str, changes: &[Change], undo: bool) {
+    for i in new.indexes_on(table) {
+        if let Some(c) = changes.iter().find(|c| c.kind == Kind::Index && c.name == i.name.to_lowercase()) {
+            comments(out, c, undo);
+        }
+        stmt(out, &i.sql);
+    }
+}
+
+/// Steps 4-7 of SQLite's procedure: new table, copy kept columns, drop, rename.
+fn rebuild(out: &mut String, a: &Table, b: &Table) {
+    let tmp = quote(&format!("{REBUILD_PREFIX}{}", b.name));
+    stmt(out, &format!("CREATE TABLE {tmp} {}", b.sql[b.body_at..].trim()));
+    // Generated columns are computed, never inserted.
+    let kept: Vec<String> = b.columns.iter().filter(|c| !c.generated() && a.column(&c.name).is_some()).map(|c| quote(&c.name)).collect();
+    if kept.is_empty() {
+        out.push_str(&format!("-- WARNING: no column of {} is kept: its rows are not copied\n", a.name));
+    } else {
+        let cols = kept.join(", ");
+        stmt(out, &format!("INSERT INTO {tmp} ({cols}) SELECT {cols} FROM {}", quote(&a.name)));
+    }
+    stmt(out, &format!("DROP TABLE {}", quote(&a.name)));
+    stmt(out, &format!("ALTER TABLE {tmp} RENAME TO {}", quote(&b.name)));
+}
