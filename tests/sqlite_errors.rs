@@ -990,3 +990,24 @@ fn every_error_code_is_exercised_here() {
         .collect();
     assert_eq!(missing, Vec::<&str>::new());
 }
+
+#[test]
+fn a_failing_transaction_false_section_is_rolled_back_and_foreign_keys_restored() {
+    // A table rebuild opens its own transaction and turns foreign keys off; when it
+    // fails half-way, nothing of it stays and the connection is as it was.
+    let fx = Fx::chain();
+    let up = "PRAGMA foreign_keys=OFF;\nBEGIN;\nCREATE TABLE t9 (x);\nINSERT INTO nope VALUES (1);\nCOMMIT;\nPRAGMA foreign_keys=ON;";
+    fx.write(FC, &format!("-- Revision ID: {C}\n-- Revises: {B}\n-- Message: rebuild\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n"));
+    let conn = fx.conn();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let map = athanor::cli::commands::load_map(&NativeHost, &fx.dir_s()).unwrap();
+    let engine = athanor::sqlite::runner::Engine::new(&conn, &map, athanor::sqlite::runner::Options::default());
+    let err = engine.upgrade("heads", &mut |_| {}).unwrap_err();
+    assert_eq!(err.code(), "MIGRATION_FAILED");
+    assert!(conn.is_autocommit(), "no transaction left open");
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1, "foreign keys back to what the connection had");
+    let t9: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 't9'", [], |r| r.get(0)).unwrap();
+    assert_eq!(t9, 0, "the section's own transaction was rolled back");
+    assert_eq!(engine.current_rows().unwrap(), vec![B.to_string()]);
+}

@@ -214,7 +214,7 @@ impl<'a> Engine<'a> {
                 // Checked under the lock above; the section itself runs outside any
                 // transaction, then the lock is taken again for its version row.
                 tx.commit()?;
-                self.run_section(&step, s)?;
+                self.run_outside_transaction(&step, s)?;
                 tx = Tx::begin(self.conn)?;
             }
             if let Some(s) = section.filter(|s| s.transactional) {
@@ -274,6 +274,25 @@ impl<'a> Engine<'a> {
             *db_rows = apply_ops(std::mem::take(db_rows), &step);
         }
         Ok(())
+    }
+
+    /// A `transaction:false` section: it may open its own transaction and switch
+    /// `PRAGMA foreign_keys` (a table rebuild does both). Whatever it leaves open on
+    /// failure is rolled back, and the connection's foreign-key setting is restored.
+    fn run_outside_transaction(&self, step: &Step, section: &Section) -> Result<()> {
+        let fk: i64 = self.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(sql_error)?;
+        let mut result = self.run_section(step, section);
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            if result.is_ok() {
+                result = Err(Error::VersionTable(format!(
+                    "the transaction:false section of {} left a transaction open; it was rolled back",
+                    step.revision().map(|r| self.map.id(r)).unwrap_or("?")
+                )));
+            }
+        }
+        self.conn.execute_batch(&format!("PRAGMA foreign_keys = {fk}")).map_err(sql_error)?;
+        result
     }
 
     /// Runs a section statement by statement; a failure names revision, file and line.
