@@ -103,6 +103,12 @@ class Migrator {
     return call(() => this.#inner.plan(direction, target, from ?? null));
   }
 
+  /** Compares a declared schema (CREATE statements) with the schema the migrations
+   * build; `null` when they agree, else the changes and the SQL autogenerate writes. */
+  autogenerate(declaredSchema) {
+    return call(() => this.#inner.autogenerate(declaredSchema));
+  }
+
   /** Closes the database. */
   close() {
     this.#inner?.free();

@@ -252,6 +252,23 @@ impl Migrator {
         Ok(render_plan(&self.map, &plan, &self.options.version_table, &split_section))
     }
 
+    /// Autogenerate without Node: the declared schema's text against the schema the
+    /// migrations build at their heads (in a scratch in-memory database). Returns
+    /// `null` when they agree, else `{ changes, upgrade, downgrade, upgradeTransactional,
+    /// downgradeTransactional }` — the SQL `revision --autogenerate` would write.
+    pub fn autogenerate(&self, declared: &str) -> std::result::Result<JsValue, JsValue> {
+        let head = crate::autogen::head_schema(&self.map, &self.options.version_table).map_err(to_js)?;
+        let want = crate::autogen::schema_of_sql("schema.sql", declared).map_err(to_js)?;
+        let Some(g) = crate::autogen::generate(&head, &want) else { return Ok(JsValue::NULL) };
+        let o = Object::new();
+        set(&o, "changes", strings(&g.changes));
+        set(&o, "upgrade", g.upgrade.sql.as_str());
+        set(&o, "downgrade", g.downgrade.sql.as_str());
+        set(&o, "upgradeTransactional", g.upgrade.transactional);
+        set(&o, "downgradeTransactional", g.downgrade.transactional);
+        Ok(o.into())
+    }
+
     /// Does the version table exist (the database was ever migrated)?
     #[wasm_bindgen(js_name = hasVersionTable)]
     pub fn has_version_table(&self) -> std::result::Result<bool, JsValue> {

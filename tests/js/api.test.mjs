@@ -109,3 +109,17 @@ test("a failing migration rolls back and names revision, line and statement", as
   await assert.rejects(perStep.upgrade(), { code: "MIGRATION_FAILED" });
   assert.deepEqual(await perStep.rows(), ["cccc0003"]);
 });
+
+test("autogenerate compares a declared schema with the migrations, touching nothing", async () => {
+  const m = await openMigrator({ migrations: chain });
+  assert.equal(m.autogenerate("CREATE TABLE t1 (id INTEGER PRIMARY KEY);\nCREATE TABLE t2 (id INTEGER PRIMARY KEY);\nCREATE TABLE t3 (id INTEGER PRIMARY KEY);"), null);
+  const g = m.autogenerate("CREATE TABLE t1 (id INTEGER PRIMARY KEY, note TEXT);\nCREATE TABLE t2 (id INTEGER PRIMARY KEY);");
+  assert.ok(g.changes.length >= 2, JSON.stringify(g.changes));
+  assert.match(g.upgrade, /ALTER TABLE "?t1"? ADD COLUMN "?note"? TEXT/);
+  assert.match(g.upgrade, /-- WARNING: .*t3/);
+  assert.match(g.upgrade, /DROP TABLE "?t3"?/);
+  assert.match(g.downgrade, /CREATE TABLE "?t3"?/);
+  assert.equal(g.upgradeTransactional, true);
+  assert.deepEqual(await m.rows(), []);
+  assert.throws(() => m.autogenerate("CREATE TABLE (oops"), { code: "PARSE_ERROR" });
+});
