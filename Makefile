@@ -44,3 +44,4 @@ test-alembic:
 bench: setup pkg
 	cargo bench --bench engine
 	node benches/js_bench.mjs
+	cargo bench --bench autogen

@@ -173,7 +173,10 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         }
         // AUTOINCREMENT has its own table-level line.
         let plain = |d: &str| d.replace(" autoincrement", "");
-        if notes.len() == before && plain(&oc.def) != plain(&nc.def) && fks_of(a, &lc(&nc.name)) == fks_of(b, &lc(&nc.name)) {
+        // When other lines were written, only what they do not explain (e.g. a UNIQUE
+        // added along with a DEFAULT dropped) still needs this one.
+        let unexplained = notes.len() == before || residual(&oc.def_src) != residual(&nc.def_src);
+        if unexplained && plain(&oc.def) != plain(&nc.def) && fks_of(a, &lc(&nc.name)) == fks_of(b, &lc(&nc.name)) {
             notes.push(note(format!("{c}: definition changed (COLLATE, CHECK, UNIQUE or generated expression)"), true));
         }
     }
@@ -214,6 +217,47 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         Op::Rebuild
     };
     change(Kind::Table, &name, op, notes)
+}
+
+/// A column definition without its name, type, NULL / NOT NULL, DEFAULT and PRIMARY KEY
+/// clauses (each of which has its own line): what is left is COLLATE, CHECK, UNIQUE,
+/// REFERENCES, a generated expression, constraint names and conflict clauses.
+fn residual(def_src: &str) -> String {
+    use super::tokens::{matching_paren, normalize, tokenize, Kind as T};
+    const STARTS: &[&str] = &["constraint", "primary", "not", "null", "unique", "check", "default", "collate", "references", "generated", "as"];
+    let toks = tokenize(def_src);
+    let mut i = 1; // the name
+    while i < toks.len() && !(toks[i].kind == T::Word && STARTS.contains(&toks[i].text.as_str())) {
+        i = if toks[i].kind == T::Punct && toks[i].text == "(" { matching_paren(&toks, i).map_or(toks.len(), |c| c + 1) } else { i + 1 };
+    }
+    let mut kept = Vec::new();
+    while i < toks.len() {
+        let t = &toks[i];
+        if t.is("not") && toks.get(i + 1).is_some_and(|n| n.is("null")) {
+            i += 2;
+        } else if t.is("null") {
+            i += 1;
+        } else if t.is("primary") && toks.get(i + 1).is_some_and(|n| n.is("key")) {
+            i += 2;
+            while toks.get(i).is_some_and(|n| n.is("asc") || n.is("desc") || n.is("autoincrement")) {
+                i += 1;
+            }
+        } else if t.is("default") {
+            i += 1;
+            if toks.get(i).is_some_and(|n| n.kind == T::Punct && (n.text == "-" || n.text == "+")) {
+                i += 1;
+            }
+            i = match toks.get(i) {
+                Some(n) if n.kind == T::Punct && n.text == "(" => matching_paren(&toks, i).map_or(toks.len(), |c| c + 1),
+                Some(_) => i + 1,
+                None => i,
+            };
+        } else {
+            kept.push(t.clone());
+            i += 1;
+        }
+    }
+    normalize(&kept)
 }
 
 fn show_type(t: &str) -> &str {

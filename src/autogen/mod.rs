@@ -51,8 +51,12 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
     changes.iter().flat_map(|c| c.notes.iter().map(|n| n.text.clone())).collect()
 }
 
+/// A scratch database with foreign keys off, as the CLI's own connections have them
+/// (the bundled SQLite turns them on by default; histories such as memos' need them off).
 fn memory() -> Result<Connection> {
-    Connection::open_in_memory().map_err(crate::sqlite::sql_error)
+    let conn = Connection::open_in_memory().map_err(crate::sqlite::sql_error)?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
+    Ok(conn)
 }
 
 /// The schema `sql` declares, built in a scratch database. A statement SQLite refuses
