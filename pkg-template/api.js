@@ -1,28 +1,10 @@
 // The JS API over the wasm module, shared by every entry (node.js, web.js, workerd.js,
 // slim.js). Each entry initialises the wasm its own way, then calls createApi.
 
-/** Every failure is a MigrationError with a stable `code` (see ErrorCode in index.d.ts). */
-export class MigrationError extends Error {
-  constructor(message, code, data = {}) {
-    super(message);
-    this.name = "MigrationError";
-    this.code = code;
-    this.data = data;
-    Object.assign(this, data);
-  }
-}
+import { MigrationError, toMigrationError } from "./errors.js";
+import { runOnAdapter } from "./adapters.js";
 
-function toMigrationError(e) {
-  if (e instanceof MigrationError) return e;
-  if (e && typeof e === "object" && typeof e.code === "string") {
-    return new MigrationError(e.message, e.code, e.data ?? {});
-  }
-  // A trap inside the wasm (a bug) leaves the instance unreliable: say so plainly.
-  if (e instanceof WebAssembly.RuntimeError) {
-    return new MigrationError(`internal error in the athanor wasm module: ${e.message}`, "INTERNAL_ERROR");
-  }
-  return e;
-}
+export { MigrationError };
 
 function call(fn) {
   try {
@@ -128,11 +110,64 @@ function joined(set) {
   return { joinedNames: entries.map(([n]) => n).join("\0"), joinedTexts: entries.map(([, t]) => t).join("\0") };
 }
 
+/** A migrator over a host's SQLite (D1, a Durable Object, sqlite-wasm...): the wasm
+ * plans, the adapter executes step by step. */
+class AdapterMigrator {
+  #planner;
+  #adapter;
+  #onProgress;
+
+  constructor(planner, adapter, onProgress) {
+    this.#planner = planner;
+    this.#adapter = adapter;
+    this.#onProgress = onProgress;
+  }
+
+  async upgrade(target = "heads", options) {
+    return runOnAdapter(this.#planner, this.#adapter, "upgrade", target, options?.onProgress ?? this.#onProgress).catch((e) => {
+      throw toMigrationError(e);
+    });
+  }
+
+  async downgrade(target, options) {
+    return runOnAdapter(this.#planner, this.#adapter, "downgrade", target, options?.onProgress ?? this.#onProgress).catch((e) => {
+      throw toMigrationError(e);
+    });
+  }
+
+  async rows() {
+    try {
+      return (await this.#adapter.query(this.#planner.readRowsSql())).map(String);
+    } catch (e) {
+      if (/no such table/i.test(String(e?.message ?? e))) return [];
+      throw e;
+    }
+  }
+
+  async heads() {
+    return call(() => this.#planner.heads());
+  }
+
+  /** Statements of `sql` split by SQLite's rules (for hosts that take one at a time). */
+  split(sql) {
+    return call(() => this.#planner.split(sql));
+  }
+
+  close() {
+    this.#planner?.free();
+    this.#planner = null;
+  }
+}
+
 /** Builds the public API over an initialised wasm-bindgen module. */
 export function createApi(wasm, { resolveMigrations = normalizeMigrations } = {}) {
   async function openMigrator(options = {}) {
-    const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress } = options;
+    const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
     const set = joined(await resolveMigrations(migrations));
+    if (adapter) {
+      const planner = call(() => new wasm.Planner(set, versionTable ?? null));
+      return new AdapterMigrator(planner, adapter, onProgress);
+    }
     const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return new Migrator(inner, onProgress);
   }

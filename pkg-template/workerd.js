@@ -9,3 +9,4 @@ wasm.initSync({ module: wasmModule });
 export const { openMigrator } = createApi(wasm);
 export { MigrationError, normalizeMigrations };
 export async function init() {}
+export { d1, durableObject, sqliteWasm } from "./adapters.js";

@@ -88,11 +88,15 @@ pub fn checksums(conn: &Connection, table: &str) -> Result<HashMap<String, Strin
     rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(sql_error)
 }
 
-fn ensure_history(conn: &Connection) -> Result<()> {
-    conn.execute_batch(&format!(
+/// The history table's DDL (also handed to host adapters).
+pub fn history_table_sql() -> String {
+    format!(
         "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (\n    version_table TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    checksum TEXT NOT NULL,\n    applied_at TEXT NOT NULL,\n    execution_ms INTEGER NOT NULL,\n    PRIMARY KEY (version_table, revision)\n)"
-    ))
-    .map_err(sql_error)
+    )
+}
+
+fn ensure_history(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&history_table_sql()).map_err(sql_error)
 }
 
 /// Records applied revisions `(revision, checksum, ms)`, many rows per statement.

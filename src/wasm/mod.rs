@@ -5,8 +5,10 @@ mod cli;
 mod error;
 mod input;
 mod migrator;
+mod planner;
 mod node_vfs;
 
 pub use cli::run_cli;
 pub use migrator::Migrator;
+pub use planner::Planner;
 pub use node_vfs::install_node_vfs;

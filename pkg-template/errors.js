@@ -1,0 +1,25 @@
+// The error every failure becomes: a stable `code` plus the details in `data`.
+
+/** Every failure is a MigrationError with a stable `code` (see ErrorCode in index.d.ts). */
+export class MigrationError extends Error {
+  constructor(message, code, data = {}) {
+    super(message);
+    this.name = "MigrationError";
+    this.code = code;
+    this.data = data;
+    Object.assign(this, data);
+  }
+}
+
+export function toMigrationError(e) {
+  if (e instanceof MigrationError) return e;
+  if (e && typeof e === "object" && typeof e.code === "string") {
+    return new MigrationError(e.message, e.code, e.data ?? {});
+  }
+  // A trap inside the wasm (a bug) leaves the instance unreliable: say so plainly.
+  if (e instanceof WebAssembly.RuntimeError) {
+    return new MigrationError(`internal error in the athanor wasm module: ${e.message}`, "INTERNAL_ERROR");
+  }
+  return e;
+}
+
