@@ -23,7 +23,7 @@ before(() => {
     const up = [
       `CREATE TABLE IF NOT EXISTS log (rev TEXT NOT NULL);`,
       `CREATE TABLE t_${i} (id INTEGER PRIMARY KEY, v TEXT);`,
-      `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 400) INSERT INTO t_${i} (v) SELECT hex(randomblob(64)) FROM n;`,
+      `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000) INSERT INTO t_${i} (v) SELECT hex(randomblob(64)) FROM n;`,
       `INSERT INTO log VALUES ('${hex(i)}');`,
     ].join("\n");
     writeFileSync(
@@ -56,14 +56,23 @@ function run(args) {
   return spawnSync("node", [cli, "--dir", dir, ...args], { encoding: "utf8" });
 }
 
+function timedRun(args) {
+  const t = performance.now();
+  const r = run(args);
+  assert.equal(r.status, 0, r.stderr);
+  return performance.now() - t;
+}
+
 test("SIGKILL at random moments never leaves schema and version table disagreeing", async () => {
   const db = join(work, "crash.db");
-  let seen = new Set();
+  // How long a whole run takes here, so the kills can be spread over all of it.
+  const full = timedRun(["--db", join(work, "warmup.db"), "--transaction-per-migration", "upgrade", "head"]);
+  const seen = new Set();
   for (let round = 0; round < 50; round++) {
     // Alternate one transaction for the run and one per migration.
     const args = ["--db", db, ...(round % 2 ? ["--transaction-per-migration"] : []), "upgrade", "head"];
     const child = spawn("node", [cli, "--dir", dir, ...args], { stdio: "ignore" });
-    const delay = 80 + Math.floor(Math.random() * 600);
+    const delay = Math.floor(Math.random() * full * 1.1);
     await new Promise((resolve) => {
       const timer = setTimeout(() => child.kill("SIGKILL"), delay);
       child.on("exit", () => {
@@ -71,9 +80,10 @@ test("SIGKILL at random moments never leaves schema and version table disagreein
         resolve();
       });
     });
-    seen.add(existsSync(db) ? assertConsistent(db) : 0);
-    if (round % 10 === 9) {
-      // Start over now and then so kills land early in the run too.
+    const applied = existsSync(db) ? assertConsistent(db) : 0;
+    seen.add(applied);
+    if (applied === N) {
+      // Finished before the kill: start over, so the next kill lands mid-run again.
       rmSync(db, { force: true });
       rmSync(`${db}-journal`, { force: true });
     }
