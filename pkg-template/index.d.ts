@@ -97,6 +97,8 @@ export interface OpenOptions {
   /** A SQLite VFS registered by name (default: Node's file VFS for paths, memory otherwise). */
   vfs?: string;
   onProgress?: (event: ProgressEvent) => void;
+  /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, sqliteWasm). */
+  adapter?: Adapter;
 }
 
 export interface RunOptions {
@@ -134,6 +136,46 @@ export declare class MigrationError extends Error {
   readonly line?: number;
 }
 
+/** One step of a plan as a host adapter receives it. */
+export interface PlannedStep {
+  revision: string;
+  direction: "upgrade" | "downgrade";
+  message: string;
+  file: string;
+  transactional: boolean;
+  /** Statements split by SQLite's rules; `code` is without the comments above it. */
+  statements: { sql: string; code: string; line: number }[];
+  /** Version-table and history writes; the first `versionChanges` must touch one row. */
+  writes: { sql: string; params: string[] }[];
+  versionChanges: number;
+  rowsAfter: string[];
+}
+
+/** Executes planned steps on a host's SQLite. */
+export interface Adapter {
+  name: string;
+  /** The first column of every row. */
+  query(sql: string): Promise<unknown[]>;
+  exec(sql: string): Promise<void>;
+  /** Runs one step as atomically as the host allows; resolves to each write's changes. */
+  step(step: PlannedStep): Promise<number[]>;
+}
+
+export declare function d1(db: unknown): Adapter;
+export declare function durableObject(storage: unknown): Adapter;
+export declare function sqliteWasm(db: unknown): Adapter;
+
+/** A migrator over a host's SQLite through an adapter. */
+export interface AdapterMigrator {
+  upgrade(target?: string, options?: RunOptions): Promise<Report>;
+  downgrade(target: string, options?: RunOptions): Promise<Report>;
+  rows(): Promise<string[]>;
+  heads(): Promise<string[]>;
+  split(sql: string): string[];
+  close(): void;
+}
+
+export declare function openMigrator(options: OpenOptions & { adapter: Adapter }): Promise<AdapterMigrator>;
 export declare function openMigrator(options: OpenOptions): Promise<Migrator>;
 /** Loads the wasm (browsers: optional, openMigrator does it; Node/workers: no-op). */
 export declare function init(input?: RequestInfo | URL | BufferSource | WebAssembly.Module): Promise<unknown>;

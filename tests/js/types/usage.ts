@@ -1,0 +1,13 @@
+import { openMigrator, d1, MigrationError, type Report } from "athanor";
+async function main(db: unknown) {
+  const m = await openMigrator({ migrations: { "a.sql": "x" }, database: ":memory:" });
+  const r: Report = await m.upgrade("head", { onProgress: (e) => console.log(e.phase, e.revision) });
+  const sql: string = m.plan("head");
+  const g = m.autogenerate("CREATE TABLE a (x);");
+  if (g) console.log(g.changes.join());
+  const h = await openMigrator({ migrations: [], adapter: d1(db) });
+  const parts: string[] = h.split("SELECT 1;");
+  try { await h.upgrade(); } catch (e) { if (e instanceof MigrationError) console.log(e.code, e.data.revision); }
+  return [r, sql, parts];
+}
+main(null);
