@@ -42,7 +42,12 @@ export function durableObject(storage) {
     async step(step) {
       return storage.transactionSync(() => {
         for (const s of step.statements) sql.exec(s.code);
-        return step.writes.map((w) => sql.exec(w.sql, ...w.params).rowsWritten);
+        // Not cursor.rowsWritten: workerd counts index writes in it (an INSERT into
+        // the version table, which has a primary key, reports 2).
+        return step.writes.map((w) => {
+          sql.exec(w.sql, ...w.params);
+          return sql.exec("SELECT changes()").raw().next().value[0];
+        });
       });
     },
   };
