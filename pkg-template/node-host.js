@@ -20,6 +20,9 @@ export const nodeHost = {
   createFile(path, text) {
     writeFileSync(path, text, { flag: "wx" });
   },
+  writeFile(path, text) {
+    writeFileSync(path, text);
+  },
   createDir(path) {
     mkdirSync(path, { recursive: true });
   },

@@ -31,10 +31,11 @@ pub struct Args {
     pub branch_labels: Vec<String>,
     pub depends_on: Vec<String>,
     pub rev_id: Option<String>,
+    pub output: Option<String>,
 }
 
 const COMMANDS: &[&str] =
-    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check"];
+    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check", "bundle"];
 
 pub fn parse(argv: &[String]) -> Result<Args> {
     let mut a = Args::default();
@@ -72,6 +73,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
             "--branch-label" => a.branch_labels.push(take(&mut it)?),
             "--depends-on" => a.depends_on.push(take(&mut it)?),
             "--rev-id" => a.rev_id = Some(take(&mut it)?),
+            "-o" | "--output" => a.output = Some(take(&mut it)?),
             "--help" | "-h" => a.help = true,
             // A relative target such as `-1` is a positional, not a flag.
             f if f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit()) => {
@@ -106,6 +108,7 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
         "branches" => "usage: athanor branches [--verbose]\n\nThe branch points.\n",
         "show" => "usage: athanor show REV\n\nOne revision in full (REV may be current).\n",
         "stamp" => "usage: athanor stamp TARGET... [--purge] [--sql]\n\nSets the version table to TARGET(s) without running migrations.\n  --purge  delete every row (and recorded checksums) first\n",
+        "bundle" => "usage: athanor bundle [-o FILE]\n\nWrites the migrations as an ES module (default export: file name -> text; `checksums`: revision -> SHA-256)\nfor a Worker or a browser app: `openMigrator({ migrations })` takes the default export as it is.\n",
         "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads); exits non-zero listing the differences.\n",
         _ => return None,
     })

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 use super::args::Args;
-use super::{authoring, config};
+use super::{authoring, bundle, config};
 use super::format::{cmd_format, log_entry, Show};
 use super::host::Host;
 use super::Output;
@@ -101,6 +101,7 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     let ctx = Ctx { args, host, map };
     match args.command.as_str() {
         "revision" => authoring::revision(&ctx.map, args, &dir, host, out),
+        "bundle" => bundle::bundle(&ctx.map, &dir, args.output.as_deref(), host, out),
         "merge" => authoring::merge(&ctx.map, args, &dir, host, out),
         "current" => current(&ctx, out),
         "heads" => heads(&ctx, out),

@@ -20,6 +20,8 @@ pub trait Host {
     fn read_text(&self, path: &str) -> Result<Option<String>>;
     /// Writes a new file; fails rather than overwrite one that exists.
     fn create_file(&self, path: &str, text: &str) -> Result<()>;
+    /// Writes a file, replacing one that exists (generated output only).
+    fn write_file(&self, path: &str, text: &str) -> Result<()>;
     /// Creates a directory (and its parents); fine if it exists.
     fn create_dir(&self, path: &str) -> Result<()>;
     /// Does anything (file or directory) exist at `path`?
@@ -105,6 +107,10 @@ impl Host for NativeHost {
             .open(path)
             .map_err(|e| Error::Io(format!("cannot create '{path}': {e}")))?;
         f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))
+    }
+
+    fn write_file(&self, path: &str, text: &str) -> Result<()> {
+        std::fs::write(path, text).map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))
     }
 
     fn create_dir(&self, path: &str) -> Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod authoring;
+pub mod bundle;
 pub mod commands;
 pub mod config;
 pub mod format;

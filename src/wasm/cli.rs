@@ -23,6 +23,8 @@ extern "C" {
     fn read_text(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = createFile)]
     fn create_file(this: &CliHost, path: &str, text: &str) -> std::result::Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = writeFile)]
+    fn write_file(this: &CliHost, path: &str, text: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = createDir)]
     fn create_dir(this: &CliHost, path: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method)]
@@ -85,6 +87,10 @@ impl Host for CliHost {
 
     fn create_file(&self, path: &str, text: &str) -> Result<()> {
         CliHost::create_file(self, path, text).map_err(io)
+    }
+
+    fn write_file(&self, path: &str, text: &str) -> Result<()> {
+        CliHost::write_file(self, path, text).map_err(io)
     }
 
     fn create_dir(&self, path: &str) -> Result<()> {

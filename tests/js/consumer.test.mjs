@@ -47,3 +47,18 @@ test("npx athanor runs the CLI from the installed package", () => {
   const history = execFileSync("npx", ["--no-install", "athanor", "--dir", example, "history"], { cwd: project, encoding: "utf8" });
   assert.equal(history.split("\n")[0], "6f7a8b9c0d1e -> 7a8b9c0d1e2f (search, sharing) (head), archive notes");
 });
+
+test("npx athanor bundle writes a module that openMigrator takes as it is", () => {
+  const out = execFileSync("npx", ["--no-install", "athanor", "--dir", example, "bundle", "-o", "migrations.js"], { cwd: project, encoding: "utf8" });
+  assert.equal(out, "Generating migrations.js ...  done\n");
+  writeFileSync(
+    join(project, "bundled.mjs"),
+    `import { openMigrator } from "athanor";
+import migrations, { checksums } from "./migrations.js";
+const m = await openMigrator({ migrations });
+const r = await m.upgrade("head");
+console.log(JSON.stringify({ steps: r.steps.length, current: await m.current(), checksums: Object.keys(checksums).length }));`,
+  );
+  const res = JSON.parse(execFileSync("node", ["bundled.mjs"], { cwd: project, encoding: "utf8" }));
+  assert.deepEqual(res, { steps: 7, current: ["7a8b9c0d1e2f"], checksums: 7 });
+});
