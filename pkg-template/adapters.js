@@ -84,7 +84,8 @@ export function sqliteWasm(db) {
 
 const message = (e) => (e && typeof e === "object" && "message" in e ? String(e.message) : String(e));
 
-async function readRows(planner, adapter) {
+/** The version table's rows through `adapter`; none when it does not exist yet. */
+export async function readRows(planner, adapter) {
   try {
     return (await adapter.query(planner.readRowsSql())).map(String);
   } catch (e) {

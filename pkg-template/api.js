@@ -2,7 +2,7 @@
 // slim.js). Each entry initialises the wasm its own way, then calls createApi.
 
 import { MigrationError, toMigrationError } from "./errors.js";
-import { runOnAdapter } from "./adapters.js";
+import { readRows, runOnAdapter } from "./adapters.js";
 
 export { MigrationError };
 
@@ -136,12 +136,9 @@ class AdapterMigrator {
   }
 
   async rows() {
-    try {
-      return (await this.#adapter.query(this.#planner.readRowsSql())).map(String);
-    } catch (e) {
-      if (/no such table/i.test(String(e?.message ?? e))) return [];
-      throw e;
-    }
+    return readRows(this.#planner, this.#adapter).catch((e) => {
+      throw toMigrationError(e);
+    });
   }
 
   async heads() {

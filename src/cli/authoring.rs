@@ -8,25 +8,8 @@ use crate::autogen::{self, Schema};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::script::{self, render, Script, Section};
+use crate::core::source::slug;
 use crate::core::target::Pos;
-
-/// Alembic's file-name slug: the message's words joined by `_`, lower-cased, cut at
-/// 40 characters on a word boundary.
-pub fn slug(message: &str) -> String {
-    let words: Vec<String> = message
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    let slug = words.join("_");
-    if slug.chars().count() > 40 {
-        let cut: String = slug.chars().take(40).collect();
-        let head = cut.rsplit_once('_').map(|(h, _)| h).unwrap_or("");
-        format!("{head}_")
-    } else {
-        slug
-    }
-}
 
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() || dir.ends_with('/') {
@@ -215,7 +198,7 @@ pub fn check(map: &RevisionMap, args: &Args, host: &dyn Host, out: &mut Output) 
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use crate::core::source::slug;
 
     #[test]
     fn slugs_follow_alembic() {

@@ -211,6 +211,19 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
     Ok(ops)
 }
 
+/// The rows after `ops`, in rowid order (an UPDATE keeps a row's place, an INSERT goes
+/// last). Unchecked: the planner has already checked every op against the rows.
+pub fn apply_ops(mut rows: Vec<String>, ops: &[VersionOp]) -> Vec<String> {
+    for op in ops {
+        match op {
+            VersionOp::Insert(v) => rows.push(v.clone()),
+            VersionOp::Delete(v) => rows.retain(|r| r != v),
+            VersionOp::Update { from, to } => rows.iter_mut().filter(|r| *r == from).for_each(|r| *r = to.clone()),
+        }
+    }
+    rows
+}
+
 /// The net effect of `ops` on rows `before`, as few statements as possible: deletes,
 /// then updates (a row keeps its place), then inserts (in order, so rowid order is the
 /// same as applying every op). `None` when reordering could clash on the primary key;

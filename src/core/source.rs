@@ -28,10 +28,22 @@ pub fn from_text(path: &str, text: &str) -> Result<Script> {
     script::parse(file_name_of(path), path, text)
 }
 
-fn slug(message: &str) -> String {
-    let s: String = message.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    let s = s.split('_').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("_");
-    s.chars().take(40).collect()
+/// Alembic's file-name slug: the message's words joined by `_`, lower-cased, cut at
+/// 40 characters on a word boundary.
+pub fn slug(message: &str) -> String {
+    let words: Vec<String> = message
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let slug = words.join("_");
+    if slug.chars().count() > 40 {
+        let cut: String = slug.chars().take(40).collect();
+        let head = cut.rsplit_once('_').map(|(h, _)| h).unwrap_or("");
+        format!("{head}_")
+    } else {
+        slug
+    }
 }
 
 /// Builds a script from fields, checked like a parsed file. Its file name is

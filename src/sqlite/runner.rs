@@ -222,7 +222,7 @@ impl<'a> Engine<'a> {
             }
             let ms = now_ms() - started;
             step_ms.push(ms);
-            expected = apply_ops(expected, &step);
+            expected = plan::apply_ops(expected, &step.ops);
             on_event(&Event::StepFinished { index, total, step: &step, ms });
             pending.push((step.clone(), ms));
             done.push(step);
@@ -271,7 +271,7 @@ impl<'a> Engine<'a> {
             .collect();
         vt::record(self.conn, table, &applied)?;
         for (step, _) in pending.drain(..) {
-            *db_rows = apply_ops(std::mem::take(db_rows), &step);
+            *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
         }
         Ok(())
     }
@@ -334,19 +334,4 @@ pub fn execute_one(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     let mut rows = st.raw_query();
     while rows.next()?.is_some() {}
     Ok(())
-}
-
-fn apply_ops(mut rows: Vec<String>, step: &Step) -> Vec<String> {
-    for op in &step.ops {
-        match op {
-            plan::VersionOp::Insert(v) => rows.push(v.clone()),
-            plan::VersionOp::Delete(v) => rows.retain(|r| r != v),
-            plan::VersionOp::Update { from, to } => {
-                for r in rows.iter_mut().filter(|r| *r == from) {
-                    *r = to.clone();
-                }
-            }
-        }
-    }
-    rows
 }

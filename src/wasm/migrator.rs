@@ -14,7 +14,7 @@ use crate::core::plan::{self, Plan, Step, StepKind, VersionOp};
 use crate::core::walk::Spec;
 use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
 use crate::sqlite::split::split_section;
-use crate::sqlite::{sql_error, version_table};
+use crate::sqlite::sql_error;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -267,11 +267,5 @@ impl Migrator {
         set(&o, "upgradeTransactional", g.upgrade.transactional);
         set(&o, "downgradeTransactional", g.downgrade.transactional);
         Ok(o.into())
-    }
-
-    /// Does the version table exist (the database was ever migrated)?
-    #[wasm_bindgen(js_name = hasVersionTable)]
-    pub fn has_version_table(&self) -> std::result::Result<bool, JsValue> {
-        version_table::table_exists(&self.conn, &self.options.version_table).map_err(to_js)
     }
 }

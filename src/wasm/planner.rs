@@ -76,13 +76,7 @@ impl Planner {
         let steps = Array::new();
         let mut rows_now = plan.before.clone();
         for (index, step) in plan.steps.iter().enumerate() {
-            for op in &step.ops {
-                match op {
-                    VersionOp::Insert(v) => rows_now.push(v.clone()),
-                    VersionOp::Delete(v) => rows_now.retain(|r| r != v),
-                    VersionOp::Update { from, to } => rows_now.iter_mut().filter(|r| *r == from).for_each(|r| *r = to.clone()),
-                }
-            }
+            rows_now = plan::apply_ops(rows_now, &step.ops);
             let (rev, up) = match step.kind {
                 StepKind::Upgrade(r) => (r, true),
                 StepKind::Downgrade(r) => (r, false),

@@ -27,7 +27,7 @@ const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable
 // Node ^20.19 || >=22.12.
 const VITES = { vite7: "7.3.8", vite8: "8.3.8" };
 const PLAYWRIGHT = "playwright-core@1.65.1";
-// The three fixture migrations (copied from example/migrations), base to head.
+// The fixture app's migrations: the example app's first three, base to head.
 const REVS = ["1a2b3c4d5e6f", "2b3c4d5e6f7a", "3c4d5e6f7a8b"];
 
 let project, packDir, browser;
@@ -42,6 +42,9 @@ before(async () => {
   await run("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: pkg, timeout: 30_000 });
   const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz")));
   cpSync(app, project, { recursive: true });
+  mkdirSync(join(project, "migrations"));
+  const example = fileURLToPath(new URL("../../example/migrations/", import.meta.url));
+  for (const f of readdirSync(example).filter((f) => REVS.some((r) => f.startsWith(r)))) cpSync(join(example, f), join(project, "migrations", f));
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "vite-consumer", private: true, type: "module" }));
   const vites = Object.entries(VITES).map(([alias, v]) => `${alias}@npm:vite@${v}`);
   await run("npm", ["install", "--no-audit", "--no-fund", "--silent", "--save-exact", tarball, ...vites, PLAYWRIGHT], {
