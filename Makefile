@@ -7,7 +7,8 @@ export AR_wasm32_unknown_unknown := llvm-ar-19
 BIN := target/release/athanor
 DEMO_DB := target/demo/notes.db
 
-.PHONY: setup build pkg demo test test-rust test-wasm test-js test-alembic bench
+
+.PHONY: setup build pkg demo www test test-rust test-wasm test-js test-alembic bench
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +23,10 @@ pkg: setup
 # The npm package's CLI (what `npx athanor` runs) on the example app's database file.
 demo: setup pkg
 	@scripts/demo.sh "node pkg/cli.mjs" example/migrations $(DEMO_DB)
+
+# The demo web app (www/): built with Vite against the package, served on localhost.
+www: setup pkg
+	cd www && npm install --no-audit --no-fund && npx vite build && npx vite preview --host 127.0.0.1 --port 5173 --strictPort
 
 test: setup test-rust test-wasm test-js test-alembic
 

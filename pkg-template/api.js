@@ -91,6 +91,16 @@ class Migrator {
     return call(() => this.#inner.autogenerate(declaredSchema));
   }
 
+  /** The app's reads: one statement with `?` parameters; rows as objects. */
+  async query(sql, params = []) {
+    return call(() => this.#inner.query(sql, params));
+  }
+
+  /** The app's writes: statements without parameters; resolves to rows changed. */
+  async exec(sql) {
+    return call(() => this.#inner.exec(sql));
+  }
+
   /** Closes the database. */
   close() {
     this.#inner?.free();
@@ -100,7 +110,7 @@ class Migrator {
 
 /** File texts cross into the wasm as two NUL-joined strings (cheaper than one string
  * per file); anything else (revision objects, a NUL in a text) goes as it is. */
-function joined(set) {
+export function joined(set) {
   const entries = Array.isArray(set)
     ? set.map((e, i) => (typeof e === "string" ? [`${String(i).padStart(6, "0")}.sql`, e] : [e?.name, e?.text]))
     : Object.entries(set);

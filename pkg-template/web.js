@@ -1,19 +1,55 @@
 // Browsers and bundlers: the wasm is fetched next to this file (bundlers rewrite the
 // URL) on the first openMigrator(), or earlier with an explicit `await init()`.
+// A named database lives in OPFS: from a page, in a dedicated worker this package
+// starts; from the app's own dedicated worker, right there.
 import initWasm, * as wasm from "./athanor.js";
-import { createApi, normalizeMigrations, MigrationError } from "./api.js";
+import { createApi, normalizeMigrations, joined, MigrationError } from "./api.js";
+import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
+import { WorkerMigrator } from "./worker-client.js";
 
 let ready;
+let wasmInput;
 /** Loads the wasm once; `input` may be a URL, a Response, bytes or a WebAssembly.Module. */
 export function init(input) {
+  wasmInput ??= input;
   ready ??= initWasm({ module_or_path: input ?? new URL("./athanor_bg.wasm", import.meta.url) });
   return ready;
 }
 
 const api = createApi(wasm);
-export async function openMigrator(options) {
-  await init();
-  return api.openMigrator(options);
+const inMemory = (database) => database == null || database === "" || database === ":memory:";
+
+/**
+ * `openMigrator({ database: "app.db", migrations })` keeps the database in OPFS;
+ * `storage: "memory"` (or no database) keeps it in memory, never persisted.
+ */
+export async function openMigrator(options = {}) {
+  const { storage = inMemory(options.database) || options.adapter ? "memory" : "opfs" } = options;
+  if (storage !== "opfs" && storage !== "memory") {
+    throw new MigrationError(`storage must be "opfs" or "memory", not ${JSON.stringify(storage)}`, "USAGE");
+  }
+  if (storage === "memory") {
+    await init();
+    return api.openMigrator({ ...options, database: ":memory:" });
+  }
+  const set = joined(normalizeMigrations(options.migrations));
+  const { database, versionTable, transactionPerMigration, directory, onProgress } = options;
+  const settings = { database, versionTable, transactionPerMigration, directory };
+  if (opfsUnavailableReason() !== "not in a dedicated worker") {
+    // Already in a worker (or OPFS is missing: the same call says why).
+    await init();
+    return openOpfsMigrator(wasm, set, { ...settings, onProgress });
+  }
+  const worker = new Worker(new URL("./opfs-worker.js", import.meta.url), { type: "module", name: `athanor ${database}` });
+  const migrator = new WorkerMigrator(worker, onProgress);
+  const url = typeof wasmInput === "string" || wasmInput instanceof URL ? String(wasmInput) : undefined;
+  try {
+    await migrator.post("open", undefined, [set, settings, url]);
+  } catch (e) {
+    await migrator.close();
+    throw e;
+  }
+  return migrator;
 }
 export { MigrationError, normalizeMigrations };
 export { d1, durableObject, sqliteWasm } from "./adapters.js";

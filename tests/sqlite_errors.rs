@@ -1011,3 +1011,12 @@ fn a_failing_transaction_false_section_is_rolled_back_and_foreign_keys_restored(
     assert_eq!(t9, 0, "the section's own transaction was rolled back");
     assert_eq!(engine.current_rows().unwrap(), vec![B.to_string()]);
 }
+
+#[test]
+fn opfs_unavailable_says_why_and_what_to_do() {
+    // Raised by the wasm build only (browser persistence); the real case is exercised in
+    // headless Chromium (tests/js/browser.test.mjs). Here: its code and its advice.
+    let e = athanor::core::error::Error::OpfsUnavailable("no sync access handles".into());
+    assert_eq!(e.code(), "OPFS_UNAVAILABLE");
+    assert!(e.to_string().contains("storage: \"memory\""), "{e}");
+}

@@ -53,6 +53,9 @@ pub enum Error {
     Io(String),
     #[error("{0}")]
     Usage(String),
+    /// Browser persistence asked for where the origin-private file system cannot be used.
+    #[error("OPFS is not available here ({0}); it needs a dedicated worker in a secure context (https or localhost) of a browser with sync access handles. Pass storage: \"memory\" to run without persistence")]
+    OpfsUnavailable(String),
     /// `check`: the declared schema and the migrations' differ.
     #[error("New upgrade operations detected: {}", changes.join("; "))]
     SchemaDiff { changes: Vec<String> },
@@ -101,6 +104,7 @@ impl Error {
             Error::Sqlite(_) => "SQLITE_ERROR",
             Error::Io(_) => "IO_ERROR",
             Error::Usage(_) => "USAGE",
+            Error::OpfsUnavailable(_) => "OPFS_UNAVAILABLE",
             Error::SchemaDiff { .. } => "SCHEMA_DIFF",
             Error::NotUpToDate { .. } => "NOT_UP_TO_DATE",
         }
@@ -117,6 +121,7 @@ pub const ERROR_CODES: &[&str] = &[
     "UNKNOWN_REVISION", "AMBIGUOUS_REVISION", "MULTIPLE_HEADS", "INVALID_TARGET",
     "IRREVERSIBLE", "DATABASE_AHEAD", "CHECKSUM_MISMATCH", "MIGRATION_FAILED", "LOCKED",
     "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE", "SCHEMA_DIFF", "NOT_UP_TO_DATE",
+    "OPFS_UNAVAILABLE",
 ];
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

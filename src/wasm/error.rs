@@ -8,7 +8,7 @@ use crate::core::error::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ERROR_CODES_TS: &'static str = r#"
-export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE" | "SCHEMA_DIFF" | "NOT_UP_TO_DATE";
+export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE" | "SCHEMA_DIFF" | "NOT_UP_TO_DATE" | "OPFS_UNAVAILABLE";
 "#;
 
 fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
@@ -50,6 +50,7 @@ fn data(e: &Error) -> Object {
             set(&d, "statement", f.statement.as_str());
             set(&d, "sqliteMessage", f.sqlite_message.as_str());
         }
+        Error::OpfsUnavailable(reason) => set(&d, "reason", reason.as_str()),
         _ => {}
     }
     d

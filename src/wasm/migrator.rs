@@ -16,7 +16,7 @@ use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
 use crate::sqlite::split::split_section;
 use crate::sqlite::sql_error;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(rename_all = "camelCase", default)]
 struct Config {
     database: Option<String>,
@@ -27,12 +27,17 @@ struct Config {
     vfs: Option<String>,
     /// How long to wait for another connection's lock before `LOCKED`, in ms (default 5000).
     busy_timeout: Option<u32>,
+    /// Parse and check the migrations now, open the database at `openDatabase`.
+    deferred_open: bool,
 }
 
 #[wasm_bindgen]
 pub struct Migrator {
     map: RevisionMap,
-    conn: Connection,
+    /// `None` between `closeDatabase` and `openDatabase` (a browser tab hands its OPFS
+    /// files to other tabs between operations).
+    conn: Option<Connection>,
+    config: Config,
     options: Options,
 }
 
@@ -144,16 +149,20 @@ impl Migrator {
             serde_wasm_bindgen::from_value(config).map_err(|e| Error::Usage(format!("bad options: {e}")))?
         };
         let map = RevisionMap::new(input::scripts(migrations)?)?;
-        let conn = open_connection(&config)?;
         let options = Options {
-            version_table: config.version_table.unwrap_or_else(|| "alembic_version".into()),
+            version_table: config.version_table.clone().unwrap_or_else(|| "alembic_version".into()),
             transaction: if config.transaction_per_migration { TransactionMode::PerMigration } else { TransactionMode::All },
         };
-        Ok(Migrator { map, conn, options })
+        let conn = if config.deferred_open { None } else { Some(open_connection(&config)?) };
+        Ok(Migrator { map, conn, config, options })
     }
 
-    fn engine(&self) -> Engine<'_> {
-        Engine::new(&self.conn, &self.map, self.options.clone())
+    fn conn(&self) -> Result<&Connection> {
+        self.conn.as_ref().ok_or_else(|| Error::Usage("the database is closed (call openDatabase first)".into()))
+    }
+
+    fn engine(&self) -> Result<Engine<'_>> {
+        Ok(Engine::new(self.conn()?, &self.map, self.options.clone()))
     }
 
     fn run(&self, up: bool, target: &str, progress: Option<Function>) -> Result<Object> {
@@ -169,7 +178,7 @@ impl Migrator {
             // A throwing progress callback must not abort a migration half-way.
             let _ = f.call1(&JsValue::NULL, &js);
         };
-        let engine = self.engine();
+        let engine = self.engine()?;
         let report = if up { engine.upgrade(target, &mut on_event)? } else { engine.downgrade(target, &mut on_event)? };
         Ok(report_js(map, &report))
     }
@@ -184,13 +193,13 @@ impl Migrator {
     }
 
     pub fn stamp(&self, targets: Vec<String>, purge: bool) -> std::result::Result<Object, JsValue> {
-        let report = self.engine().stamp(&targets, purge).map_err(to_js)?;
+        let report = self.engine().and_then(|e| e.stamp(&targets, purge)).map_err(to_js)?;
         Ok(report_js(&self.map, &report))
     }
 
     /// The version table's rows, in rowid order.
     pub fn rows(&self) -> std::result::Result<Vec<String>, JsValue> {
-        self.engine().current_rows().map_err(to_js)
+        self.engine().and_then(|e| e.current_rows()).map_err(to_js)
     }
 
     /// What `athanor current` prints the revisions of: the rows plus what they imply,
@@ -250,6 +259,42 @@ impl Migrator {
         }
         .map_err(to_js)?;
         Ok(render_plan(&self.map, &plan, &self.options.version_table, &split_section))
+    }
+
+    /// Opens the database (again); a no-op when it is open.
+    #[wasm_bindgen(js_name = openDatabase)]
+    pub fn open_database(&mut self) -> std::result::Result<(), JsValue> {
+        if self.conn.is_none() {
+            self.conn = Some(open_connection(&self.config).map_err(to_js)?);
+        }
+        Ok(())
+    }
+
+    /// Closes the database connection, keeping the parsed migrations.
+    #[wasm_bindgen(js_name = closeDatabase)]
+    pub fn close_database(&mut self) -> std::result::Result<(), JsValue> {
+        match self.conn.take() {
+            Some(conn) => conn.close().map_err(|(conn, e)| {
+                self.conn = Some(conn);
+                to_js(sql_error(e))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The app's own reads on the migrated database: one statement, `?` parameters;
+    /// rows as objects keyed by column name.
+    pub fn query(&self, sql: &str, params: Option<Array>) -> std::result::Result<Array, JsValue> {
+        super::values::query(self.conn().map_err(to_js)?, sql, params).map_err(to_js)
+    }
+
+    /// The app's own writes: any number of statements, no parameters. Returns the
+    /// number of rows they changed.
+    pub fn exec(&self, sql: &str) -> std::result::Result<f64, JsValue> {
+        let conn = self.conn().map_err(to_js)?;
+        let before = conn.total_changes();
+        conn.execute_batch(sql).map_err(|e| to_js(sql_error(e)))?;
+        Ok((conn.total_changes() - before) as f64)
     }
 
     /// Autogenerate without Node: the declared schema's text against the schema the

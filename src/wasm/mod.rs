@@ -7,8 +7,11 @@ mod input;
 mod migrator;
 mod planner;
 mod node_vfs;
+mod opfs;
+mod values;
 
 pub use cli::run_cli;
 pub use migrator::Migrator;
 pub use planner::Planner;
 pub use node_vfs::install_node_vfs;
+pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};

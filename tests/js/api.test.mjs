@@ -123,3 +123,18 @@ test("autogenerate compares a declared schema with the migrations, touching noth
   assert.deepEqual(await m.rows(), []);
   assert.throws(() => m.autogenerate("CREATE TABLE (oops"), { code: "PARSE_ERROR" });
 });
+
+test("query and exec: the app's reads and writes through the migrated connection", async () => {
+  const m = await openMigrator({ migrations: chain });
+  await m.upgrade("head");
+  assert.equal(await m.exec("INSERT INTO t1 (id) VALUES (1), (2); INSERT INTO t2 (id) VALUES (7);"), 3);
+  const big = 2n ** 60n;
+  const rows = await m.query("SELECT ? AS n, ? AS f, ? AS s, ? AS b, ? AS z, ? AS t, ? AS big", [5, 1.5, "x", new Uint8Array([1, 2]), null, true, big]);
+  assert.deepEqual(rows, [{ n: 5, f: 1.5, s: "x", b: new Uint8Array([1, 2]), z: null, t: 1, big }]);
+  assert.deepEqual(await m.query("SELECT id FROM t1 WHERE id > ? ORDER BY id", [0]), [{ id: 1 }, { id: 2 }]);
+  await assert.rejects(m.query("SELECT * FROM nope"), { code: "SQLITE_ERROR", message: /no such table: nope/ });
+  await assert.rejects(m.query("SELECT ?", [{}]), { code: "USAGE", message: /parameter 1/ });
+  await assert.rejects(m.query("SELECT ?", [2n ** 70n]), { code: "USAGE", message: /does not fit/ });
+  await assert.rejects(m.exec("INSERT INTO t1 (id) VALUES (3); INSERT INTO nope VALUES (1);"), { code: "SQLITE_ERROR" });
+  m.close();
+});

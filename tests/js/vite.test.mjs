@@ -8,25 +8,20 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { createServer } from "node:http";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, sep } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic as serve, sleep } from "./support/browser.mjs";
 
 const run = promisify(execFile);
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const app = fileURLToPath(new URL("./vite-app/", import.meta.url));
 const artifacts = fileURLToPath(new URL("../../target/test-artifacts/", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 // Exact pins, so the test cannot change under us: the last Vite 7 (esbuild + Rollup) and
 // the current Vite 8 (Rolldown), installed side by side under npm aliases. Both need
 // Node ^20.19 || >=22.12.
 const VITES = { vite7: "7.3.8", vite8: "8.3.8" };
-const PLAYWRIGHT = "playwright-core@1.65.1";
 // The fixture app's migrations: the example app's first three, base to head.
 const REVS = ["1a2b3c4d5e6f", "2b3c4d5e6f7a", "3c4d5e6f7a8b"];
 
@@ -165,23 +160,11 @@ async function load(url, screenshot) {
   }
 }
 
-/** Serves `root` on a free 127.0.0.1 port, with the wasm MIME type; resolves to its URL. */
+/** Serves `root` until the tests end; resolves to its URL. */
 async function serveStatic(root) {
-  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
-  const s = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const file = normalize(join(root, path.endsWith("/") ? path + "index.html" : path));
-    try {
-      if (!file.startsWith(root + sep)) throw new Error("outside root");
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  servers.add(s);
-  await new Promise((resolve, reject) => s.once("error", reject).listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${s.address().port}/`;
+  const { url, server } = await serve(root);
+  servers.add(server);
+  return url;
 }
 
 /** Runs `fn(url)` against `vite` (dev) for the project, stopped afterwards: one at a time,
@@ -228,8 +211,4 @@ async function stop(child) {
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   if (!(await Promise.race([exited.then(() => true), sleep(3_000).then(() => false)]))) child.kill("SIGKILL");
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -8,6 +8,13 @@ async function main(db: unknown) {
   const h = await openMigrator({ migrations: [], adapter: d1(db) });
   const parts: string[] = h.split("SELECT 1;");
   try { await h.upgrade(); } catch (e) { if (e instanceof MigrationError) console.log(e.code, e.data.revision); }
-  return [r, sql, parts];
+  const rows = await m.query<{ n: number }>("SELECT ? AS n", [1]);
+  const changed: number = await m.exec("CREATE TABLE b (y)");
+  // A browser's OPFS database: every method answers asynchronously.
+  const o = await openMigrator({ migrations: { "a.sql": "x" }, database: "app.db", storage: "opfs" });
+  const offline: string = await o.plan("head");
+  const files: string[] = await o.files();
+  await o.close();
+  return [r, sql, parts, rows[0].n, changed, offline, files];
 }
 main(null);

@@ -1,0 +1,34 @@
+// The dedicated worker a page's openMigrator({ database }) starts: it owns the wasm, the
+// OPFS pool and the migrator, and answers the page's calls (worker-client.js).
+import initWasm, * as wasm from "./athanor.js";
+import { openOpfsMigrator } from "./opfs.js";
+import { toMigrationError } from "./errors.js";
+
+let migrator;
+
+const errorData = (e) => {
+  const m = toMigrationError(e);
+  return { message: String(m?.message ?? m), code: m?.code ?? "INTERNAL_ERROR", data: m?.data ?? {} };
+};
+
+self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
+  try {
+    let result;
+    if (op === "open") {
+      const [set, options, wasmUrl] = args;
+      await initWasm({ module_or_path: wasmUrl ?? new URL("./athanor_bg.wasm", import.meta.url) });
+      migrator = openOpfsMigrator(wasm, set, options);
+    } else if (op === "close") {
+      migrator?.close();
+      migrator = null;
+    } else {
+      // Progress crosses as messages; the page calls its own callback.
+      const onProgress = progress ? (event) => self.postMessage({ id, progress: event }) : undefined;
+      const last = method === "upgrade" || method === "downgrade" ? [...args, { onProgress }] : args;
+      result = await migrator[method](...last);
+    }
+    self.postMessage({ id, ok: result });
+  } catch (e) {
+    self.postMessage({ id, error: errorData(e) });
+  }
+};

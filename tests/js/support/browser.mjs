@@ -1,0 +1,33 @@
+// What the real-browser tests share: Debian's Chromium (never a downloaded one), the flags
+// this machine's closed network needs, and a static server with the right MIME types.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const PLAYWRIGHT = "playwright-core@1.65.1";
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".json": "application/json" };
+
+/** Serves `root` on a free 127.0.0.1 port; resolves to `{ url, server }`. */
+export async function serveStatic(root) {
+  const s = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = normalize(join(root, path.endsWith("/") ? path + "index.html" : path));
+    try {
+      if (!file.startsWith(root.replace(/\/$/, "") + sep)) throw new Error("outside root");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve, reject) => s.once("error", reject).listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${s.address().port}/`, server: s };
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
