@@ -49,4 +49,5 @@ test-alembic:
 bench: setup pkg
 	cargo bench --bench engine
 	node benches/js_bench.mjs
+	node benches/browser_bench.mjs
 	cargo bench --bench autogen

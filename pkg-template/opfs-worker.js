@@ -19,7 +19,7 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
       await initWasm({ module_or_path: wasmUrl ?? new URL("./athanor_bg.wasm", import.meta.url) });
       migrator = openOpfsMigrator(wasm, set, options);
     } else if (op === "close") {
-      migrator?.close();
+      await migrator?.close();
       migrator = null;
     } else {
       // Progress crosses as messages; the page calls its own callback.

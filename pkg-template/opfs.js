@@ -1,14 +1,13 @@
 // OPFS databases, inside a dedicated worker (the only place sync access handles exist).
-// Every operation runs under one Web Lock per pool directory, shared by all tabs and
-// workers of the origin: the holder resumes the pool (takes the OPFS handles), opens the
-// database, works, closes it and pauses the pool, so the next tab finds it free. Reading
-// the version table happens inside the lock, so two tabs never apply a migration twice.
+// Every operation runs holding the pool's lease (opfs-lease.js: one Web Lock per pool
+// directory, shared by all tabs and workers of the origin). The version table is read
+// inside it, so two tabs never apply a migration twice, and a tab that waited finds the
+// database upgraded.
 
 import { MigrationError, toMigrationError } from "./errors.js";
+import { Lease } from "./opfs-lease.js";
 
 export const DEFAULT_DIRECTORY = ".athanor";
-
-const pools = new Map(); // directory -> Promise<OpfsPool>, one per worker
 
 /** Why OPFS cannot be used in this context, or null when it can. */
 export function opfsUnavailableReason() {
@@ -24,62 +23,30 @@ export function opfsUnavailableReason() {
   return null;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Takes the pool's handles. A tab that just closed may still hold them for a moment
- * after its lock is gone (its worker is torn down asynchronously): retry briefly. */
-async function acquire(wasm, directory) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      let pool = pools.get(directory);
-      if (!pool) {
-        pool = wasm.installOpfs(directory);
-        pools.set(directory, pool);
-        pool.catch(() => pools.delete(directory));
-        return await pool;
-      }
-      const p = await pool;
-      if (p.isPaused) await p.resume();
-      return p;
-    } catch (e) {
-      if (e?.code !== "LOCKED" || attempt >= 50) throw toMigrationError(e);
-      await sleep(20 + attempt * 10);
-    }
-  }
-}
-
 /** The migrator API over an OPFS database, for code already in a dedicated worker. */
 export class OpfsMigrator {
-  #wasm;
   #inner;
-  #directory;
-  #lock;
+  #lease;
+  #close = () => this.#inner?.closeDatabase();
   #onProgress;
 
-  constructor(wasm, inner, { directory, onProgress }) {
-    this.#wasm = wasm;
+  constructor(inner, lease, onProgress) {
     this.#inner = inner;
-    this.#directory = directory;
-    this.#lock = `athanor:opfs:${directory}`;
+    this.#lease = lease;
     this.#onProgress = onProgress;
+    lease.closers.add(this.#close);
   }
 
-  /** Runs `fn(inner)` with the database open, holding the Web Lock and the OPFS pool. */
+  /** Runs `fn(inner)` holding the lease, with the database open (it stays open until
+   * the lease goes to another tab). */
   async #withDatabase(fn) {
     if (!this.#inner) throw new MigrationError("the migrator is closed", "USAGE");
-    return navigator.locks.request(this.#lock, async () => {
-      const pool = await acquire(this.#wasm, this.#directory);
+    return this.#lease.run(() => {
       try {
         this.#inner.openDatabase();
-        try {
-          return fn(this.#inner);
-        } finally {
-          this.#inner.closeDatabase();
-        }
+        return fn(this.#inner);
       } catch (e) {
         throw toMigrationError(e);
-      } finally {
-        pool.pause();
       }
     });
   }
@@ -135,17 +102,14 @@ export class OpfsMigrator {
   }
   /** The files this pool stores (databases and journals). */
   files() {
-    return navigator.locks.request(this.#lock, async () => {
-      const pool = await acquire(this.#wasm, this.#directory);
-      try {
-        return pool.files();
-      } finally {
-        pool.pause();
-      }
-    });
+    return this.#lease.run((pool) => pool.files());
   }
-  close() {
-    this.#inner?.free();
+  /** Closes the database; the lease stays with the worker until someone asks for it. */
+  async close() {
+    if (!this.#inner) return;
+    await this.#lease.run(() => this.#close()).catch(() => {});
+    this.#lease.closers.delete(this.#close);
+    this.#inner.free();
     this.#inner = null;
   }
 }
@@ -155,11 +119,15 @@ export function openOpfsMigrator(wasm, set, options) {
   const why = opfsUnavailableReason();
   if (why) throw toMigrationError(wasm.opfsUnavailable(why));
   const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress } = options;
+  // The lock and the OPFS handles are taken while the migrations parse (they are mostly
+  // waiting on the browser), so the first call finds them ready.
+  const lease = Lease.for(wasm, directory);
+  lease.take().catch(() => {});
   let inner;
   try {
     inner = new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true });
   } catch (e) {
     throw toMigrationError(e);
   }
-  return new OpfsMigrator(wasm, inner, { directory, onProgress });
+  return new OpfsMigrator(inner, lease, onProgress);
 }

@@ -19,7 +19,7 @@ export async function serveStatic(root) {
     try {
       if (!file.startsWith(root.replace(/\/$/, "") + sep)) throw new Error("outside root");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" }).end(body);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "max-age=3600" }).end(body);
     } catch {
       res.writeHead(404).end();
     }

@@ -1,0 +1,128 @@
+// The right to use one OPFS pool: a Web Lock shared by every tab and worker of the
+// origin, plus the pool's sync access handles, which are exclusive. A worker keeps both
+// between operations (reopening costs tens of milliseconds) and gives them up as soon as
+// another context queues for the lock: it hears of that on a BroadcastChannel and checks
+// with navigator.locks.query(), and checks again after each of its own operations.
+
+import { toMigrationError } from "./errors.js";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const leases = new Map(); // directory -> Lease, one per worker
+
+export class Lease {
+  #wasm;
+  #name;
+  #directory;
+  #channel;
+  #pool = null; // Promise<OpfsPool> once installed (kept while paused)
+  #held = null; // Promise<OpfsPool> while the lock is held or being taken
+  #active = null; // the OpfsPool while its handles are ours
+  #unlock = null;
+  #busy = 0;
+  #queue = Promise.resolve();
+  /** Callbacks that close this worker's connections before the pool is paused. */
+  closers = new Set();
+
+  static for(wasm, directory) {
+    let lease = leases.get(directory);
+    if (!lease) leases.set(directory, (lease = new Lease(wasm, directory)));
+    return lease;
+  }
+
+  constructor(wasm, directory) {
+    this.#wasm = wasm;
+    this.#directory = directory;
+    this.#name = `athanor:opfs:${directory}`;
+    this.#channel = new BroadcastChannel(this.#name);
+    this.#channel.onmessage = () => this.#releaseIfWanted();
+  }
+
+  /** Takes the lock and the pool (once; later calls share it). */
+  take() {
+    if (this.#held) return this.#held;
+    // Whoever holds the lock hears that someone waits; again while we wait, since the
+    // message may arrive before the lock manager has our request.
+    this.#channel.postMessage("want");
+    const nudge = setInterval(() => this.#channel.postMessage("want"), 50);
+    this.#held = new Promise((resolve, reject) => {
+      navigator.locks
+        .request(this.#name, () => new Promise((unlock) => {
+          clearInterval(nudge);
+          this.#unlock = unlock;
+          this.#activate().then((pool) => {
+            this.#active = pool;
+            resolve(pool);
+          }, (e) => {
+            this.#unlock = null;
+            this.#held = null;
+            unlock();
+            reject(e);
+          });
+        }))
+        .catch((e) => {
+          clearInterval(nudge);
+          reject(e);
+        });
+    });
+    return this.#held;
+  }
+
+  /** Installs or resumes the pool. A context that just gave up the lock may still hold
+   * the handles for a moment (a closing tab's worker is torn down asynchronously). */
+  async #activate() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!this.#pool) {
+          const installing = this.#wasm.installOpfs(this.#directory);
+          this.#pool = installing;
+          installing.catch(() => (this.#pool = null));
+          return await installing;
+        }
+        const pool = await this.#pool;
+        if (pool.isPaused) await pool.resume();
+        return pool;
+      } catch (e) {
+        if (e?.code !== "LOCKED" || attempt >= 50) throw toMigrationError(e);
+        await sleep(20 + attempt * 10);
+      }
+    }
+  }
+
+  /** Runs `fn(pool)` holding the lock and the pool; one operation at a time. */
+  run(fn) {
+    const result = this.#queue.then(async () => {
+      this.#busy++;
+      try {
+        return await fn(await this.take());
+      } finally {
+        this.#busy--;
+        this.#releaseIfWanted();
+      }
+    });
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #releaseIfWanted() {
+    if (this.#busy || !this.#unlock) return;
+    const { pending = [] } = await navigator.locks.query();
+    if (this.#busy || !this.#unlock || !pending.some((r) => r.name === this.#name)) return;
+    this.release();
+  }
+
+  /** Closes this worker's connections, pauses the pool and lets the lock go. */
+  release() {
+    if (!this.#unlock) return;
+    const unlock = this.#unlock;
+    const pool = this.#active;
+    this.#unlock = this.#held = this.#active = null;
+    try {
+      for (const close of this.closers) close();
+      pool?.pause();
+    } catch {
+      // The next holder retries while the handles are still ours; the lock must go.
+    } finally {
+      unlock();
+    }
+  }
+}
