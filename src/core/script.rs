@@ -98,96 +98,131 @@ pub fn parse_bytes(file_name: &str, path: &str, bytes: &[u8]) -> Result<Script> 
 
 #[derive(PartialEq)]
 enum Part {
-    Header,
     Upgrade,
     Downgrade,
+}
+
+/// A section being read: where its body starts (byte offset, line) and its option.
+struct Open {
+    body: usize,
+    first_line: usize,
+    transactional: bool,
+}
+
+/// The body of a section, `text[start..end]` with line endings as `\n`: each line loses
+/// one `\r` before its `\n` (and the last line one trailing `\r`).
+fn section_sql(text: &str, start: usize, end: usize) -> String {
+    let body = if start < end { &text[start..end] } else { "" };
+    if !body.contains('\r') {
+        return body.to_string();
+    }
+    let sql = body.replace("\r\n", "\n");
+    sql.strip_suffix('\r').map(str::to_string).unwrap_or(sql)
 }
 
 /// Parses the text of a migration file.
 pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut id: Option<(String, usize)> = None;
+    let mut id: Option<String> = None;
     let mut parents: Option<Vec<String>> = None;
     let mut branch_labels = Vec::new();
     let mut depends_on = Vec::new();
     let mut create_date = None;
     let mut message = String::new();
-    let mut upgrade: Option<(Vec<&str>, usize, bool)> = None;
-    let mut downgrade: Option<(Vec<&str>, usize, bool)> = None;
-    let mut part = Part::Header;
+    let mut upgrade: Option<Section> = None;
+    let mut downgrade: Option<Section> = None;
+    // The section whose body is being read, and which one it is.
+    let mut open: Option<(Open, Part)> = None;
+    let mut in_body = false;
+    let mut offset = 0;
+    let close = |open: Option<(Open, Part)>, end: usize, up: &mut Option<Section>, down: &mut Option<Section>| {
+        if let Some((o, which)) = open {
+            let section = Section { sql: section_sql(text, o.body, end), first_line: o.first_line, transactional: o.transactional };
+            match which {
+                Part::Upgrade => *up = Some(section),
+                Part::Downgrade => *down = Some(section),
+            }
+        }
+    };
 
     for (idx, raw) in text.split('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len() + 1;
+        // Most lines are SQL in a section: only one starting with `-` can be a marker
+        // (a non-ASCII lead byte may be Unicode whitespace: look closer).
+        let lead = raw.bytes().find(|b| !b.is_ascii_whitespace());
+        if in_body && lead.map_or(true, |b| b != b'-' && b.is_ascii()) {
+            continue;
+        }
         let line_no = idx + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = line.trim_end();
-        if let Some(rest) = marker_rest(trimmed, UPGRADE_MARKER) {
-            if upgrade.is_some() {
-                return Err(Error::parse(path, line_no, "second '-- migrate:upgrade' section"));
+        let marker = match marker_rest(trimmed, UPGRADE_MARKER) {
+            Some(rest) => Some((Part::Upgrade, rest, upgrade.is_some() || matches!(open, Some((_, Part::Upgrade))), "upgrade")),
+            None => marker_rest(trimmed, DOWNGRADE_MARKER)
+                .map(|rest| (Part::Downgrade, rest, downgrade.is_some() || matches!(open, Some((_, Part::Downgrade))), "downgrade")),
+        };
+        if let Some((which, rest, seen, name)) = marker {
+            if seen {
+                return Err(Error::parse(path, line_no, format!("second '-- migrate:{name}' section")));
             }
-            upgrade = Some((Vec::new(), line_no + 1, marker_options(path, line_no, rest)?));
-            part = Part::Upgrade;
-            continue;
-        }
-        if let Some(rest) = marker_rest(trimmed, DOWNGRADE_MARKER) {
-            if downgrade.is_some() {
-                return Err(Error::parse(path, line_no, "second '-- migrate:downgrade' section"));
-            }
-            downgrade = Some((Vec::new(), line_no + 1, marker_options(path, line_no, rest)?));
-            part = Part::Downgrade;
+            let transactional = marker_options(path, line_no, rest)?;
+            // The previous section ends before this marker's line (and its `\n`).
+            close(open.take(), line_start.saturating_sub(1), &mut upgrade, &mut downgrade);
+            open = Some((Open { body: offset.min(text.len()), first_line: line_no + 1, transactional }, which));
+            in_body = true;
             continue;
         }
         if trimmed.trim_start().starts_with("-- migrate:") {
             return Err(Error::parse(path, line_no, format!("unknown section marker '{}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')", trimmed.trim())));
         }
-        match part {
-            Part::Upgrade => upgrade.as_mut().map(|s| s.0.push(line)).unwrap_or(()),
-            Part::Downgrade => downgrade.as_mut().map(|s| s.0.push(line)).unwrap_or(()),
-            Part::Header => {
-                let t = trimmed.trim_start();
-                if t.is_empty() {
-                    continue;
+        if in_body {
+            continue;
+        }
+        let t = trimmed.trim_start();
+        if t.is_empty() {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix("--") else {
+            return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
+        };
+        let Some((key, value)) = comment.split_once(':') else { continue };
+        let value = value.trim();
+        match key.trim().to_ascii_lowercase().as_str() {
+            "revision id" => {
+                check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
+                id = Some(value.to_string());
+            }
+            "revises" => {
+                let list = split_list(value);
+                for p in &list {
+                    check_identifier("revision identifier", p).map_err(|m| Error::parse(path, line_no, m))?;
                 }
-                let Some(comment) = t.strip_prefix("--") else {
-                    return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
-                };
-                let Some((key, value)) = comment.split_once(':') else { continue };
-                let value = value.trim();
-                match key.trim().to_ascii_lowercase().as_str() {
-                    "revision id" => {
-                        check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
-                        id = Some((value.to_string(), line_no));
-                    }
-                    "revises" => {
-                        let list = split_list(value);
-                        for p in &list {
-                            check_identifier("revision identifier", p).map_err(|m| Error::parse(path, line_no, m))?;
-                        }
-                        parents = Some(list);
-                    }
-                    "branch labels" => {
-                        branch_labels = split_list(value);
-                        for l in &branch_labels {
-                            check_identifier("branch label", l).map_err(|m| Error::parse(path, line_no, m))?;
-                        }
-                    }
-                    "depends on" => {
-                        depends_on = split_list(value);
-                        for d in &depends_on {
-                            if d.contains(char::is_whitespace) {
-                                return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
-                            }
-                        }
-                    }
-                    "create date" => create_date = (!value.is_empty()).then(|| value.to_string()),
-                    "message" => message = value.to_string(),
-                    // Any other comment line in the header is the author's own.
-                    _ => {}
+                parents = Some(list);
+            }
+            "branch labels" => {
+                branch_labels = split_list(value);
+                for l in &branch_labels {
+                    check_identifier("branch label", l).map_err(|m| Error::parse(path, line_no, m))?;
                 }
             }
+            "depends on" => {
+                depends_on = split_list(value);
+                for d in &depends_on {
+                    if d.contains(char::is_whitespace) {
+                        return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
+                    }
+                }
+            }
+            "create date" => create_date = (!value.is_empty()).then(|| value.to_string()),
+            "message" => message = value.to_string(),
+            // Any other comment line in the header is the author's own.
+            _ => {}
         }
     }
+    close(open.take(), text.len(), &mut upgrade, &mut downgrade);
 
-    let (id, id_line) = id.ok_or_else(|| Error::parse(path, 1, "missing '-- Revision ID:' header"))?;
+    let id = id.ok_or_else(|| Error::parse(path, 1, "missing '-- Revision ID:' header"))?;
     let parents = parents.ok_or_else(|| Error::parse(path, 1, "missing '-- Revises:' header (leave it empty for a base revision)"))?;
     if parents.contains(&id) {
         return Err(Error::Cycle { kind: "Self-loop", revisions: vec![id] });
@@ -195,8 +230,7 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     if depends_on.contains(&id) {
         return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![id] });
     }
-    let _ = id_line;
-    let (up_lines, up_first, up_tx) = upgrade.ok_or_else(|| Error::parse(path, text.lines().count().max(1), "missing '-- migrate:upgrade' section"))?;
+    let upgrade = upgrade.ok_or_else(|| Error::parse(path, text.lines().count().max(1), "missing '-- migrate:upgrade' section"))?;
     Ok(Script {
         id,
         parents,
@@ -204,8 +238,8 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         depends_on,
         create_date,
         message,
-        upgrade: Section { sql: up_lines.join("\n"), first_line: up_first, transactional: up_tx },
-        downgrade: downgrade.map(|(l, first, tx)| Section { sql: l.join("\n"), first_line: first, transactional: tx }),
+        upgrade,
+        downgrade,
         file_name: file_name.to_string(),
         path: path.to_string(),
     })
@@ -393,5 +427,45 @@ mod tests {
         let c = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 3;\n").unwrap();
         assert_ne!(a.checksum(), c.checksum());
         assert_eq!(a.checksum().len(), 64);
+    }
+
+    /// The sections as whole lines: split on `\n`, one `\r` off each line, joined.
+    fn by_lines(text: &str) -> (String, Option<String>) {
+        let (mut up, mut down, mut cur) = (Vec::new(), Vec::new(), 0);
+        for raw in text.split('\n') {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            match line.trim() {
+                "-- migrate:upgrade" => cur = 1,
+                "-- migrate:downgrade" => cur = 2,
+                _ if cur == 1 => up.push(line),
+                _ if cur == 2 => down.push(line),
+                _ => {}
+            }
+        }
+        (up.join("\n"), text.contains("-- migrate:downgrade").then(|| down.join("\n")))
+    }
+
+    #[test]
+    fn sections_are_the_lines_between_markers() {
+        let head = "-- Revision ID: a1\n-- Revises:\n";
+        for body in [
+            "-- migrate:upgrade\nSELECT 1;\n-- migrate:downgrade\nSELECT 2;\n",
+            "-- migrate:upgrade\nSELECT 1;\n-- migrate:downgrade",
+            "-- migrate:upgrade\n-- migrate:downgrade\n",
+            "-- migrate:upgrade",
+            "-- migrate:upgrade\r\nA\r\n\r\n  -- a comment\r\nB\r\r\n-- migrate:downgrade\r\nC\r",
+            "-- migrate:upgrade\n\n\nA\n\t-- x\n\n-- migrate:downgrade\n\nB\n\n",
+            "  -- migrate:upgrade  \nA -- migrate:downgrade in a line\n\u{a0}\n-- migrate:downgrade\nZ",
+        ] {
+            let text = format!("{head}{body}");
+            let s = parse("a.sql", "a.sql", &text).unwrap();
+            let (up, down) = by_lines(&text);
+            assert_eq!((s.upgrade.sql.as_str(), s.downgrade.as_ref().map(|d| d.sql.as_str())), (up.as_str(), down.as_deref()), "{body:?}");
+        }
+        let s = parse("a.sql", "a.sql", &format!("{head}\n-- migrate:upgrade\nA\n\n-- migrate:downgrade\nB")).unwrap();
+        assert_eq!((s.upgrade.first_line, s.downgrade.unwrap().first_line), (5, 8));
+        // A marker after Unicode whitespace is still a marker.
+        let e = parse("a.sql", "a.sql", &format!("{head}-- migrate:upgrade\nA\n\u{a0}-- migrate:upgrade\n")).unwrap_err();
+        assert_eq!(e.to_string(), "a.sql:5: second '-- migrate:upgrade' section");
     }
 }
