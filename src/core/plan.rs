@@ -400,6 +400,11 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
         };
         let mut ops = vec![];
         let set = heads.set();
+        if branch_move && set.contains(&to[0]) {
+            // Another target already put this revision in (`stamp b2b2 head` where
+            // head is b2b2): nothing more to do. Alembic trips an assertion here.
+            continue;
+        }
         if !is_upgrade && branch_move {
             heads.delete(&mut ops, &from[0])?;
         } else if is_upgrade && (branch_move || from.iter().any(|f| !set.contains(f))) && to.iter().any(|t| !set.contains(t)) {
@@ -411,7 +416,8 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
             }
             heads.update(&mut ops, last, &to[0])?;
         } else {
-            heads.update(&mut ops, &from[0], &to[0])?;
+            let first = from.first().ok_or_else(|| Error::InvalidTarget(format!("cannot stamp to {}: no current revision to move from", to[0])))?;
+            heads.update(&mut ops, first, &to[0])?;
         }
         steps.push(Step { kind: StepKind::Stamp, from, to, ops });
     }
