@@ -136,3 +136,25 @@ export function sqliteWasm(db) {
     exec: (sql) => db.exec(sql),
   });
 }
+
+/** A better-sqlite3 `Database`. */
+export function betterSqlite3(db) {
+  return synchronous("better-sqlite3", {
+    values: (sql, params) => {
+      const st = db.prepare(sql);
+      // pluck() needs a statement that returns data; PRAGMA assignments do not.
+      return st.reader ? st.pluck().all(...params) : (st.run(...params), []);
+    },
+    run: (sql, params) => db.prepare(sql).run(...params).changes,
+    exec: (sql) => db.exec(sql),
+  });
+}
+
+/** A `node:sqlite` `DatabaseSync` (Node 22.5+; Deno's `node:sqlite` too). */
+export function nodeSqlite(db) {
+  return synchronous("node:sqlite", {
+    values: (sql, params) => db.prepare(sql).all(...params).map((r) => Object.values(r)[0]),
+    run: (sql, params) => Number(db.prepare(sql).run(...params).changes),
+    exec: (sql) => db.exec(sql),
+  });
+}

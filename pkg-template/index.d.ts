@@ -174,6 +174,10 @@ export declare function d1(db: unknown): Adapter;
 export declare function durableObject(storage: unknown): Adapter;
 /** `@sqlite.org/sqlite-wasm`'s `oo1.DB`: the whole run in one transaction. */
 export declare function sqliteWasm(db: unknown): Adapter;
+/** A better-sqlite3 `Database`: the whole run in one transaction. */
+export declare function betterSqlite3(db: unknown): Adapter;
+/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno): the whole run in one transaction. */
+export declare function nodeSqlite(db: unknown): Adapter;
 
 /** What an adapter run reports: the steps as they were planned and run. */
 export interface AdapterReport {
