@@ -372,6 +372,10 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
     if dests.is_empty() {
         dests.push(None);
     }
+    // Two targets naming one revision (`stamp b2b2 head` where head is b2b2) stamp it
+    // once; Alembic would try it twice and fail on its own first change.
+    let mut seen = BTreeSet::new();
+    dests.retain(|d| seen.insert(*d));
     let mut heads = Heads { rows: rows.clone() };
     let mut steps = Vec::new();
     let ids = |v: &[usize]| v.iter().map(|&i| map.id(i).to_string()).collect::<Vec<_>>();
@@ -400,11 +404,6 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
         };
         let mut ops = vec![];
         let set = heads.set();
-        if branch_move && set.contains(&to[0]) {
-            // Another target already put this revision in (`stamp b2b2 head` where
-            // head is b2b2): nothing more to do. Alembic trips an assertion here.
-            continue;
-        }
         if !is_upgrade && branch_move {
             heads.delete(&mut ops, &from[0])?;
         } else if is_upgrade && (branch_move || from.iter().any(|f| !set.contains(f))) && to.iter().any(|t| !set.contains(t)) {
