@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { installed } from "./lib/npm-cache.mjs";
+import { snapshot } from "./lib/snapshot.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
@@ -57,7 +58,7 @@ const HOSTS = [
       const path = join(work, `embedded-${n++}.db`);
       return {
         open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
-        values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8" }) || "[]").map((r) => Object.values(r)[0]),
+        values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
       };
     },
   },
@@ -95,15 +96,6 @@ const HOSTS = [
   },
 ];
 
-/** What a migration run leaves, minus what legitimately differs (times). */
-function snapshot(db) {
-  return {
-    schema: db.values("SELECT type || ' ' || name || ' ON ' || tbl_name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"),
-    versions: db.values("SELECT version_num FROM alembic_version ORDER BY rowid"),
-    history: db.values("SELECT version_table || ' ' || revision || ' ' || checksum FROM athanor_history ORDER BY revision"),
-  };
-}
-
 /** A host's test, skipped with the printed reason when the host is missing here. */
 function hostTest(host, title, fn) {
   test(`${host.name}: ${title}`, async (t) => {
@@ -123,7 +115,7 @@ for (const [setName, set] of Object.entries(SETS)) {
       const m = await db.open(set.migrations);
       const report = await m.upgrade("head");
       assert.equal(report.steps.length, Object.keys(set.migrations).length);
-      const snap = snapshot(db);
+      const snap = await snapshot(db.values);
       assert.ok(snap.schema.length > 2 && snap.versions.length === 1 && snap.history.length === report.steps.length, JSON.stringify(snap));
       // HOSTS[0] is the embedded engine: tests run in order, so it sets the reference.
       expected[setName] ??= snap;
@@ -131,7 +123,7 @@ for (const [setName, set] of Object.entries(SETS)) {
       assert.equal((await m.upgrade("head")).steps.length, 0, "second run: nothing to do");
       if (set.downgrade) {
         await m.downgrade("base");
-        const down = snapshot(db);
+        const down = await snapshot(db.values);
         assert.deepEqual(down.schema.map((s) => s.split(" ")[1]), ["alembic_version", "athanor_history"]);
         assert.deepEqual([down.versions, down.history], [[], []]);
         expected[`${setName} base`] ??= down;
