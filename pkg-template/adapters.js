@@ -150,7 +150,7 @@ export function betterSqlite3(db) {
   });
 }
 
-/** A `node:sqlite` `DatabaseSync` (Node 22.5+; Deno's `node:sqlite` too). */
+/** A `node:sqlite` `DatabaseSync` (Node 22.5+, Deno, Bun), or Bun's `bun:sqlite` `Database`. */
 export function nodeSqlite(db) {
   return synchronous("node:sqlite", {
     values: (sql, params) => db.prepare(sql).all(...params).map((r) => Object.values(r)[0]),

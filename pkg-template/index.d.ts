@@ -176,7 +176,7 @@ export declare function durableObject(storage: unknown): Adapter;
 export declare function sqliteWasm(db: unknown): Adapter;
 /** A better-sqlite3 `Database`: the whole run in one transaction. */
 export declare function betterSqlite3(db: unknown): Adapter;
-/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno): the whole run in one transaction. */
+/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
 export declare function nodeSqlite(db: unknown): Adapter;
 
 /** What an adapter run reports: the steps as they were planned and run. */
