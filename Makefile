@@ -44,4 +44,5 @@ test-alembic:
 bench: setup pkg
 	cargo bench --bench engine
 	node benches/js_bench.mjs
+	node benches/workerd_bench.mjs
 	cargo bench --bench autogen
