@@ -50,4 +50,5 @@ bench: setup pkg
 	cargo bench --bench engine
 	node benches/js_bench.mjs
 	node benches/browser_bench.mjs
+	node benches/workerd_bench.mjs
 	cargo bench --bench autogen

@@ -1,16 +1,36 @@
-// Host adapters: athanor plans in the wasm, the host's own SQLite executes. Each
-// adapter offers `query(sql) -> rows of the first column`, `exec(sql)` and
-// `step(step) -> changes per write` that runs one migration step as atomically as the
-// host allows. The runner below is the same for all of them.
-import { MigrationError } from "./errors.js";
+// Host adapters: athanor plans in the wasm, the host's own SQLite executes (the runner
+// is runner.js, the same for all). Each adapter offers `query(sql, params) -> rows of the
+// first column`, `exec(sql)` and `step(step) -> changes per write`, which runs one
+// migration step as atomically as the host allows. Adapters over a synchronous
+// connection also offer `begin/commit/rollback`, so a whole run is one transaction, as
+// in the embedded engine.
+
+/** The host's error for a statement of a step, with the statement it failed on (hosts
+ * that run statements one by one know it; the runner names its line). */
+function failedAt(e, statement) {
+  const err = e instanceof Error ? e : new Error(String(e));
+  err.athanorStatement = statement;
+  return err;
+}
+
+/** Runs a step's statements one by one through `exec`. */
+function runStatements(step, exec) {
+  for (const s of step.statements) {
+    try {
+      exec(s.code);
+    } catch (e) {
+      throw failedAt(e, s);
+    }
+  }
+}
 
 /** Cloudflare D1. No BEGIN/COMMIT: each step is one `batch()`, which D1 runs as a
  * transaction. A failure leaves the database at the last completed step. */
 export function d1(db) {
   return {
     name: "d1",
-    async query(sql) {
-      const { results } = await db.prepare(sql).all();
+    async query(sql, params = []) {
+      const { results } = await db.prepare(sql).bind(...params).all();
       return results.map((r) => Object.values(r)[0]);
     },
     async exec(sql) {
@@ -33,15 +53,15 @@ export function durableObject(storage) {
   const sql = storage.sql;
   return {
     name: "durable-object",
-    async query(q) {
-      return [...sql.exec(q).raw()].map((r) => r[0]);
+    async query(q, params = []) {
+      return [...sql.exec(q, ...params).raw()].map((r) => r[0]);
     },
     async exec(q) {
       sql.exec(q);
     },
     async step(step) {
       return storage.transactionSync(() => {
-        for (const s of step.statements) sql.exec(s.code);
+        runStatements(step, (q) => sql.exec(q));
         // Not cursor.rowsWritten: workerd counts index writes in it (an INSERT into
         // the version table, which has a primary key, reports 2).
         return step.writes.map((w) => {
@@ -53,84 +73,88 @@ export function durableObject(storage) {
   };
 }
 
-/** `@sqlite.org/sqlite-wasm`'s `oo1.DB` (or anything with its exec/selectValues/changes). */
-export function sqliteWasm(db) {
+/** An adapter over a synchronous connection, from three primitives: `values(sql,
+ * params)` (first column of each row), `run(sql, params)` (changes) and `exec(sql)`
+ * (a script). Inside a run's transaction (`begin`) a step adds no transaction of its
+ * own; outside one, it is its own `BEGIN IMMEDIATE ... COMMIT`. */
+function synchronous(name, { values, run, exec }) {
+  let inRun = false;
+  const rollback = () => {
+    try {
+      exec("ROLLBACK");
+    } catch {
+      // SQLite may have rolled back already (some errors end the transaction).
+    }
+  };
   return {
-    name: "sqlite-wasm",
-    async query(q) {
-      return db.selectValues(q);
+    name,
+    async query(sql, params = []) {
+      return values(sql, params);
     },
-    async exec(q) {
-      db.exec(q);
+    async exec(sql) {
+      exec(sql);
+    },
+    async begin() {
+      exec("BEGIN IMMEDIATE");
+      inRun = true;
+    },
+    async commit() {
+      exec("COMMIT");
+      inRun = false;
+    },
+    async rollback() {
+      inRun = false;
+      rollback();
     },
     async step(step) {
-      const changes = [];
-      db.exec("BEGIN IMMEDIATE");
+      // A `transaction:false` section runs in autocommit (the runner has committed);
+      // only its writes then get a transaction.
+      const own = !inRun;
+      if (own && step.transactional !== false) exec("BEGIN IMMEDIATE");
       try {
-        for (const s of step.statements) db.exec(s.code);
-        for (const w of step.writes) {
-          db.exec({ sql: w.sql, bind: w.params });
-          changes.push(db.changes());
-        }
-        db.exec("COMMIT");
+        runStatements(step, exec);
+        if (own && step.transactional === false) exec("BEGIN IMMEDIATE");
+        const changes = step.writes.map((w) => run(w.sql, w.params));
+        if (own) exec("COMMIT");
+        return changes;
       } catch (e) {
-        db.exec("ROLLBACK");
+        if (own) rollback();
         throw e;
       }
-      return changes;
     },
   };
 }
 
-const message = (e) => (e && typeof e === "object" && "message" in e ? String(e.message) : String(e));
-
-/** The version table's rows through `adapter`; none when it does not exist yet. */
-export async function readRows(planner, adapter) {
-  try {
-    return (await adapter.query(planner.readRowsSql())).map(String);
-  } catch (e) {
-    if (/no such table/i.test(message(e))) return [];
-    throw new MigrationError(`cannot read the version table: ${message(e)}`, "SQLITE_ERROR");
-  }
+/** `@sqlite.org/sqlite-wasm`'s `oo1.DB` (or anything with its exec/selectValues/changes). */
+export function sqliteWasm(db) {
+  return synchronous("sqlite-wasm", {
+    values: (sql, bind) => db.selectValues(sql, bind.length ? bind : undefined),
+    run: (sql, bind) => {
+      db.exec({ sql, bind });
+      return db.changes();
+    },
+    exec: (sql) => db.exec(sql),
+  });
 }
 
-/** Runs an upgrade or downgrade through `adapter`. Each step is checked against the
- * version table before it runs; if another migrator moved it, the rest is planned again. */
-export async function runOnAdapter(planner, adapter, direction, target, onProgress) {
-  let rows = await readRows(planner, adapter);
-  let steps = planner.plan(direction, target, rows).steps;
-  const before = rows;
-  const done = [];
-  let set = false;
-  while (steps.length) {
-    const step = steps.shift();
-    if (!set) {
-      for (const ddl of planner.setupSql()) await adapter.exec(ddl);
-      set = true;
-    }
-    onProgress?.({ ...step, index: done.length, total: done.length + steps.length + 1, phase: "start" });
-    let changes;
-    try {
-      changes = await adapter.step(step);
-    } catch (e) {
-      const failing = step.statements.find((s) => message(e).includes(s.code)) ?? null;
-      throw new MigrationError(
-        `Migration ${step.revision} failed (${adapter.name}): ${message(e)}`,
-        "MIGRATION_FAILED",
-        { revision: step.revision, file: step.file, statement: failing?.code, line: failing?.line, sqliteMessage: message(e) },
-      );
-    }
-    const wrong = changes.slice(0, step.versionChanges).findIndex((c) => c !== 1);
-    if (wrong >= 0) {
-      throw new MigrationError(`version table write ${step.writes[wrong].sql} touched ${changes[wrong]} rows, expected 1`, "VERSION_TABLE");
-    }
-    onProgress?.({ ...step, index: done.length, total: done.length + steps.length + 1, phase: "done" });
-    done.push(step);
-    rows = await readRows(planner, adapter);
-    if (rows.join() !== step.rowsAfter.join() && steps.length) {
-      // Another migrator moved the version table meanwhile: plan the rest again.
-      steps = planner.plan(direction, target, rows).steps;
-    }
-  }
-  return { steps: done, before, after: rows, warnings: [] };
+/** A better-sqlite3 `Database`. */
+export function betterSqlite3(db) {
+  return synchronous("better-sqlite3", {
+    values: (sql, params) => {
+      const st = db.prepare(sql);
+      // pluck() needs a statement that returns data; PRAGMA assignments do not.
+      return st.reader ? st.pluck().all(...params) : (st.run(...params), []);
+    },
+    run: (sql, params) => db.prepare(sql).run(...params).changes,
+    exec: (sql) => db.exec(sql),
+  });
+}
+
+/** A `node:sqlite` `DatabaseSync` (Node 22.5+, Deno, Bun), or Bun's `bun:sqlite` `Database`. */
+export function nodeSqlite(db) {
+  return synchronous("node:sqlite", {
+    values: (sql, params) => db.prepare(sql).all(...params).map((r) => Object.values(r)[0]),
+    run: (sql, params) => Number(db.prepare(sql).run(...params).changes),
+    exec: (sql) => db.exec(sql),
+  });
 }

@@ -2,7 +2,7 @@
 // slim.js). Each entry initialises the wasm its own way, then calls createApi.
 
 import { MigrationError, toMigrationError } from "./errors.js";
-import { readRows, runOnAdapter } from "./adapters.js";
+import { readRows, runOnAdapter, stampOnAdapter } from "./runner.js";
 
 export { MigrationError };
 
@@ -126,21 +126,34 @@ class AdapterMigrator {
   #planner;
   #adapter;
   #onProgress;
+  #perMigration;
 
-  constructor(planner, adapter, onProgress) {
+  constructor(planner, adapter, { onProgress, transactionPerMigration = false } = {}) {
     this.#planner = planner;
     this.#adapter = adapter;
     this.#onProgress = onProgress;
+    this.#perMigration = transactionPerMigration;
   }
 
-  async upgrade(target = "heads", options) {
-    return runOnAdapter(this.#planner, this.#adapter, "upgrade", target, options?.onProgress ?? this.#onProgress).catch((e) => {
+  #run(direction, target, options) {
+    const onProgress = options?.onProgress ?? this.#onProgress;
+    return runOnAdapter(this.#planner, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration }).catch((e) => {
       throw toMigrationError(e);
     });
   }
 
+  async upgrade(target = "heads", options) {
+    return this.#run("upgrade", target, options);
+  }
+
   async downgrade(target, options) {
-    return runOnAdapter(this.#planner, this.#adapter, "downgrade", target, options?.onProgress ?? this.#onProgress).catch((e) => {
+    return this.#run("downgrade", target, options);
+  }
+
+  /** Sets the version table without running migrations; `purge` also forgets every
+   * recorded checksum (how an edited migration is accepted). */
+  async stamp(targets, { purge = false } = {}) {
+    return stampOnAdapter(this.#planner, this.#adapter, Array.isArray(targets) ? targets : [targets], purge).catch((e) => {
       throw toMigrationError(e);
     });
   }
@@ -173,7 +186,7 @@ export function createApi(wasm, { resolveMigrations = normalizeMigrations } = {}
     const set = joined(await resolveMigrations(migrations));
     if (adapter) {
       const planner = call(() => new wasm.Planner(set, versionTable ?? null));
-      return new AdapterMigrator(planner, adapter, onProgress);
+      return new AdapterMigrator(planner, adapter, { onProgress, transactionPerMigration });
     }
     const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return new Migrator(inner, onProgress);

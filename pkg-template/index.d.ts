@@ -167,37 +167,60 @@ export declare class MigrationError extends Error {
 
 /** One step of a plan as a host adapter receives it. */
 export interface PlannedStep {
-  revision: string;
-  direction: "upgrade" | "downgrade";
-  message: string;
-  file: string;
+  /** `null` for the one step of a stamp. */
+  revision: string | null;
+  direction: "upgrade" | "downgrade" | "stamp";
+  message?: string;
+  file?: string;
+  /** `false`: a `transaction:false` section, run outside any transaction where the host allows. */
   transactional: boolean;
   /** Statements split by SQLite's rules; `code` is without the comments above it. */
   statements: { sql: string; code: string; line: number }[];
-  /** Version-table and history writes; the first `versionChanges` must touch one row. */
-  writes: { sql: string; params: string[] }[];
-  versionChanges: number;
+  /** Version-table and history writes; those with `expectOne` must change exactly one row. */
+  writes: { sql: string; params: string[]; expectOne: boolean }[];
+  /** The version table's rows once the step is done. */
   rowsAfter: string[];
 }
 
 /** Executes planned steps on a host's SQLite. */
 export interface Adapter {
   name: string;
-  /** The first column of every row. */
-  query(sql: string): Promise<unknown[]>;
+  /** The first column of every row of `sql` with `params` bound. */
+  query(sql: string, params?: unknown[]): Promise<unknown[]>;
   exec(sql: string): Promise<void>;
   /** Runs one step as atomically as the host allows; resolves to each write's changes. */
   step(step: PlannedStep): Promise<number[]>;
+  /** Optional: a transaction around the whole run (`BEGIN IMMEDIATE`), as the embedded
+   * engine's default; adapters without it run each step atomically on its own. */
+  begin?(): Promise<void>;
+  commit?(): Promise<void>;
+  rollback?(): Promise<void>;
 }
 
+/** Cloudflare D1 (`env.DB`): each step is one `batch()`; no transaction across steps. */
 export declare function d1(db: unknown): Adapter;
+/** A Durable Object's `ctx.storage`: each step in `transactionSync`. */
 export declare function durableObject(storage: unknown): Adapter;
+/** `@sqlite.org/sqlite-wasm`'s `oo1.DB`: the whole run in one transaction. */
 export declare function sqliteWasm(db: unknown): Adapter;
+/** A better-sqlite3 `Database`: the whole run in one transaction. */
+export declare function betterSqlite3(db: unknown): Adapter;
+/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
+export declare function nodeSqlite(db: unknown): Adapter;
+
+/** What an adapter run reports: the steps as they were planned and run. */
+export interface AdapterReport {
+  steps: PlannedStep[];
+  before: string[];
+  after: string[];
+  warnings: string[];
+}
 
 /** A migrator over a host's SQLite through an adapter. */
 export interface AdapterMigrator {
-  upgrade(target?: string, options?: RunOptions): Promise<Report>;
-  downgrade(target: string, options?: RunOptions): Promise<Report>;
+  upgrade(target?: string, options?: RunOptions): Promise<AdapterReport>;
+  downgrade(target: string, options?: RunOptions): Promise<AdapterReport>;
+  stamp(targets: string | string[], options?: { purge?: boolean }): Promise<AdapterReport>;
   rows(): Promise<string[]>;
   heads(): Promise<string[]>;
   split(sql: string): string[];

@@ -5,6 +5,17 @@ import * as fs from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 
+/** Deno without `--allow-sys` refuses hostname(); an in-memory migrator must not need
+ * that permission. Locks then name an unknown host, so they are never judged stale by
+ * process id: waited for, never broken. */
+function hostnameOrUnknown() {
+  try {
+    return hostname();
+  } catch {
+    return "(unknown host)";
+  }
+}
+
 /**
  * The host object `installNodeVfs` takes. Every function is called synchronously and
  * reports failure by throwing a Node system error (`code` such as "ENOENT"/"EEXIST",
@@ -28,7 +39,7 @@ export function nodeVfsHost() {
     constants: fs.constants, // O_RDONLY, O_RDWR, O_CREAT, O_EXCL, R_OK, W_OK
     resolve, // (path) -> absolute path
     pid: process.pid,
-    hostname: hostname(),
+    hostname: hostnameOrUnknown(),
     // A lock whose holder is dead on this host is stale. EPERM means it exists.
     processAlive(pid) {
       try {

@@ -28,4 +28,4 @@ export const { openMigrator } = createApi(wasm, { resolveMigrations });
 export { MigrationError, normalizeMigrations };
 /** Node needs no explicit init; kept so code shared with browsers can always call it. */
 export async function init() {}
-export { d1, durableObject, sqliteWasm } from "./adapters.js";
+export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";

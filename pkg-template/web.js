@@ -52,4 +52,4 @@ export async function openMigrator(options = {}) {
   return migrator;
 }
 export { MigrationError, normalizeMigrations };
-export { d1, durableObject, sqliteWasm } from "./adapters.js";
+export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";

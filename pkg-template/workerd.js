@@ -9,4 +9,4 @@ wasm.initSync({ module: wasmModule });
 export const { openMigrator } = createApi(wasm);
 export { MigrationError, normalizeMigrations };
 export async function init() {}
-export { d1, durableObject, sqliteWasm } from "./adapters.js";
+export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";

@@ -1071,6 +1071,21 @@ fn note4_stamp_common_ancestor_collapses_heads() {
 }
 
 #[test]
+fn stamp_two_targets_naming_one_revision_stamps_it_once() {
+    // Alembic tries the revision twice (an assertion from an empty table, a version-table
+    // error from below it); athanor stamps it once, and never panics.
+    let m = map(LABELLED);
+    let mut db = Db::new(&m);
+    assert_eq!(db.stamp(&["r04d1", "shopping@head"]), "ins r04d1");
+    assert_eq!(db.rows(), ["r04d1"]);
+    assert_eq!(db.stamp(&["r04d1", "r04d1"]), "");
+    assert_eq!(db.rows(), ["r04d1"]);
+    let mut db = Db::at(&m, &["r02b"]);
+    assert_eq!(db.stamp(&["r04d1", "shopping@head"]), "upd r02b>r04d1");
+    assert_eq!(db.rows(), ["r04d1"]);
+}
+
+#[test]
 fn note4_stamp_several_targets_unchecked() {
     let m = map(LABELLED);
     let mut db = Db::new(&m);

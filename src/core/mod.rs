@@ -5,6 +5,7 @@ pub mod bitset;
 pub mod closure;
 pub mod error;
 pub mod graph;
+pub mod integrity;
 pub mod offline;
 pub mod plan;
 pub mod script;

@@ -372,6 +372,10 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
     if dests.is_empty() {
         dests.push(None);
     }
+    // Two targets naming one revision (`stamp b2b2 head` where head is b2b2) stamp it
+    // once; Alembic would try it twice and fail on its own first change.
+    let mut seen = BTreeSet::new();
+    dests.retain(|d| seen.insert(*d));
     let mut heads = Heads { rows: rows.clone() };
     let mut steps = Vec::new();
     let ids = |v: &[usize]| v.iter().map(|&i| map.id(i).to_string()).collect::<Vec<_>>();
@@ -411,7 +415,8 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
             }
             heads.update(&mut ops, last, &to[0])?;
         } else {
-            heads.update(&mut ops, &from[0], &to[0])?;
+            let first = from.first().ok_or_else(|| Error::InvalidTarget(format!("cannot stamp to {}: no current revision to move from", to[0])))?;
+            heads.update(&mut ops, first, &to[0])?;
         }
         steps.push(Step { kind: StepKind::Stamp, from, to, ops });
     }

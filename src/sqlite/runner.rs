@@ -2,14 +2,13 @@
 //! the version table is read inside it, the plan is made from what was read, and every
 //! script runs with its version-table change in the same transaction.
 
-use std::collections::BTreeSet;
-
 use rusqlite::Connection;
 
 use super::split::split_statements;
 use super::{sql_error, version_table as vt};
 use crate::core::error::{Error, Result, StatementFailure};
-use crate::core::graph::{Edges, RevisionMap};
+use crate::core::graph::RevisionMap;
+use crate::core::integrity;
 use crate::core::plan::{self, Plan, Step, StepKind};
 use crate::core::script::Section;
 
@@ -124,27 +123,9 @@ impl<'a> Engine<'a> {
         self.run_checked(false, |rows| plan::plan_stamp(self.map, rows, targets, purge), &mut |_| {})
     }
 
-    /// Revisions applied according to `rows`: the rows and everything they imply.
-    fn applied(&self, rows: &[String]) -> BTreeSet<String> {
-        let idx: Vec<usize> = rows.iter().filter_map(|r| self.map.index_of(r)).collect();
-        self.map.ancestors(&idx, Edges::Normalized).into_iter().map(|i| self.map.id(i).to_string()).collect()
-    }
-
     /// An applied revision whose file changed since is refused before anything runs.
     fn verify_checksums(&self, rows: &[String]) -> Result<()> {
-        let recorded = vt::checksums(self.conn, &self.options.version_table)?;
-        if recorded.is_empty() {
-            return Ok(());
-        }
-        for rev in self.applied(rows) {
-            let (Some(sum), Some(i)) = (recorded.get(&rev), self.map.index_of(&rev)) else { continue };
-            let script = &self.map.node(i).script;
-            let now = script.checksum();
-            if &now != sum {
-                return Err(Error::ChecksumMismatch { revision: rev, file: script.path.clone(), recorded: sum.clone(), current: now });
-            }
-        }
-        Ok(())
+        integrity::verify_checksums(self.map, rows, &vt::checksums(self.conn, &self.options.version_table)?)
     }
 
     fn run(&self, planner: impl Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
@@ -230,7 +211,7 @@ impl<'a> Engine<'a> {
         self.flush(&mut pending, &mut db_rows)?;
         let plan = Plan { steps: done, after: expected, ..plan };
         if !plan.steps.is_empty() || plan.purge {
-            vt::prune(self.conn, table, &self.applied(&plan.after))?;
+            vt::prune(self.conn, table, &integrity::applied(self.map, &plan.after))?;
         }
         tx.commit()?;
         Ok(Report { plan, step_ms })

@@ -2,6 +2,10 @@
 //! (Cloudflare D1, a Durable Object's storage, `@sqlite.org/sqlite-wasm`): each step's
 //! statements (split by SQLite's rules) and its version-table and history writes with
 //! bound parameters. The JS adapter runner (pkg-template/adapters.js) executes them.
+//! Checksums are compared here too (core::integrity, as the embedded engine does); the
+//! runner only reads the history table's rows and hands them in.
+
+use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -10,8 +14,9 @@ use super::error::to_js;
 use super::input;
 use crate::core::error::Error;
 use crate::core::graph::RevisionMap;
+use crate::core::integrity;
 use crate::core::offline::{create_version_table, quote_ident};
-use crate::core::plan::{self, StepKind, VersionOp};
+use crate::core::plan::{self, Plan, StepKind, VersionOp};
 use crate::sqlite::split::split_statements;
 use crate::sqlite::version_table::{history_table_sql, HISTORY_TABLE};
 
@@ -25,11 +30,23 @@ fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
 }
 
-fn write(sql: String, params: &[&str]) -> JsValue {
+fn strings(v: &[String]) -> Array {
+    v.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+/// One write with bound parameters; `expect_one`: it must change exactly one row
+/// (version-table edits, as Alembic's `HeadMaintainer` checks).
+fn write(sql: String, params: &[&str], expect_one: bool) -> JsValue {
     let o = Object::new();
     set(&o, "sql", sql);
     set(&o, "params", params.iter().map(|p| JsValue::from_str(p)).collect::<Array>());
+    set(&o, "expectOne", expect_one);
     o.into()
+}
+
+/// History rows as the runner reads them (`revision checksum`; ids hold no spaces).
+fn recorded(rows: &[String]) -> HashMap<String, String> {
+    rows.iter().filter_map(|r| r.split_once(' ')).map(|(rev, sum)| (rev.to_string(), sum.to_string())).collect()
 }
 
 #[wasm_bindgen]
@@ -52,6 +69,24 @@ impl Planner {
         vec![create_version_table(&self.table).replacen("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1), history_table_sql()]
     }
 
+    /// The query that reads the recorded checksums (one parameter: `checksumsParams`),
+    /// one `revision checksum` text per row.
+    #[wasm_bindgen(js_name = checksumsSql)]
+    pub fn checksums_sql(&self) -> String {
+        format!("SELECT revision || ' ' || checksum FROM {HISTORY_TABLE} WHERE version_table = ?")
+    }
+
+    #[wasm_bindgen(js_name = checksumsParams)]
+    pub fn checksums_params(&self) -> Vec<String> {
+        vec![self.table.clone()]
+    }
+
+    /// `CHECKSUM_MISMATCH` when a revision that `rows` imply was edited after it was
+    /// applied; `recorded` as `checksumsSql` returns it.
+    pub fn verify(&self, rows: Vec<String>, recorded: Vec<String>) -> Result<(), JsValue> {
+        integrity::verify_checksums(&self.map, &rows, &self::recorded(&recorded)).map_err(to_js)
+    }
+
     /// The migrations' heads (`athanor heads`).
     pub fn heads(&self) -> Vec<String> {
         self.map.heads.iter().map(|&h| self.map.id(h).to_string()).collect()
@@ -64,7 +99,7 @@ impl Planner {
 
     /// The steps from `rows` to `target` (`direction`: "upgrade" | "downgrade"):
     /// `{ before, after, steps: [{ revision, direction, message, transactional,
-    /// statements: [{ sql, line }], writes: [{ sql, params, expectOne }] }] }`.
+    /// statements: [{ sql, code, line }], writes: [{ sql, params, expectOne }], rowsAfter }] }`.
     pub fn plan(&self, direction: &str, target: &str, rows: Vec<String>) -> Result<Object, JsValue> {
         let plan = match direction {
             "upgrade" => plan::plan_upgrade(&self.map, &rows, target),
@@ -72,7 +107,6 @@ impl Planner {
             other => Err(Error::Usage(format!("direction must be 'upgrade' or 'downgrade', not '{other}'"))),
         }
         .map_err(to_js)?;
-        let t = quote_ident(&self.table);
         let steps = Array::new();
         let mut rows_now = plan.before.clone();
         for (index, step) in plan.steps.iter().enumerate() {
@@ -107,30 +141,79 @@ impl Planner {
             set(&o, "statements", statements);
             let writes = Array::new();
             for op in &step.ops {
-                writes.push(&match op {
-                    VersionOp::Insert(v) => write(format!("INSERT INTO {t} (version_num) VALUES (?)"), &[v]),
-                    VersionOp::Delete(v) => write(format!("DELETE FROM {t} WHERE version_num = ?"), &[v]),
-                    VersionOp::Update { from, to } => write(format!("UPDATE {t} SET version_num = ? WHERE version_num = ?"), &[to, from]),
-                });
+                writes.push(&self.version_write(op));
             }
             if up {
                 writes.push(&write(
                     format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES (?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'), 0)"),
                     &[&self.table, &script.id, &script.checksum()],
+                    false,
                 ));
             } else {
-                writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?"), &[&self.table, &script.id]));
+                writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?"), &[&self.table, &script.id], false));
             }
-            set(&o, "versionChanges", step.ops.len() as u32);
             // The version table's rows once this step is done: the runner checks them.
-            set(&o, "rowsAfter", rows_now.iter().map(|r| JsValue::from_str(r)).collect::<Array>());
+            set(&o, "rowsAfter", strings(&rows_now));
             set(&o, "writes", writes);
             steps.push(&o);
         }
-        let out = Object::new();
-        set(&out, "before", plan.before.iter().map(|r| JsValue::from_str(r)).collect::<Array>());
-        set(&out, "after", plan.after.iter().map(|r| JsValue::from_str(r)).collect::<Array>());
-        set(&out, "steps", steps);
-        Ok(out)
+        Ok(plan_js(&plan, steps))
     }
+
+    /// `stamp targets [--purge]` from `rows` as one step of writes only (run
+    /// atomically): the version-table edits, and the history of revisions no longer
+    /// applied forgotten (with `purge`, every row and checksum of this table first).
+    /// `recorded` as `checksumsSql` returns it. No step when there is nothing to do.
+    pub fn stamp(&self, targets: Vec<String>, purge: bool, rows: Vec<String>, recorded: Vec<String>) -> Result<Object, JsValue> {
+        let plan = plan::plan_stamp(&self.map, &rows, &targets, purge).map_err(to_js)?;
+        let steps = Array::new();
+        if plan.steps.is_empty() && !plan.purge {
+            return Ok(plan_js(&plan, steps));
+        }
+        let t = quote_ident(&self.table);
+        let writes = Array::new();
+        let mut kept = self::recorded(&recorded);
+        if purge {
+            writes.push(&write(format!("DELETE FROM {t}"), &[], false));
+            writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?"), &[&self.table], false));
+            kept.clear();
+        }
+        for op in plan.steps.iter().flat_map(|s| &s.ops) {
+            writes.push(&self.version_write(op));
+        }
+        for rev in integrity::stale(&self.map, &plan.after, kept.keys()) {
+            writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?"), &[&self.table, &rev], false));
+        }
+        let o = Object::new();
+        set(&o, "index", 0u32);
+        set(&o, "total", 1u32);
+        set(&o, "revision", JsValue::NULL);
+        set(&o, "direction", "stamp");
+        set(&o, "from", strings(&plan.before));
+        set(&o, "to", strings(&plan.after));
+        set(&o, "transactional", true);
+        set(&o, "statements", Array::new());
+        set(&o, "writes", writes);
+        set(&o, "rowsAfter", strings(&plan.after));
+        steps.push(&o);
+        Ok(plan_js(&plan, steps))
+    }
+
+    fn version_write(&self, op: &VersionOp) -> JsValue {
+        let t = quote_ident(&self.table);
+        match op {
+            VersionOp::Insert(v) => write(format!("INSERT INTO {t} (version_num) VALUES (?)"), &[v], true),
+            VersionOp::Delete(v) => write(format!("DELETE FROM {t} WHERE version_num = ?"), &[v], true),
+            VersionOp::Update { from, to } => write(format!("UPDATE {t} SET version_num = ? WHERE version_num = ?"), &[to, from], true),
+        }
+    }
+}
+
+fn plan_js(plan: &Plan, steps: Array) -> Object {
+    let out = Object::new();
+    set(&out, "before", strings(&plan.before));
+    set(&out, "after", strings(&plan.after));
+    set(&out, "warnings", strings(&plan.warnings));
+    set(&out, "steps", steps);
+    out
 }

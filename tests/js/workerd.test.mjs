@@ -1,7 +1,8 @@
 // The package in real workerd (through the npm `miniflare` package): `npm pack`ed,
 // installed into a fresh project with miniflare, and loaded through its "workerd" export
 // condition (the .wasm as a CompiledWasm module). Migrates a D1 binding from a Worker and
-// a Durable Object's SQLite storage from its constructor.
+// a Durable Object's SQLite storage from its constructor; runs the example, checksum and
+// stamp cases and the ../shared/corpus histories through both, against the embedded engine.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
+import { runOps } from "./lib/snapshot.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
@@ -17,8 +19,13 @@ const example = fileURLToPath(new URL("../../example/migrations", import.meta.ur
 const HEAD = "7a8b9c0d1e2f";
 const FIRST = "1a2b3c4d5e6f";
 const SECOND = "2b3c4d5e6f7a";
+const { openMigrator } = await import(pathToFileURL(join(pkg, "node.js")).href);
 let project;
 let mf;
+// Empty D1 databases, one per hosted run (D1 has no way to make one at run time).
+const D1_POOL = 40;
+let d1Used = 0;
+let doUsed = 0;
 
 const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: "utf8", timeout: 180_000, stdio: ["ignore", "pipe", "pipe"] });
 
@@ -41,6 +48,7 @@ const WORKER = `
 import { openMigrator, d1, durableObject, MigrationError } from "athanor";
 import migrations from "./migrations.js";
 import broken from "./broken.js";
+import { runOps } from "./snapshot.mjs";
 
 const json = (v, status = 200) => new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
@@ -105,10 +113,34 @@ export class Probe {
   }
 }
 
+// POST { sets, ops }: the ops (tests/js/lib/snapshot.mjs runOps) on a fresh Durable
+// Object's storage (one object per name) or on the D1 binding named by ?db=.
+export class Runner {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  async fetch(request) {
+    const { sets, ops } = await request.json();
+    const sql = this.ctx.storage.sql;
+    const values = (q) => [...sql.exec(q).raw()].map((r) => r[0]);
+    return json(await runOps((m) => openMigrator({ migrations: m, adapter: durableObject(this.ctx.storage) }), values, sets, ops));
+  }
+}
+
+async function hostedD1(request, db) {
+  const { sets, ops } = await request.json();
+  const values = async (q) => (await db.prepare(q).all()).results.map((r) => Object.values(r)[0]);
+  return json(await runOps((m) => openMigrator({ migrations: m, adapter: d1(db) }), values, sets, ops));
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     switch (url.pathname) {
+      case "/hosted/d1":
+        return hostedD1(request, env[url.searchParams.get("db")]);
+      case "/hosted/do":
+        return env.RUNNER.get(env.RUNNER.idFromName(url.searchParams.get("db"))).fetch(request);
       case "/d1/upgrade":
         return run(async () => {
           const m = await openMigrator({ migrations, adapter: d1(env.DB) });
@@ -171,6 +203,7 @@ before(async () => {
   const { good, broken } = migrationSets();
   modules.push({ type: "ESModule", path: join(project, "migrations.js"), contents: `export default ${JSON.stringify(good)};\n` });
   modules.push({ type: "ESModule", path: join(project, "broken.js"), contents: `export default ${JSON.stringify(broken)};\n` });
+  modules.push({ type: "ESModule", path: join(project, "snapshot.mjs"), contents: readFileSync(new URL("./lib/snapshot.mjs", import.meta.url), "utf8") });
   for (const f of readdirSync(installed)) {
     if (f.endsWith(".js")) modules.push({ type: "ESModule", path: join(installed, f), contents: readFileSync(join(installed, f), "utf8") });
     if (f.endsWith(".wasm")) modules.push({ type: "CompiledWasm", path: join(installed, f), contents: readFileSync(join(installed, f)) });
@@ -181,8 +214,9 @@ before(async () => {
     modules,
     modulesRoot: project,
     compatibilityDate: "2025-04-01",
-    d1Databases: ["DB", "BROKEN"],
+    d1Databases: ["DB", "BROKEN", ...Array.from({ length: D1_POOL }, (_, i) => `D1_${i}`)],
     durableObjects: {
+      RUNNER: { className: "Runner", useSQLite: true },
       SHIPPED: { className: "NotesShipped", useSQLite: true },
       PROBE: { className: "Probe", useSQLite: true },
     },
@@ -269,3 +303,150 @@ test("Durable Object: why the adapter counts with changes(), not cursor.rowsWrit
 test("Durable Object, the shipped durableObject() adapter: 50 concurrent fetches to a cold object see the head", { timeout: 60_000 }, async () => {
   await fiftyColdFetches("/do/shipped");
 });
+
+/** Runs `ops` on a fresh D1 database or Durable Object through the Worker. */
+async function hosted(host, sets, ops) {
+  const db = host === "d1" ? `D1_${d1Used++}` : `object-${doUsed++}`;
+  assert.ok(d1Used <= D1_POOL, "D1 pool exhausted: raise D1_POOL");
+  const res = await mf.dispatchFetch(`http://localhost/hosted/${host}?db=${db}`, {
+    method: "POST",
+    body: JSON.stringify({ sets, ops }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}
+
+/** The same ops on the embedded engine (a file), the reference D1 and DOs must match. */
+async function embedded(sets, ops) {
+  const path = join(project, `embedded-${d1Used + doUsed}-${Math.random().toString(36).slice(2)}.db`);
+  const values = (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]);
+  return runOps((m) => openMigrator({ migrations: m, database: path }), values, sets, ops);
+}
+
+const readSet = (dir) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+const corpus = process.env.ATHANOR_CORPUS ?? fileURLToPath(new URL("../../../shared/corpus", import.meta.url));
+
+// The table-driven comparison of hosts (hosts.test.mjs) continued in workerd: the same
+// sets through D1 and a Durable Object give the embedded engine's schema, version table
+// and history after every operation.
+const SAME = {
+  example: { sets: { main: readSet(example) }, ops: [{ op: "upgrade", target: "head" }, { op: "downgrade", target: "base" }, { op: "upgrade", target: "head" }] },
+  "corpus atuin": { sets: { main: readSet(join(corpus, "atuin/versions")) }, ops: [{ op: "upgrade", target: "head" }] },
+};
+for (const [name, { sets, ops }] of Object.entries(SAME)) {
+  for (const host of ["d1", "do"]) {
+    test(`${host}: ${name} gives the embedded engine's schema, version table and history`, { timeout: 60_000 }, async () => {
+      const want = await embedded(sets, ops);
+      assert.ok(want.every((r) => r.ok) && want[0].snapshot.schema.length > 3, JSON.stringify(want[0]));
+      assert.deepEqual(await hosted(host, sets, ops), want);
+    });
+  }
+}
+
+const file = (id, revises, up, down = "") => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n${down}\n`;
+const base = {
+  "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x);", "DROP TABLE a;"),
+  "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);", "DROP TABLE b;"),
+};
+const edited = { ...base, "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x, y);", "DROP TABLE a;") };
+const c3 = (up) => ({ "c3c3_c.sql": file("c3c3", "b2b2", up, "DROP TABLE c;") });
+const CHECKS = {
+  sets: { base, edited, grown: { ...edited, ...c3("CREATE TABLE c (x);") }, changedC: { ...edited, ...c3("CREATE TABLE c (y);") } },
+  ops: [
+    { op: "upgrade", target: "head", set: "base" },
+    { op: "upgrade", target: "head", set: "edited" }, // nothing to do: nothing verified
+    { op: "upgrade", target: "head", set: "grown" }, // a1a1 was edited
+    { op: "downgrade", target: "base", set: "grown" },
+    { op: "stamp", target: "b2b2", purge: true, set: "grown" }, // accepts the edit
+    { op: "upgrade", target: "head", set: "grown" },
+    { op: "downgrade", target: "base", set: "changedC" }, // c3c3 edited after it ran
+    { op: "stamp", target: "a1a1", set: "grown" },
+    { op: "stamp", target: "nope", set: "grown" },
+    { op: "stamp", target: ["c3c3", "head"], set: "grown" },
+    { op: "stamp", target: "a1a1", set: "base" }, // c3c3 is unknown to this set
+  ],
+};
+
+for (const host of ["d1", "do"]) {
+  test(`${host}: checksums and stamp as the embedded engine, with the same codes`, { timeout: 60_000 }, async () => {
+    const want = await embedded(CHECKS.sets, CHECKS.ops);
+    assert.deepEqual(
+      want.map((r) => r.code ?? r.steps.join(",")),
+      ["a1a1,b2b2", "", "CHECKSUM_MISMATCH", "CHECKSUM_MISMATCH", "", "c3c3", "CHECKSUM_MISMATCH", "", "UNKNOWN_REVISION", "", "DATABASE_AHEAD"],
+    );
+    assert.deepEqual(want[2].snapshot, want[0].snapshot, "a refused run changes nothing");
+    assert.deepEqual(want[7].snapshot.history, [], "stamping down forgets the history of what is no longer applied");
+    assert.deepEqual(want[9].snapshot.versions, ["c3c3"]);
+    const got = await hosted(host, CHECKS.sets, CHECKS.ops);
+    // Adapters create athanor_history with the version table (stamp included).
+    const schemaless = (rs) => rs.map(({ snapshot: { schema, ...rest }, ...r }) => ({ ...r, ...rest, tables: schema.filter((s) => !s.includes("athanor_history")) }));
+    assert.deepEqual(schemaless(got), schemaless(want));
+  });
+}
+
+// The corpus histories (../shared/corpus) through D1 and a Durable Object: upgrade head,
+// then downgrade base where the project ships downgrades. D1 and DO storage enforce
+// foreign keys and run each step on its own (a batch, a transactionSync), so outcomes are
+// compared with the embedded engine where they can agree, and otherwise asserted as the
+// corpus documents them (SOURCES.md).
+const up = [{ op: "upgrade", target: "head" }];
+const upDown = [...up, { op: "downgrade", target: "base" }];
+const corpusSets = (project) => ({ main: readSet(join(corpus, project, "versions")) });
+const tableNames = (snap) => snap.schema.filter((s) => s.startsWith("table ")).map((s) => s.split(" ")[1]);
+
+for (const host of ["d1", "do"]) {
+  for (const project of ["vaultwarden", "atuin", "atuin-server-sqlite", "atuin-scripts", "flipt", "pingvin-share"]) {
+    const ops = ["vaultwarden", "atuin-scripts"].includes(project) ? upDown : up;
+    test(`${host}: corpus ${project} ${ops.length > 1 ? "upgrade head and downgrade base" : "upgrade head"} as the embedded engine`, { timeout: 120_000 }, async () => {
+      const sets = corpusSets(project);
+      const want = await embedded(sets, ops);
+      assert.ok(want[0].ok && want[0].steps.length === Object.keys(sets.main).length, JSON.stringify(want[0]).slice(0, 500));
+      const got = await hosted(host, sets, ops);
+      assert.deepEqual(got.map((r) => r.ok), want.map((r) => r.ok), JSON.stringify(got.map((r) => r.message)));
+      for (const [i, r] of got.entries()) {
+        assert.deepEqual(r.snapshot, want[i].snapshot);
+        assert.equal(r.code, want[i].code);
+        assert.equal(r.revision, want[i].revision);
+      }
+      if (project === "vaultwarden") assert.deepEqual(tableNames(got[1].snapshot), ["alembic_version", "athanor_history", "auth_requests", "folders_ciphers", "organization_api_key"]);
+      if (project === "atuin-scripts") {
+        assert.equal(got[1].code, "MIGRATION_FAILED");
+        assert.match(got[1].message, /near "index": syntax error/);
+      }
+    });
+  }
+
+  test(`${host}: corpus memos fails at 0.3/00 with foreign keys enforced and stays at the revision before`, { timeout: 120_000 }, async () => {
+    // SOURCES.md: with foreign_keys=ON and the PRAGMA ignored inside a transaction,
+    // 0.3/00's DROP TABLE fails on the FK that 0.2/00's rename left dangling. The
+    // embedded engine runs with foreign keys off (memos' profile) and gets to head.
+    const sets = corpusSets("memos");
+    const [got] = await hosted(host, sets, up);
+    assert.equal(got.code, "MIGRATION_FAILED");
+    assert.equal(got.revision, "338b77cfccaf");
+    assert.match(got.message, /no such table: main\._user_old/);
+    const [want] = await embedded(sets, [{ op: "upgrade", target: "3fcb698c4d66" }]);
+    assert.deepEqual(got.snapshot.versions, ["3fcb698c4d66"]);
+    assert.deepEqual(got.snapshot, want.snapshot, "each earlier step committed on its own, as on the embedded engine");
+  });
+
+  test(`${host}: corpus authelia stops at V0001 without the app's BIN2B64(), and downgrades back to empty`, { timeout: 120_000 }, async () => {
+    // The embedded engine rolls the whole run back (nothing applied); D1 and DO keep
+    // every step before the failing one: their atomicity is per step.
+    const sets = corpusSets("authelia");
+    const got = await hosted(host, sets, upDown);
+    assert.equal(got[0].code, "MIGRATION_FAILED");
+    assert.equal(got[0].revision, "ced8ed7afb63");
+    assert.match(got[0].message, /no such function: BIN2B64/);
+    const want = await embedded(sets, [{ op: "upgrade", target: "8b9db200487b" }, { op: "downgrade", target: "base" }]);
+    assert.deepEqual(got[0].snapshot, want[0].snapshot);
+    assert.deepEqual(got[1].steps, ["8b9db200487b"]);
+    assert.deepEqual(got[1].snapshot, want[1].snapshot);
+    assert.deepEqual(tableNames(got[1].snapshot), ["alembic_version", "athanor_history"]);
+    const [whole] = await embedded(sets, up);
+    assert.equal(whole.code, "MIGRATION_FAILED");
+    assert.deepEqual(whole.snapshot.versions, [], "the embedded engine's default: the whole run rolled back");
+  });
+}

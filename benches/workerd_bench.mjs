@@ -1,0 +1,152 @@
+// `make bench`: athanor at the edge. Run after `make pkg`.
+//   - the Worker bundle: a Worker that imports athanor and a 50-revision migration module
+//     (written by `athanor bundle`), bundled by esbuild with the `workerd` condition (as
+//     Wrangler does), gzip size beside the 1 MiB budget;
+//   - cold start to "at head" in workerd (miniflare) for an already-migrated D1 database
+//     and Durable Object, beside the same Worker that only runs `SELECT 1`.
+// Figures only: nothing here asserts a time.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { performance } from "node:perf_hooks";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../pkg/", import.meta.url));
+const REVISIONS = 50;
+const RUNS = 5;
+const BUDGET = 1024 * 1024;
+const work = mkdtempSync(join(tmpdir(), "athanor-workerd-bench-"));
+const sh = (cmd, args, cwd = work) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+try {
+  // The project: the packed athanor, esbuild and miniflare, exact versions.
+  sh("npm", ["pack", "--silent", "--pack-destination", work], pkg);
+  const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
+  writeFileSync(join(work, "package.json"), JSON.stringify({ name: "workerd-bench", private: true, type: "module" }));
+  sh("npm", ["install", "--silent", "--no-audit", "--no-fund", "--save-exact", join(work, tarball), "esbuild@0.28.2", "miniflare@4.20260730.0"]);
+  const req = createRequire(join(work, "package.json"));
+  try {
+    sh("node", ["-e", 'require("fs").statSync(require("workerd").default)']);
+  } catch {
+    sh("npm", ["rebuild", "workerd"]); // npm 11 skipped its install script
+  }
+
+  // 50 revisions of realistic size, bundled by the CLI.
+  const dir = join(work, "migrations");
+  mkdirSync(dir);
+  const hex = (i) => (i + 1).toString(16).padStart(12, "0");
+  for (let i = 0; i < REVISIONS; i++) {
+    const up = `CREATE TABLE t_${i} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  created_at TEXT NOT NULL DEFAULT (datetime('now'))\n);\nCREATE INDEX t_${i}_name ON t_${i} (name);`;
+    writeFileSync(join(dir, `${hex(i)}_step_${i}.sql`), `-- Revision ID: ${hex(i)}\n-- Revises: ${i ? hex(i - 1) : ""}\n-- Message: step ${i}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\nDROP TABLE t_${i};\n`);
+  }
+  sh("node", [join(work, "node_modules/athanor/cli.mjs"), "--dir", dir, "bundle", "-o", join(work, "migrations.js")]);
+
+  writeFileSync(
+    join(work, "worker.js"),
+    `import { openMigrator, d1, durableObject } from "athanor";
+import migrations from "./migrations.js";
+const atHead = async (adapter) => (await openMigrator({ migrations, adapter })).upgrade("heads");
+export class Notes {
+  constructor(ctx) {
+    this.ctx = ctx;
+    if (MIGRATE) ctx.blockConcurrencyWhile(async () => { this.report = await atHead(durableObject(ctx.storage)); });
+  }
+  async fetch() {
+    return Response.json({ one: [...this.ctx.storage.sql.exec("SELECT 1").raw()][0][0], steps: this.report?.steps.length ?? null });
+  }
+}
+export default {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/do") return env.NOTES.get(env.NOTES.idFromName("bench")).fetch(request);
+    const report = MIGRATE ? await atHead(d1(env.DB)) : null;
+    const one = await env.DB.prepare("SELECT 1 AS one").first("one");
+    return Response.json({ one, steps: report?.steps.length ?? null });
+  },
+};
+`,
+  );
+  const esbuild = await import(pathToFileURL(req.resolve("esbuild")).href);
+  const build = async (migrate) => {
+    const out = join(work, migrate ? "dist-athanor" : "dist-select1");
+    const result = await esbuild.build({
+      entryPoints: [join(work, "worker.js")],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      conditions: ["workerd", "worker", "browser"],
+      external: ["*.wasm"],
+      define: { MIGRATE: String(migrate) },
+      minify: true,
+      metafile: true,
+      outdir: out,
+      logLevel: "silent",
+    });
+    return { out, inputs: Object.keys(result.metafile.inputs) };
+  };
+  const withAthanor = await build(true);
+  const select1 = await build(false);
+  const entry = withAthanor.inputs.find((p) => p.endsWith("node_modules/athanor/workerd.js"));
+  if (!entry) {
+    throw new Error(`esbuild did not resolve athanor's "workerd" export (inputs: ${withAthanor.inputs.join(", ")})`);
+  }
+  const wasm = readFileSync(join(work, "node_modules/athanor/athanor_bg.wasm"));
+  const js = readFileSync(join(withAthanor.out, "worker.js"));
+  const gz = (b) => gzipSync(b, { level: 9 }).length;
+  const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  const total = gz(js) + gz(wasm);
+  console.log(`esbuild resolved "athanor" through its workerd condition (node_modules/athanor/workerd.js)`);
+  console.log(`Worker bundle, athanor + ${REVISIONS} revisions: JS ${kib(js.length)} (${kib(gz(js))} gzip), wasm ${kib(wasm.length)} (${kib(gz(wasm))} gzip); total ${kib(total)} gzip: ${total <= BUDGET ? "within" : "OVER"} the 1 MiB budget (${((total / BUDGET) * 100).toFixed(0)}%)`);
+  console.log(`the same Worker without athanor (SELECT 1 only): JS ${kib(readFileSync(join(select1.out, "worker.js")).length)}`);
+
+  // Cold starts: a new workerd process per run, on a database migrated beforehand.
+  const { Miniflare } = await import(pathToFileURL(req.resolve("miniflare")).href);
+  const persist = join(work, "persist");
+  const options = (dist) => ({
+    modules: [
+      { type: "ESModule", path: join(work, "worker.js"), contents: readFileSync(join(dist, "worker.js"), "utf8") },
+      { type: "CompiledWasm", path: join(work, "athanor_bg.wasm"), contents: wasm },
+    ],
+    modulesRoot: work,
+    compatibilityDate: "2025-04-01",
+    d1Databases: ["DB"],
+    d1Persist: join(persist, "d1"),
+    durableObjects: { NOTES: { className: "Notes", useSQLite: true } },
+    durableObjectsPersist: join(persist, "do"),
+  });
+  const fetchJson = async (mf, path) => (await mf.dispatchFetch(`http://localhost${path}`)).json();
+  const first = new Miniflare(options(withAthanor.out));
+  const migrated = [await fetchJson(first, "/"), await fetchJson(first, "/do")];
+  await first.dispose();
+  if (migrated.some((r) => r.steps !== REVISIONS)) throw new Error(`setup did not migrate: ${JSON.stringify(migrated)}`);
+
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  async function cold(dist, path) {
+    const start = [];
+    const request = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      const mf = new Miniflare(options(dist));
+      await mf.ready;
+      const t1 = performance.now();
+      const body = await fetchJson(mf, path);
+      const t2 = performance.now();
+      await mf.dispose();
+      if (body.one !== 1 || (dist === withAthanor.out && body.steps !== 0)) throw new Error(`unexpected ${JSON.stringify(body)}`);
+      start.push(t1 - t0);
+      request.push(t2 - t1);
+    }
+    return { start: median(start), request: median(request) };
+  }
+  console.log(`cold start in workerd (miniflare), median of ${RUNS}: workerd ready, then the first request (isolate start, script and wasm load, the request)`);
+  for (const [label, path] of [["D1", "/"], ["Durable Object", "/do"]]) {
+    const a = await cold(withAthanor.out, path);
+    const b = await cold(select1.out, path);
+    console.log(`  ${label.padEnd(15)} at head (${REVISIONS} revisions, nothing to do): ready ${a.start.toFixed(0)} ms + first request ${a.request.toFixed(1)} ms`);
+    console.log(`  ${label.padEnd(15)} SELECT 1 only:                           ready ${b.start.toFixed(0)} ms + first request ${b.request.toFixed(1)} ms`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

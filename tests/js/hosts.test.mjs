@@ -1,0 +1,203 @@
+// One table of hosts, the same migrations through each: the embedded engine (on a file),
+// the official sqlite-wasm build, better-sqlite3 and node:sqlite (when this Node has it).
+// Every host must build the same normalized schema, version table and history, and
+// answer checksums, stamp and failures with the same codes. (D1 and Durable Objects run
+// the same sets in workerd: workerd.test.mjs, compared with the embedded result.)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { installed } from "./lib/npm-cache.mjs";
+import { snapshot } from "./lib/snapshot.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
+const corpus = process.env.ATHANOR_CORPUS ?? join(root, "../shared/corpus");
+const athanor = await import(pathToFileURL(join(pkg, "node.js")).href);
+const { openMigrator } = athanor;
+
+const readSet = (dir) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+// The example app's set (a merge, triggers, a full downgrade) and a real history
+// (atuin's client: partial and expression indexes) that every host, D1 included, can run.
+const SETS = {
+  example: { migrations: readSet(join(root, "example/migrations")), downgrade: true },
+  "corpus atuin": { migrations: readSet(join(corpus, "atuin/versions")), downgrade: false },
+};
+
+let work;
+let sqlite3wasm;
+let BetterSqlite3;
+let DatabaseSync;
+let nodeSqliteMissing;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "athanor-hosts-"));
+  const wasmDir = installed("@sqlite.org/sqlite-wasm@3.54.1-build1");
+  sqlite3wasm = await (await import(pathToFileURL(join(wasmDir, "node_modules/@sqlite.org/sqlite-wasm/dist/node.mjs")).href)).default();
+  BetterSqlite3 = createRequire(join(installed("better-sqlite3@12.11.1", { scripts: true }), "package.json"))("better-sqlite3");
+  try {
+    ({ DatabaseSync } = await import("node:sqlite"));
+  } catch (e) {
+    nodeSqliteMissing = `node:sqlite is not available in Node ${process.version} (it arrived in Node 22.5): ${e.code ?? e.message}`;
+  }
+});
+after(() => rmSync(work, { recursive: true, force: true }));
+
+let n = 0;
+// Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql) }.
+// Foreign keys are set off on every connection, as the embedded engine and the sqlite3
+// shell have them (better-sqlite3 and node:sqlite default to on).
+const HOSTS = [
+  {
+    name: "embedded",
+    fresh() {
+      const path = join(work, `embedded-${n++}.db`);
+      return {
+        open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
+        values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
+      };
+    },
+  },
+  {
+    name: "sqlite-wasm",
+    fresh() {
+      const db = new sqlite3wasm.oo1.DB(":memory:");
+      return {
+        open: (migrations, options) => openMigrator({ migrations, adapter: athanor.sqliteWasm(db), ...options }),
+        values: (sql) => db.selectValues(sql),
+      };
+    },
+  },
+  {
+    name: "better-sqlite3",
+    fresh() {
+      const db = new BetterSqlite3(":memory:");
+      db.pragma("foreign_keys = OFF");
+      return {
+        open: (migrations, options) => openMigrator({ migrations, adapter: athanor.betterSqlite3(db), ...options }),
+        values: (sql) => db.prepare(sql).pluck().all(),
+      };
+    },
+  },
+  {
+    name: "node:sqlite",
+    skip: () => nodeSqliteMissing,
+    fresh() {
+      const db = new DatabaseSync(":memory:", { enableForeignKeyConstraints: false });
+      return {
+        open: (migrations, options) => openMigrator({ migrations, adapter: athanor.nodeSqlite(db), ...options }),
+        values: (sql) => db.prepare(sql).all().map((r) => Object.values(r)[0]),
+      };
+    },
+  },
+];
+
+/** A host's test, skipped with the printed reason when the host is missing here. */
+function hostTest(host, title, fn) {
+  test(`${host.name}: ${title}`, async (t) => {
+    const why = host.skip?.();
+    if (why) {
+      console.log(`# skipped ${host.name}: ${why}`);
+      return t.skip(why);
+    }
+    await fn(host.fresh());
+  });
+}
+
+const expected = {};
+for (const [setName, set] of Object.entries(SETS)) {
+  for (const host of HOSTS) {
+    hostTest(host, `${setName}: upgrade head gives the embedded engine's schema, version table and history`, async (db) => {
+      const m = await db.open(set.migrations);
+      const report = await m.upgrade("head");
+      assert.equal(report.steps.length, Object.keys(set.migrations).length);
+      const snap = await snapshot(db.values);
+      assert.ok(snap.schema.length > 2 && snap.versions.length === 1 && snap.history.length === report.steps.length, JSON.stringify(snap));
+      // HOSTS[0] is the embedded engine: tests run in order, so it sets the reference.
+      expected[setName] ??= snap;
+      assert.deepEqual(snap, expected[setName]);
+      assert.equal((await m.upgrade("head")).steps.length, 0, "second run: nothing to do");
+      if (set.downgrade) {
+        await m.downgrade("base");
+        const down = await snapshot(db.values);
+        assert.deepEqual(down.schema.map((s) => s.split(" ")[1]), ["alembic_version", "athanor_history"]);
+        assert.deepEqual([down.versions, down.history], [[], []]);
+        expected[`${setName} base`] ??= down;
+        assert.deepEqual(down, expected[`${setName} base`]);
+      }
+    });
+  }
+}
+
+const file = (id, revises, up, down = "") => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n${down}\n`;
+const base = {
+  "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x);", "DROP TABLE a;"),
+  "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);", "DROP TABLE b;"),
+};
+const edited = { ...base, "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x, y);", "DROP TABLE a;") };
+const grown = (set) => ({ ...set, "c3c3_c.sql": file("c3c3", "b2b2", "CREATE TABLE c (x);", "DROP TABLE c;") });
+const failing = grown({ ...base, "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);\nINSERT INTO nope VALUES (1);") });
+const tables = (db) => db.values("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+
+for (const host of HOSTS) {
+  hostTest(host, "an applied migration edited afterwards is CHECKSUM_MISMATCH when there is work, and changes nothing", async (db) => {
+    await (await db.open(base)).upgrade("head");
+    // Nothing to do: nothing hashed (checksums guard what runs, as in the embedded engine).
+    assert.equal((await (await db.open(edited)).upgrade("head")).steps.length, 0);
+    const m = await db.open(grown(edited));
+    await assert.rejects(m.upgrade("head"), (e) => {
+      assert.equal(e.code, "CHECKSUM_MISMATCH", e.message);
+      assert.equal(e.data.revision, "a1a1");
+      assert.match(e.message, /a1a1.*modified after it was applied/);
+      return true;
+    });
+    await assert.rejects(m.downgrade("base"), { code: "CHECKSUM_MISMATCH" });
+    assert.deepEqual(await m.rows(), ["b2b2"]);
+    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history", "b"]);
+    // stamp --purge accepts the edit: the recorded checksums are forgotten.
+    assert.deepEqual((await m.stamp("b2b2", { purge: true })).after, ["b2b2"]);
+    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), []);
+    assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["c3c3"]);
+    const changedC = { ...grown(edited), "c3c3_c.sql": file("c3c3", "b2b2", "CREATE TABLE c (y);", "DROP TABLE c;") };
+    await assert.rejects((await db.open(changedC)).downgrade("base"), { code: "CHECKSUM_MISMATCH" });
+  });
+
+  hostTest(host, "stamp moves the version table and history without running anything; bad targets change nothing", async (db) => {
+    const m = await db.open(grown(base));
+    assert.deepEqual((await m.stamp("b2b2")).after, ["b2b2"]);
+    // (Adapters create athanor_history with the version table; the embedded engine on first record.)
+    assert.deepEqual(tables(db).filter((t) => t !== "athanor_history"), ["alembic_version"], "stamp ran no migration");
+    await assert.rejects(m.stamp("nope"), { code: "UNKNOWN_REVISION" });
+    assert.deepEqual(await m.rows(), ["b2b2"]);
+    assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["c3c3"], "only what is above the stamp runs");
+    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), ["c3c3"]);
+    assert.deepEqual((await m.stamp("a1a1")).after, ["a1a1"]);
+    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), [], "stamping down forgets what is no longer applied");
+    assert.deepEqual((await m.stamp("base")).after, []);
+    // Two targets naming one revision stamp it once (this used to trap in the wasm).
+    assert.deepEqual((await m.stamp(["c3c3", "head"])).after, ["c3c3"]);
+    // A row the migrations do not know: DATABASE_AHEAD.
+    await assert.rejects((await db.open(base)).stamp("a1a1"), { code: "DATABASE_AHEAD" });
+    assert.deepEqual(await m.rows(), ["c3c3"]);
+  });
+
+  hostTest(host, "a failing revision rolls the whole run back; per migration, the steps before it stay", async (db) => {
+    const m = await db.open(failing);
+    await assert.rejects(m.upgrade("head"), (e) => {
+      assert.equal(e.code, "MIGRATION_FAILED");
+      assert.equal(e.data.revision, "b2b2");
+      assert.equal(e.data.line, 7);
+      assert.match(e.data.sqliteMessage, /no such table: nope/);
+      return true;
+    });
+    assert.deepEqual(tables(db), []);
+    const per = await db.open(failing, { transactionPerMigration: true });
+    await assert.rejects(per.upgrade("head"), { code: "MIGRATION_FAILED" });
+    assert.deepEqual(await per.rows(), ["a1a1"]);
+    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history"]);
+  });
+}
