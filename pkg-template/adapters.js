@@ -5,6 +5,8 @@
 // connection also offer `begin/commit/rollback`, so a whole run is one transaction, as
 // in the embedded engine.
 
+import { MigrationError } from "./errors.js";
+
 /** The host's error for a statement of a step, with the statement it failed on (hosts
  * that run statements one by one know it; the runner names its line). */
 function failedAt(e, statement) {
@@ -79,11 +81,32 @@ export function durableObject(storage) {
  * own; outside one, it is its own `BEGIN IMMEDIATE ... COMMIT`. */
 function synchronous(name, { values, run, exec }) {
   let inRun = false;
+  /** ROLLBACK; `true` if a transaction was open (SQLite refuses otherwise). */
   const rollback = () => {
     try {
       exec("ROLLBACK");
+      return true;
     } catch {
       // SQLite may have rolled back already (some errors end the transaction).
+      return false;
+    }
+  };
+  /** As the embedded engine: a section that opts out of the run's transaction (a table
+   * rebuild with foreign keys off) leaves no transaction open and the connection's
+   * foreign-key setting as it found it, whether it succeeds or fails. */
+  const outsideTransaction = (step) => {
+    const fk = Number(values("PRAGMA foreign_keys", [])[0]) ? "ON" : "OFF";
+    let failure = null;
+    try {
+      runStatements(step, exec);
+    } catch (e) {
+      failure = e;
+    }
+    const leftOpen = rollback();
+    exec(`PRAGMA foreign_keys = ${fk}`);
+    if (failure) throw failure;
+    if (leftOpen) {
+      throw new MigrationError(`the transaction:false section of ${step.revision} left a transaction open; it was rolled back`, "VERSION_TABLE", { revision: step.revision });
     }
   };
   return {
@@ -110,10 +133,12 @@ function synchronous(name, { values, run, exec }) {
       // A `transaction:false` section runs in autocommit (the runner has committed);
       // only its writes then get a transaction.
       const own = !inRun;
-      if (own && step.transactional !== false) exec("BEGIN IMMEDIATE");
+      const outside = own && step.transactional === false;
+      if (outside) outsideTransaction(step);
+      else if (own) exec("BEGIN IMMEDIATE");
       try {
-        runStatements(step, exec);
-        if (own && step.transactional === false) exec("BEGIN IMMEDIATE");
+        if (!outside) runStatements(step, exec);
+        if (outside) exec("BEGIN IMMEDIATE");
         const changes = step.writes.map((w) => run(w.sql, w.params));
         if (own) exec("COMMIT");
         return changes;

@@ -168,6 +168,24 @@ class AdapterMigrator {
     return call(() => this.#planner.heads());
   }
 
+  /** The current revision(s), as `athanor current` shows them. */
+  async current() {
+    const rows = await this.rows();
+    return call(() => this.#planner.current(rows));
+  }
+
+  /** Revisions, newest first; `range` as `athanor history -r`. */
+  async history(range) {
+    return call(() => this.#planner.history(range ?? null));
+  }
+
+  /** Offline mode: the SQL of an upgrade/downgrade as text, from the host's version
+   * table (or `from`); touches nothing. */
+  async plan(target = "heads", { direction = "upgrade", from } = {}) {
+    const rows = from ?? (await this.rows());
+    return call(() => this.#planner.offlineSql(direction, target, rows));
+  }
+
   /** Statements of `sql` split by SQLite's rules (for hosts that take one at a time). */
   split(sql) {
     return call(() => this.#planner.split(sql));

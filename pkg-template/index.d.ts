@@ -223,6 +223,10 @@ export interface AdapterMigrator {
   stamp(targets: string | string[], options?: { purge?: boolean }): Promise<AdapterReport>;
   rows(): Promise<string[]>;
   heads(): Promise<string[]>;
+  current(): Promise<string[]>;
+  history(range?: string): Promise<HistoryEntry[]>;
+  /** Offline mode: the SQL as text, from the host's version table (or `from`). */
+  plan(target?: string, options?: { direction?: "upgrade" | "downgrade"; from?: string[] }): Promise<string>;
   split(sql: string): string[];
   close(): void;
 }

@@ -32,6 +32,7 @@ async function runStep(adapter, step) {
   try {
     changes = await adapter.step(step);
   } catch (e) {
+    if (e instanceof MigrationError) throw e;
     const failing = e?.athanorStatement ?? step.statements.find((s) => message(e).includes(s.code)) ?? null;
     throw new MigrationError(
       `Migration ${step.revision ?? "(stamp)"} failed (${adapter.name}): ${message(e)}`,

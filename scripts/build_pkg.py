@@ -17,13 +17,13 @@ def run(*cmd, **kw):
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
-def wasm_opt() -> Path:
-    """npm binaryen's wasm-opt, installed once under target/npm-tools."""
+def npm_tool(package: str, exe_name: str) -> Path:
+    """A build tool from npm (pinned), installed once under target/npm-tools."""
     tools = ROOT / "target" / "npm-tools"
-    exe = tools / "node_modules" / ".bin" / "wasm-opt"
+    exe = tools / "node_modules" / ".bin" / exe_name
     if not exe.exists():
         tools.mkdir(parents=True, exist_ok=True)
-        run("npm", "install", "--prefix", tools, "--no-audit", "--no-fund", "--silent", "binaryen@132.0.0")
+        run("npm", "install", "--prefix", tools, "--no-audit", "--no-fund", "--silent", "--save-exact", package)
     return exe
 
 
@@ -44,12 +44,19 @@ def main() -> int:
     wasm = out / f"{name}_bg.wasm"
     passes = cfg["build"].get("wasm-opt", [])
     if passes:
-        run(wasm_opt(), wasm, "-o", wasm, *passes)
+        run(npm_tool("binaryen@132.0.0", "wasm-opt"), wasm, "-o", wasm, *passes)
 
     for f in template.iterdir():
         shutil.copy(f, out / f.name)
     # wasm-bindgen's own package.json would replace ours: ours is in the template.
     (out / ".gitignore").unlink(missing_ok=True)
+    if cfg["build"].get("minify-js", False):
+        # Each module on its own (no bundling): names, imports and `new URL(..., import.meta.url)`
+        # stay as bundlers expect them; comments and whitespace go (the template keeps them).
+        for ext in (".js", ".mjs"):
+            scripts = sorted(p for p in out.iterdir() if p.suffix == ext)
+            run(npm_tool("esbuild@0.28.2", "esbuild"), *scripts, "--minify-whitespace", "--minify-syntax",
+                "--format=esm", "--log-level=warning", f"--outdir={out}", f"--out-extension:.js={ext}", "--allow-overwrite")
 
     files = [wasm] + sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs"))
     raw = sum(p.stat().st_size for p in files)

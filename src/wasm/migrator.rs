@@ -7,13 +7,11 @@ use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
 use super::input;
+use super::views;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::core::offline::render_plan;
-use crate::core::plan::{self, Plan, Step, StepKind, VersionOp};
-use crate::core::walk::Spec;
+use crate::core::plan::{Step, StepKind, VersionOp};
 use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
-use crate::sqlite::split::split_section;
 use crate::sqlite::sql_error;
 
 #[derive(Deserialize, Default, Clone)]
@@ -206,11 +204,7 @@ impl Migrator {
     /// reduced to branch heads.
     pub fn current(&self) -> std::result::Result<Vec<String>, JsValue> {
         let rows = self.rows()?;
-        if let Some(r) = rows.iter().find(|r| self.map.index_of(r).is_none()) {
-            return Err(to_js(Error::DatabaseAhead { revision: r.clone() }));
-        }
-        let cur = self.map.all_current(&rows).map_err(to_js)?;
-        Ok(cur.into_iter().map(|i| self.map.id(i).to_string()).collect())
+        views::current(&self.map, &rows).map_err(to_js)
     }
 
     /// The heads of the migrations (`athanor heads`).
@@ -220,29 +214,7 @@ impl Migrator {
 
     /// Revisions newest first, as `athanor history`: `[{ revision, revises, ... }]`.
     pub fn history(&self, range: Option<String>) -> std::result::Result<Array, JsValue> {
-        let (base, head) = match range.as_deref().map(|r| r.split_once(':')) {
-            Some(Some((b, h))) => (b.to_string(), h.to_string()),
-            Some(None) => return Err(to_js(Error::Usage("History range requires [start]:[end], [start]:, or :[end]".into()))),
-            None => (String::new(), String::new()),
-        };
-        let spec = |s: String, d: &str| Spec::Expr(if s.is_empty() { d.to_string() } else { s });
-        let revs = self.map.walk_revisions(&spec(base, "base"), &spec(head, "heads")).map_err(to_js)?;
-        Ok(revs
-            .into_iter()
-            .map(|r| {
-                let n = self.map.node(r);
-                let o = Object::new();
-                set(&o, "revision", n.id());
-                set(&o, "revises", strings(&n.parents.iter().map(|&p| self.map.id(p).to_string()).collect::<Vec<_>>()));
-                set(&o, "dependsOn", strings(&n.script.depends_on));
-                set(&o, "branchLabels", strings(&n.labels.iter().cloned().collect::<Vec<_>>()));
-                set(&o, "message", n.script.message.as_str());
-                set(&o, "isHead", n.is_head());
-                set(&o, "isMergePoint", n.is_merge_point());
-                set(&o, "isBranchPoint", n.is_branch_point());
-                JsValue::from(o)
-            })
-            .collect())
+        views::history(&self.map, range.as_deref()).map_err(to_js)
     }
 
     /// Offline mode: the SQL of an upgrade (or downgrade) as Alembic's `--sql` prints
@@ -252,13 +224,7 @@ impl Migrator {
             Some(f) => f,
             None => self.rows()?,
         };
-        let plan: Plan = match direction {
-            "upgrade" => plan::plan_upgrade(&self.map, &rows, target),
-            "downgrade" => plan::plan_downgrade(&self.map, &rows, target),
-            other => Err(Error::Usage(format!("direction must be 'upgrade' or 'downgrade', not '{other}'"))),
-        }
-        .map_err(to_js)?;
-        Ok(render_plan(&self.map, &plan, &self.options.version_table, &split_section))
+        views::offline_sql(&self.map, &self.options.version_table, direction, target, &rows).map_err(to_js)
     }
 
     /// Opens the database (again); a no-op when it is open.

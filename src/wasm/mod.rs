@@ -9,6 +9,7 @@ mod planner;
 mod node_vfs;
 mod opfs;
 mod values;
+mod views;
 
 pub use cli::run_cli;
 pub use migrator::Migrator;

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
 use super::input;
+use super::views;
 use crate::core::error::Error;
 use crate::core::graph::RevisionMap;
 use crate::core::integrity;
@@ -88,6 +89,22 @@ impl Planner {
     }
 
     /// The migrations' heads (`athanor heads`).
+    /// `athanor current` from the version table's `rows` (the runner reads them).
+    pub fn current(&self, rows: Vec<String>) -> Result<Vec<String>, JsValue> {
+        views::current(&self.map, &rows).map_err(to_js)
+    }
+
+    /// Revisions newest first, as `athanor history [-r range]`.
+    pub fn history(&self, range: Option<String>) -> Result<Array, JsValue> {
+        views::history(&self.map, range.as_deref()).map_err(to_js)
+    }
+
+    /// Offline mode: the SQL of an upgrade or downgrade from `rows`, as `--sql` prints it.
+    #[wasm_bindgen(js_name = offlineSql)]
+    pub fn offline_sql(&self, direction: &str, target: &str, rows: Vec<String>) -> Result<String, JsValue> {
+        views::offline_sql(&self.map, &self.table, direction, target, &rows).map_err(to_js)
+    }
+
     pub fn heads(&self) -> Vec<String> {
         self.map.heads.iter().map(|&h| self.map.id(h).to_string()).collect()
     }

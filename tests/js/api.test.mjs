@@ -138,3 +138,13 @@ test("query and exec: the app's reads and writes through the migrated connection
   await assert.rejects(m.exec("INSERT INTO t1 (id) VALUES (3); INSERT INTO nope VALUES (1);"), { code: "SQLITE_ERROR" });
   m.close();
 });
+
+test("the embedded SQLite has FTS5, R*Tree, JSON and the math functions", async () => {
+  // The wasm build drops some of sqlite-wasm-rs's extensions for size (.cargo/config.toml);
+  // these are the ones an app's schema may rely on.
+  const m = await openMigrator({ migrations: [] });
+  await m.exec("CREATE VIRTUAL TABLE doc USING fts5(body); INSERT INTO doc VALUES ('hello migrations'); CREATE VIRTUAL TABLE box USING rtree(id, x0, x1);");
+  assert.deepEqual(await m.query("SELECT body FROM doc WHERE doc MATCH ?", ["migrations"]), [{ body: "hello migrations" }]);
+  assert.deepEqual(await m.query("SELECT json_extract(?, '$.a') AS a, sqrt(16) AS s, count(*) AS n FROM box", ['{"a":1}']), [{ a: 1, s: 4, n: 0 }]);
+  m.close();
+});

@@ -201,3 +201,52 @@ for (const host of HOSTS) {
     assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history"]);
   });
 }
+
+// A table rebuild as autogenerate writes it: its own transaction, foreign keys off.
+const section = (up) => `-- Revision ID: b2b2\n-- Revises: a1a1\n-- Message: rebuild\n\n-- migrate:upgrade transaction:false\n${up}\n\n-- migrate:downgrade\nSELECT 1;\n`;
+const rebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_keys=OFF;\nBEGIN;\nCREATE TABLE a_new (x, y DEFAULT 0);\nINSERT INTO a_new (x) SELECT x FROM a;\nDROP TABLE a;\nALTER TABLE a_new RENAME TO a;\nCOMMIT;\nPRAGMA foreign_keys=ON;") });
+const brokenRebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_keys=ON;\nBEGIN;\nCREATE TABLE t9 (x);\nINSERT INTO nope VALUES (1);\nCOMMIT;") });
+/** The migrating connection's foreign-key setting (the embedded engine's through its own
+ * query pass-through; an adapter's host connection directly). */
+const foreignKeys = async (db, m) => Number(m.query ? (await m.query("PRAGMA foreign_keys"))[0].foreign_keys : db.values("PRAGMA foreign_keys")[0]);
+
+for (const host of HOSTS) {
+  hostTest(host, "a transaction:false section runs outside the run's transaction; the connection's foreign-key setting comes back", async (db) => {
+    const m = await db.open(rebuild);
+    assert.equal(await foreignKeys(db, m), 0);
+    assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+    assert.equal(await foreignKeys(db, m), 0, "the section's PRAGMA foreign_keys=ON stayed");
+    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history", "c"]);
+    assert.deepEqual(db.values("SELECT name FROM pragma_table_info('a')"), ["x", "y"]);
+
+    // Failing inside its own transaction: rolled back, nothing left open, setting restored.
+    const db2 = host.fresh();
+    const bad = await db2.open(brokenRebuild);
+    await assert.rejects(bad.upgrade("head"), (e) => {
+      assert.equal(e.code, "MIGRATION_FAILED", e.message);
+      assert.equal(e.data.revision, "b2b2");
+      return true;
+    });
+    assert.equal(await foreignKeys(db2, bad), 0);
+    assert.ok(!tables(db2).includes("t9"), "the failed section's table stayed");
+    // No transaction was left open: the next run fails the same way, not with "within a transaction".
+    await assert.rejects(bad.upgrade("head"), { code: "MIGRATION_FAILED", message: /no such table: nope/ });
+  });
+
+  hostTest(host, "current, history and the offline SQL answer as the embedded engine's", async (db) => {
+    const m = await db.open(grown(base));
+    await m.upgrade("b2b2");
+    assert.deepEqual(await m.current(), ["b2b2"]);
+    assert.deepEqual((await m.history()).map((h) => [h.revision, h.revises, h.isHead]), [["c3c3", ["b2b2"], true], ["b2b2", ["a1a1"], false], ["a1a1", [], false]]);
+    assert.deepEqual((await m.history("a1a1:b2b2")).map((h) => h.revision), ["b2b2", "a1a1"]);
+    await assert.rejects(async () => m.history("nope"), { code: "USAGE" });
+    const sql = await m.plan("head");
+    assert.match(sql, /-- Running upgrade b2b2 -> c3c3\n\nCREATE TABLE c \(x\);/);
+    assert.doesNotMatch(sql, /a1a1 ->/);
+    assert.match(await m.plan("base", { direction: "downgrade" }), /-- Running downgrade b2b2 -> a1a1[\s\S]*DROP TABLE a;/);
+    assert.match(await m.plan("head", { from: [] }), /CREATE TABLE alembic_version/);
+    assert.deepEqual(await m.rows(), ["b2b2"], "plan touched nothing");
+    await m.upgrade("head");
+    await assert.rejects((await db.open(base)).current(), { code: "DATABASE_AHEAD", data: { revision: "c3c3" } });
+  });
+}
