@@ -32,6 +32,12 @@ export function normalizeMigrations(migrations) {
   throw new MigrationError("`migrations` must be an array, an object of path -> text, or (in Node) a directory", "USAGE");
 }
 
+/** The migrations as given (not copied) once they have a shape the API takes; `joined`
+ * reads them, and sends what it cannot read through normalizeMigrations for its error. */
+export function acceptMigrations(migrations) {
+  return migrations !== null && typeof migrations === "object" ? migrations : normalizeMigrations(migrations);
+}
+
 class Migrator {
   #inner;
   #onProgress;
@@ -109,15 +115,35 @@ class Migrator {
 }
 
 /** File texts cross into the wasm as two NUL-joined strings (cheaper than one string
- * per file); anything else (revision objects, a NUL in a text) goes as it is. */
+ * per file; a NUL inside a name or text is refused there). Revision objects, and
+ * anything unexpected, go as they are (the wasm says what is wrong). One pass, no
+ * copies: this runs on every page load. */
 export function joined(set) {
-  const entries = Array.isArray(set)
-    ? set.map((e, i) => (typeof e === "string" ? [`${String(i).padStart(6, "0")}.sql`, e] : [e?.name, e?.text]))
-    : Object.entries(set);
-  if (entries.length === 0 || !entries.every(([n, t]) => typeof n === "string" && typeof t === "string" && !n.includes("\0") && !t.includes("\0"))) {
-    return set;
+  const names = [];
+  const texts = [];
+  if (Array.isArray(set)) {
+    for (let i = 0; i < set.length; i++) {
+      const e = set[i];
+      if (typeof e === "string") {
+        names.push(`${String(i).padStart(6, "0")}.sql`);
+        texts.push(e);
+      } else if (typeof e?.name === "string" && typeof e?.text === "string") {
+        names.push(e.name);
+        texts.push(e.text);
+      } else {
+        return set;
+      }
+    }
+  } else {
+    for (const name in set) {
+      const value = set[name];
+      const text = typeof value === "string" ? value : value?.default;
+      if (typeof text !== "string") return normalizeMigrations(set);
+      names.push(name);
+      texts.push(text);
+    }
   }
-  return { joinedNames: entries.map(([n]) => n).join("\0"), joinedTexts: entries.map(([, t]) => t).join("\0") };
+  return names.length ? { joinedNames: names.join("\0"), joinedTexts: texts.join("\0") } : set;
 }
 
 /** A migrator over a host's SQLite (D1, a Durable Object, sqlite-wasm...): the wasm
@@ -198,7 +224,7 @@ class AdapterMigrator {
 }
 
 /** Builds the public API over an initialised wasm-bindgen module. */
-export function createApi(wasm, { resolveMigrations = normalizeMigrations } = {}) {
+export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
     const set = joined(await resolveMigrations(migrations));

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as wasm from "./athanor.js";
-import { createApi, normalizeMigrations, MigrationError } from "./api.js";
+import { createApi, acceptMigrations, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
 
 wasm.initSync({ module: readFileSync(new URL("./athanor_bg.wasm", import.meta.url)) });
@@ -21,7 +21,7 @@ function resolveMigrations(migrations) {
     }
     return names.map((name) => ({ name, text: readFileSync(join(migrations, name), "utf8") }));
   }
-  return normalizeMigrations(migrations);
+  return acceptMigrations(migrations);
 }
 
 export const { openMigrator } = createApi(wasm, { resolveMigrations });

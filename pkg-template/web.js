@@ -3,7 +3,7 @@
 // A named database lives in OPFS: from a page, in a dedicated worker this package
 // starts; from the app's own dedicated worker, right there.
 import initWasm, * as wasm from "./athanor.js";
-import { createApi, normalizeMigrations, joined, MigrationError } from "./api.js";
+import { createApi, acceptMigrations, normalizeMigrations, joined, MigrationError } from "./api.js";
 import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
 import { WorkerMigrator } from "./worker-client.js";
 
@@ -32,7 +32,7 @@ export async function openMigrator(options = {}) {
     await init();
     return api.openMigrator({ ...options, database: ":memory:" });
   }
-  const set = joined(normalizeMigrations(options.migrations));
+  const set = joined(acceptMigrations(options.migrations));
   const { database, versionTable, transactionPerMigration, directory, onProgress } = options;
   const settings = { database, versionTable, transactionPerMigration, directory };
   if (opfsUnavailableReason() !== "not in a dedicated worker") {

@@ -90,7 +90,8 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
         let names: Vec<&str> = names.split('\0').collect();
         let texts: Vec<&str> = texts.split('\0').collect();
         if names.len() != texts.len() {
-            return Err(bad("joined migrations: names and texts differ in number"));
+            // The wrapper joins with NUL, so a NUL inside a file shows as a count mismatch.
+            return Err(bad("a migration file name or text contains a NUL character"));
         }
         return names.iter().zip(texts).map(|(name, text)| from_text(name, text)).collect();
     }

@@ -148,3 +148,10 @@ test("the embedded SQLite has FTS5, R*Tree, JSON and the math functions", async 
   assert.deepEqual(await m.query("SELECT json_extract(?, '$.a') AS a, sqrt(16) AS s, count(*) AS n FROM box", ['{"a":1}']), [{ a: 1, s: 4, n: 0 }]);
   m.close();
 });
+
+test("a NUL character inside a migration is refused clearly", async () => {
+  const bad = { ...chain, "./m/bbbb0002_b.sql": chain["./m/bbbb0002_b.sql"].replace("CREATE", "CRE\0ATE") };
+  await assert.rejects(openMigrator({ migrations: bad }), { code: "USAGE", message: /contains a NUL character/ });
+  await assert.rejects(openMigrator({ migrations: 42 }), { code: "USAGE", message: /must be an array/ });
+  await assert.rejects(openMigrator({ migrations: { "a.sql": 1 } }), { code: "USAGE", message: /a.sql is not text/ });
+});
