@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../pkg/", import.meta.url));
 const REVISIONS = 50;
-const RUNS = 5;
+const RUNS = Number(process.env.RUNS ?? 5);
 const BUDGET = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), "athanor-workerd-bench-"));
 const sh = (cmd, args, cwd = work) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
