@@ -153,8 +153,35 @@ fn bench_execution(n: usize) {
     );
 }
 
+/// Parsing `n` migration files as they are written (headers, both sections) and building
+/// the map: the part of every at-head check that grows with the history.
+fn bench_parsing(n: usize) {
+    let texts: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let parent = if i == 0 { String::new() } else { format!("{:012x}", i - 1) };
+            let text = format!(
+                "-- Revision ID: {i:012x}\n-- Revises: {parent}\n-- Create Date: 2026-11-27 10:00:00.000000\n-- Message: step {i}\n\n-- migrate:upgrade\n{}\n-- migrate:downgrade\nDROP TABLE t_{i};\n",
+                small_sql(i)
+            );
+            (format!("{i:012x}_step_{i}.sql"), text)
+        })
+        .collect();
+    let mut parse = Duration::MAX;
+    let mut build = Duration::MAX;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let scripts: Vec<Script> = texts.iter().map(|(name, text)| athanor::core::source::from_text(name, text).expect("parse")).collect();
+        parse = parse.min(t.elapsed());
+        let t = Instant::now();
+        RevisionMap::new(scripts).expect("map");
+        build = build.min(t.elapsed());
+    }
+    println!("parse {n} migration files {}   build their map {}", ms(parse), ms(build));
+}
+
 fn main() {
     println!("athanor engine benchmark (best of 5, native, release)");
+    bench_parsing(1_000);
     bench_planning("linear chain, 10,000", chain(10_000));
     bench_planning("DAG, 2,000 (branches+merges)", dag(2_000));
     bench_execution(1_000);
