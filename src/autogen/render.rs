@@ -95,7 +95,7 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
         }
     }
     // 3. Tables.
-    for c in of(Kind::Table).filter(|c| c.op == Op::Drop) {
+    for c in drop_order(old, of(Kind::Table).filter(|c| c.op == Op::Drop).collect()) {
         comments(&mut out, c, undo);
         stmt(&mut out, &format!("DROP TABLE {}", quote(&old.tables[&c.name].name)));
     }
@@ -180,6 +180,19 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
         return Rendered { sql: wrapped, transactional: false };
     }
     Rendered { sql: out, transactional: true }
+}
+
+/// Dropped tables, children before their parents: with foreign keys on, dropping a
+/// parent first deletes its rows implicitly and fails on (or cascades to) the child's.
+/// A cycle among them keeps name order for what is left.
+fn drop_order<'c>(old: &Schema, mut left: Vec<&'c Change>) -> Vec<&'c Change> {
+    let mut out = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let referenced = |name: &str| left.iter().any(|o| o.name != name && old.tables.get(&o.name).is_some_and(|t| t.foreign_keys.iter().any(|f| f.table == name)));
+        let next = left.iter().position(|c| !referenced(&c.name)).unwrap_or(0);
+        out.push(left.remove(next));
+    }
+    out
 }
 
 /// Creates the indexes of a rebuilt table (dropped with the old one).
