@@ -11,7 +11,7 @@ pub mod model;
 pub mod render;
 pub mod tokens;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
@@ -60,7 +60,8 @@ fn memory() -> Result<Connection> {
 }
 
 /// The schema `sql` declares, built in a scratch database. A statement SQLite refuses
-/// is a `PARSE_ERROR` naming `file` and the statement's line.
+/// is a `PARSE_ERROR` naming `file` and the statement's line, and so is a TEMP object:
+/// it would vanish with the connection, so no migration can create it for good.
 pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
     let conn = memory()?;
     for st in split_statements(sql, 1) {
@@ -71,6 +72,17 @@ pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
             };
             Error::parse(file, st.line, format!("{msg} (statement: {})", st.code().split_whitespace().collect::<Vec<_>>().join(" ")))
         })?;
+        let temp: Option<(String, String)> = conn
+            .query_row("SELECT type, name FROM temp.sqlite_schema LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(crate::sqlite::sql_error)?;
+        if let Some((kind, name)) = temp {
+            return Err(Error::parse(
+                file,
+                st.line,
+                format!("TEMP {kind} {name} is not part of the database's schema (declare it without TEMP, or create it when the app connects)"),
+            ));
+        }
     }
     Schema::read(&conn, &[])
 }

@@ -59,7 +59,9 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
     let of = |k: Kind| changes.iter().filter(move |c| c.kind == k);
     let rebuilt: Vec<&Change> = of(Kind::Table).filter(|c| matches!(c.op, Op::Rebuild | Op::Replace)).collect();
     let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_lowercase());
-    let any_rebuild = !rebuilt.is_empty();
+    // A virtual table dropped and created again needs no frame: nothing references it
+    // through a foreign key, and no trigger sits on it.
+    let any_rebuild = rebuilt.iter().any(|c| c.op == Op::Rebuild);
     let mut out = String::new();
 
     // 1. Views and triggers that change or go (all of them around a rebuild).
