@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod model;
+pub mod rename;
 pub mod render;
 pub mod tokens;
 
@@ -21,7 +22,8 @@ use crate::sqlite::version_table::HISTORY_TABLE;
 
 pub use diff::{diff, Change};
 pub use model::Schema;
-pub use render::{render, Rendered};
+pub use rename::Renames;
+pub use render::{render, render_around, Rendered};
 
 /// A generated revision body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,25 @@ pub fn generate(current: &Schema, declared: &Schema) -> Option<Generated> {
         upgrade: render(current, declared, &up, false),
         downgrade: render(declared, current, &down, true),
     })
+}
+
+/// [`generate`] with renames the author declared: they run first, as `ALTER TABLE …
+/// RENAME`, and the rest of the changes start from the renamed schema; the downgrade
+/// undoes them last. A hint that does not fit the two schemas is a `USAGE` error.
+pub fn generate_renaming(current: &Schema, declared: &Schema, renames: &Renames) -> Result<Option<Generated>> {
+    if renames.is_empty() {
+        return Ok(generate(current, declared));
+    }
+    let r = rename::apply(current, declared, renames)?;
+    let up = diff(&r.schema, declared);
+    let down = diff(declared, &r.schema);
+    let mut changes: Vec<String> = r.renames.iter().map(rename::Rename::describe).collect();
+    changes.extend(describe(&up));
+    Ok(Some(Generated {
+        changes,
+        upgrade: render_around(&r.schema, declared, &up, false, &r.upgrade, ""),
+        downgrade: render_around(declared, &r.schema, &down, true, "", &r.downgrade),
+    }))
 }
 
 /// The changes as lines, as `check` lists them.

@@ -56,13 +56,19 @@ fn stmt(out: &mut String, sql: &str) {
 /// The SQL that turns `old` into `new` given their `changes`. `undo` marks a downgrade,
 /// whose comments say what cannot be restored.
 pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Rendered {
+    render_around(old, new, changes, undo, "", "")
+}
+
+/// [`render`], with `before` and `after` (statements already written, such as declared
+/// renames) run first and last, inside the rebuild's transaction when there is one.
+pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool, before: &str, after: &str) -> Rendered {
     let of = |k: Kind| changes.iter().filter(move |c| c.kind == k);
     let rebuilt: Vec<&Change> = of(Kind::Table).filter(|c| matches!(c.op, Op::Rebuild | Op::Replace)).collect();
     let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_lowercase());
     // A virtual table dropped and created again needs no frame: nothing references it
     // through a foreign key, and no trigger sits on it.
     let any_rebuild = rebuilt.iter().any(|c| c.op == Op::Rebuild);
-    let mut out = String::new();
+    let mut out = before.to_string();
 
     // 1. Views and triggers that change or go (all of them around a rebuild).
     for (kind, word, olds) in [(Kind::View, "VIEW", &old.views), (Kind::Trigger, "TRIGGER", &old.triggers)] {
@@ -164,6 +170,7 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
             }
         }
     }
+    out.push_str(after);
     if any_rebuild {
         let mut wrapped = String::from(
             "-- A table rebuild runs outside the runner's transaction, with foreign keys off\n\
