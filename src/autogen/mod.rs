@@ -85,27 +85,37 @@ fn memory() -> Result<Connection> {
 /// it would vanish with the connection, so no migration can create it for good.
 pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
     let conn = memory()?;
+    run_declared(&conn, file, sql, false)?;
+    // Looked for once at the end; only when there is one, run again to find its line.
+    if temp_object(&conn)?.is_some() {
+        run_declared(&memory()?, file, sql, true)?;
+    }
+    Schema::read(&conn, &[])
+}
+
+/// Runs the declared statements; with `find_temp`, stops at the first that creates a
+/// TEMP object.
+fn run_declared(conn: &Connection, file: &str, sql: &str, find_temp: bool) -> Result<()> {
     for st in split_statements(sql, 1) {
-        execute_one(&conn, &st.sql).map_err(|e| {
+        execute_one(conn, &st.sql).map_err(|e| {
             let msg = match &e {
                 rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
                 other => other.to_string(),
             };
             Error::parse(file, st.line, format!("{msg} (statement: {})", st.code().split_whitespace().collect::<Vec<_>>().join(" ")))
         })?;
-        let temp: Option<(String, String)> = conn
-            .query_row("SELECT type, name FROM temp.sqlite_schema LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(crate::sqlite::sql_error)?;
-        if let Some((kind, name)) = temp {
-            return Err(Error::parse(
-                file,
-                st.line,
-                format!("TEMP {kind} {name} is not part of the database's schema (declare it without TEMP, or create it when the app connects)"),
-            ));
+        if let Some((kind, name)) = if find_temp { temp_object(conn)? } else { None } {
+            let why = "is not part of the database's schema (declare it without TEMP, or create it when the app connects)";
+            return Err(Error::parse(file, st.line, format!("TEMP {kind} {name} {why}")));
         }
     }
-    Schema::read(&conn, &[])
+    Ok(())
+}
+
+fn temp_object(conn: &Connection) -> Result<Option<(String, String)>> {
+    conn.query_row("SELECT type, name FROM temp.sqlite_schema LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(crate::sqlite::sql_error)
 }
 
 /// The schema at the migrations' heads: every migration applied to a scratch
