@@ -92,9 +92,11 @@ class Migrator {
   }
 
   /** Compares a declared schema (CREATE statements) with the schema the migrations
-   * build; `null` when they agree, else the changes and the SQL autogenerate writes. */
-  autogenerate(declaredSchema) {
-    return call(() => this.#inner.autogenerate(declaredSchema));
+   * build; `null` when they agree, else the changes and the SQL autogenerate writes.
+   * `rename`: `{ old_table: "new_table", "table.old_column": "new_column" }`, written as
+   * ALTER TABLE ... RENAME instead of a drop and an add (the CLI's `--rename`). */
+  autogenerate(declaredSchema, { rename = {} } = {}) {
+    return call(() => this.#inner.autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`)));
   }
 
   /** The app's reads: one statement with `?` parameters; rows as objects. */

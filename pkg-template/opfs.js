@@ -85,9 +85,9 @@ export class OpfsMigrator {
     if (from) return Promise.resolve().then(() => this.#inner.plan(direction, target, from)).catch((e) => Promise.reject(toMigrationError(e)));
     return this.#withDatabase((m) => m.plan(direction, target, null));
   }
-  async autogenerate(declaredSchema) {
+  async autogenerate(declaredSchema, { rename = {} } = {}) {
     try {
-      return this.#inner.autogenerate(declaredSchema);
+      return this.#inner.autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`));
     } catch (e) {
       throw toMigrationError(e);
     }

@@ -73,8 +73,8 @@ export class WorkerMigrator {
   plan(target = "heads", options) {
     return this.#call("plan", [target, options]);
   }
-  autogenerate(declaredSchema) {
-    return this.#call("autogenerate", [declaredSchema]);
+  autogenerate(declaredSchema, options) {
+    return this.#call("autogenerate", [declaredSchema, options]);
   }
   query(sql, params) {
     return this.#call("query", [sql, params]);

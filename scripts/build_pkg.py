@@ -33,7 +33,10 @@ def main() -> int:
     out = ROOT / cfg["package"]["out-dir"]
     template = ROOT / cfg["package"]["template"]
     profile = cfg["build"]["profile"]
-    env = dict(os.environ, CC_wasm32_unknown_unknown="clang-19", AR_wasm32_unknown_unknown="llvm-ar-19")
+    # -mbulk-memory: SQLite's memcpy/memset become memory.copy/memory.fill instead of
+    # calls into compiler_builtins' loops (9% of an autogenerate through the npm CLI,
+    # and 1.5 KiB gzip smaller); wasm-opt already assumes bulk memory (wasm-pack.toml).
+    env = dict(os.environ, CC_wasm32_unknown_unknown="clang-19", AR_wasm32_unknown_unknown="llvm-ar-19", CFLAGS_wasm32_unknown_unknown="-mbulk-memory")
 
     run("cargo", "build", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile, cwd=ROOT, env=env)
     built = ROOT / "target" / "wasm32-unknown-unknown" / profile / "athanor.wasm"

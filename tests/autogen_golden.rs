@@ -106,7 +106,7 @@ BEGIN;
 "#;
 const REBUILD_TAIL: &str = r#"PRAGMA foreign_key_check;
 -- The check above only reports; this fails the migration if any foreign key is broken.
-CREATE TEMP TABLE athanor_fk_check (violations INTEGER CHECK (violations = 0));
+CREATE TEMP TABLE athanor_fk_check (violations INTEGER CONSTRAINT "foreign keys broken: see PRAGMA foreign_key_check" CHECK (violations = 0));
 INSERT INTO athanor_fk_check SELECT count(*) FROM pragma_foreign_key_check;
 DROP TABLE athanor_fk_check;
 COMMIT;
@@ -210,15 +210,21 @@ fn change_type() {
 "#,
         r#"INSERT INTO users VALUES (1, '30'), (2, '41');"#,
         true,
-        r#"-- WARNING: column users.age: type TEXT -> INTEGER (values are converted to the new type's affinity)
+        r#"-- WARNING: column users.age: type TEXT -> INTEGER (values are converted to the new type's affinity; the migration fails if that would change one)
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, age INTEGER);
 INSERT INTO "athanor_new_users" ("id", "age") SELECT "id", "age" FROM "users";
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "users.age: the new type would change stored values (e.g. '007' to 7); convert them first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM (SELECT CASE WHEN typeof("age") <> 'text' THEN +"age" WHEN CAST(CAST("age" AS NUMERIC) AS TEXT) = +"age" THEN CAST("age" AS NUMERIC) WHEN CAST(CAST("age" AS REAL) AS TEXT) = +"age" THEN CAST("age" AS REAL) ELSE +"age" END COLLATE BINARY, count(*) FROM "users" GROUP BY 1 EXCEPT SELECT CASE WHEN typeof("age") <> 'text' THEN +"age" WHEN CAST(CAST("age" AS NUMERIC) AS TEXT) = +"age" THEN CAST("age" AS NUMERIC) WHEN CAST(CAST("age" AS REAL) AS TEXT) = +"age" THEN CAST("age" AS REAL) ELSE +"age" END COLLATE BINARY, count(*) FROM "athanor_new_users" GROUP BY 1);
+DROP TABLE athanor_guard;
 DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
 "#,
-        r#"-- WARNING: column users.age: type INTEGER -> TEXT (values are converted to the new type's affinity)
+        r#"-- WARNING: column users.age: type INTEGER -> TEXT (values are converted to the new type's affinity; the migration fails if that would change one)
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, age TEXT);
 INSERT INTO "athanor_new_users" ("id", "age") SELECT "id", "age" FROM "users";
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "users.age: the new type would change stored values (e.g. '007' to 7); convert them first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM (SELECT CASE WHEN typeof("age") <> 'text' THEN +"age" WHEN CAST(CAST("age" AS NUMERIC) AS TEXT) = +"age" THEN CAST("age" AS NUMERIC) WHEN CAST(CAST("age" AS REAL) AS TEXT) = +"age" THEN CAST("age" AS REAL) ELSE +"age" END COLLATE BINARY, count(*) FROM "users" GROUP BY 1 EXCEPT SELECT CASE WHEN typeof("age") <> 'text' THEN +"age" WHEN CAST(CAST("age" AS NUMERIC) AS TEXT) = +"age" THEN CAST("age" AS NUMERIC) WHEN CAST(CAST("age" AS REAL) AS TEXT) = +"age" THEN CAST("age" AS REAL) ELSE +"age" END COLLATE BINARY, count(*) FROM "athanor_new_users" GROUP BY 1);
+DROP TABLE athanor_guard;
 DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
 "#,
@@ -234,9 +240,12 @@ fn add_not_null() {
 "#,
         r#"INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"#,
         true,
-        r#"-- WARNING: column users.name: NOT NULL added (rows with NULL make the copy fail)
+        r#"-- WARNING: column users.name: NOT NULL added (rows where it is NULL make the migration fail)
 -- column users.name: DEFAULT none -> ''
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "users.name becomes NOT NULL: rows where it is NULL need a value first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM "users" WHERE "name" IS NULL;
+DROP TABLE athanor_guard;
 INSERT INTO "athanor_new_users" ("id", "name") SELECT "id", "name" FROM "users";
 DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
@@ -283,7 +292,7 @@ CREATE UNIQUE INDEX ix_users_name ON users (name);
         r#"-- drop index ix_users_name (unique) on users(name)
 DROP INDEX "ix_users_name";
 "#,
-        r#"-- add index ix_users_name (unique) on users(name)
+        r#"-- WARNING: add index ix_users_name (unique) on users(name) (rows with duplicate keys make the migration fail)
 CREATE UNIQUE INDEX ix_users_name ON users (name);
 "#,
     );
@@ -299,7 +308,7 @@ CREATE UNIQUE INDEX ix_users_lower ON users (lower(name)) WHERE name IS NOT NULL
 "#,
         r#"INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"#,
         false,
-        r#"-- add index ix_users_lower (unique, partial, expression) on users(<expr>)
+        r#"-- WARNING: add index ix_users_lower (unique, partial, expression) on users(<expr>) (rows with duplicate keys make the migration fail)
 CREATE UNIQUE INDEX ix_users_lower ON users (lower(name)) WHERE name IS NOT NULL;
 "#,
         r#"-- drop index ix_users_lower (unique, partial, expression) on users(<expr>)
@@ -321,7 +330,7 @@ CREATE INDEX ix_posts_user ON posts (user_id);
 "#,
         r#"INSERT INTO users VALUES (1, 'ann'), (2, 'bob'); INSERT INTO posts VALUES (10, 1, 'hi'), (11, 2, 'yo');"#,
         true,
-        r#"-- WARNING: table posts: foreign key added: (user_id) -> users(id) ON DELETE CASCADE (checked after the copy)
+        r#"-- WARNING: table posts: foreign key added: (user_id) -> users(id) ON DELETE CASCADE (rows without a parent make the migration fail)
 CREATE TABLE "athanor_new_posts" (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id) ON DELETE CASCADE, body TEXT);
 INSERT INTO "athanor_new_posts" ("id", "user_id", "body") SELECT "id", "user_id", "body" FROM "posts";
 DROP TABLE "posts";
@@ -388,7 +397,7 @@ fn check_and_collate() {
         r#"INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"#,
         true,
         r#"-- WARNING: column users.name: definition changed (COLLATE, CHECK, UNIQUE or generated expression)
--- WARNING: table users: constraint added: check ( length ( name ) < 100 ) (rows that violate it make the copy fail)
+-- WARNING: table users: constraint added: check ( length ( name ) < 100 ) (rows that violate it make the migration fail)
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, CHECK (length(name) < 100));
 INSERT INTO "athanor_new_users" ("id", "name") SELECT "id", "name" FROM "users";
 DROP TABLE "users";
@@ -413,10 +422,13 @@ fn without_rowid_and_strict() {
 "#,
         r#"INSERT INTO kv VALUES ('a', '1'), ('b', '2');"#,
         true,
-        r#"-- WARNING: column kv.k: NOT NULL added (rows with NULL make the copy fail)
+        r#"-- WARNING: column kv.k: NOT NULL added (rows where it is NULL make the migration fail)
 -- WARNING: table kv: STRICT added
 -- table kv: WITHOUT ROWID added
 CREATE TABLE "athanor_new_kv" (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID, STRICT;
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "kv.k becomes NOT NULL: rows where it is NULL need a value first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM "kv" WHERE "k" IS NULL;
+DROP TABLE athanor_guard;
 INSERT INTO "athanor_new_kv" ("k", "v") SELECT "k", "v" FROM "kv";
 DROP TABLE "kv";
 ALTER TABLE "athanor_new_kv" RENAME TO "kv";
@@ -477,9 +489,12 @@ CREATE TRIGGER t AFTER DELETE ON users BEGIN INSERT INTO audit VALUES (old.id); 
 DROP VIEW "v";
 -- trigger t is created again after the table rebuild
 DROP TRIGGER "t";
--- WARNING: column users.name: NOT NULL added (rows with NULL make the copy fail)
+-- WARNING: column users.name: NOT NULL added (rows where it is NULL make the migration fail)
 -- column users.name: DEFAULT none -> 'x'
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x');
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "users.name becomes NOT NULL: rows where it is NULL need a value first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM "users" WHERE "name" IS NULL;
+DROP TABLE athanor_guard;
 INSERT INTO "athanor_new_users" ("id", "name") SELECT "id", "name" FROM "users";
 DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";

@@ -844,6 +844,8 @@ fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
         (vec!["upgrade", "aaaa0001", "bbbb0002"], "upgrade takes one target".into()),
         (vec!["history", "-r", "a:b:c"], "History range requires [start]:[end], [start]:, or :[end]".into()),
         (vec!["upgrade", "--dir"], "--dir needs a value".into()),
+        (vec!["revision", "-m", "x", "--rename", "a=b"], "--rename needs --autogenerate".into()),
+        (vec!["revision", "-m", "x", "--autogenerate", "--rename", "a.b"], "--rename 'a.b': expected OLD=NEW (a table) or TABLE.OLD=NEW (a column)".into()),
     ]
 }
 

@@ -30,12 +30,13 @@ pub enum Op {
     Rebuild,
 }
 
-/// One detected difference, as a comment line; `loses_data` when applying it can
-/// delete or alter stored values (a dropped table or column, a narrowing change).
+/// One detected difference, as a comment line; `warning` when applying it can delete
+/// or alter stored values (a dropped table or column) or fail on existing rows (a
+/// narrowing change): the line then starts with `WARNING:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     pub text: String,
-    pub loses_data: bool,
+    pub warning: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +80,19 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             let what = if what.is_empty() { String::new() } else { format!(" ({})", what.join(", ")) };
             format!("index {}{what} on {}({})", i.name, i.table, i.columns.join(", "))
         };
+        // A new or changed UNIQUE index on a table that may have rows fails on duplicates
+        // (and the migration rolls back) rather than losing any.
+        let narrows = |i: &super::model::Index| i.unique && old.tables.contains_key(&i.table.to_lowercase());
+        let duplicates = " (rows with duplicate keys make the migration fail)";
         match (a, b) {
-            (None, Some(i)) => out.push(change(Kind::Index, &name, Op::Add, vec![note(format!("add {}", describe(i)), false)])),
+            (None, Some(i)) => {
+                let n = if narrows(i) { note(format!("add {}{duplicates}", describe(i)), true) } else { note(format!("add {}", describe(i)), false) };
+                out.push(change(Kind::Index, &name, Op::Add, vec![n]))
+            }
             (Some(i), None) => out.push(change(Kind::Index, &name, Op::Drop, vec![note(format!("drop {}", describe(i)), false)])),
             (Some(x), Some(i)) if x != i => {
-                // A new or narrower UNIQUE index fails on duplicate rows rather than losing any.
-                out.push(change(Kind::Index, &name, Op::Replace, vec![note(format!("change {}", describe(i)), false)]))
+                let n = if narrows(i) { note(format!("change {}{duplicates}", describe(i)), true) } else { note(format!("change {}", describe(i)), false) };
+                out.push(change(Kind::Index, &name, Op::Replace, vec![n]))
             }
             _ => {}
         }
@@ -110,8 +118,8 @@ fn keys<V>(a: &std::collections::BTreeMap<String, V>, b: &std::collections::BTre
     a.keys().chain(b.keys()).cloned().collect()
 }
 
-fn note(text: String, loses_data: bool) -> Note {
-    Note { text, loses_data }
+fn note(text: String, warning: bool) -> Note {
+    Note { text, warning }
 }
 
 fn change(kind: Kind, name: &str, op: Op, notes: Vec<Note>) -> Change {
@@ -141,7 +149,12 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
     let dropped: Vec<String> = old_keys.iter().filter(|k| !new_keys.contains(k)).cloned().collect();
     for c in &b.columns {
         if added.contains(&lc(&c.name)) {
-            notes.push(note(format!("add column {t}.{}", c.name), false));
+            if needs_value(c) {
+                let text = format!("add column {t}.{} NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if {t} has rows)", c.name);
+                notes.push(note(text, true));
+            } else {
+                notes.push(note(format!("add column {t}.{}", c.name), false));
+            }
         }
     }
     for c in &a.columns {
@@ -155,10 +168,16 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         let c = format!("column {t}.{}", nc.name);
         let before = notes.len();
         if oc.decl_type != nc.decl_type {
-            notes.push(note(format!("{c}: type {} -> {} (values are converted to the new type's affinity)", show_type(&oc.decl_type), show_type(&nc.decl_type)), true));
+            let converts = affinity(&oc.decl_type) != affinity(&nc.decl_type);
+            let what = if converts {
+                "values are converted to the new type's affinity; the migration fails if that would change one"
+            } else {
+                "same affinity: values are kept as they are"
+            };
+            notes.push(note(format!("{c}: type {} -> {} ({what})", show_type(&oc.decl_type), show_type(&nc.decl_type)), converts));
         }
         if oc.notnull != nc.notnull {
-            let n = if nc.notnull { note(format!("{c}: NOT NULL added (rows with NULL make the copy fail)"), true) } else { note(format!("{c}: NOT NULL dropped"), false) };
+            let n = if nc.notnull { note(format!("{c}: NOT NULL added (rows where it is NULL make the migration fail)"), true) } else { note(format!("{c}: NOT NULL dropped"), false) };
             notes.push(n);
         }
         if oc.default != nc.default {
@@ -166,7 +185,7 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
             notes.push(note(format!("{c}: DEFAULT {} -> {}", d(&oc.default), d(&nc.default)), false));
         }
         if oc.pk != nc.pk {
-            notes.push(note(format!("{c}: PRIMARY KEY changed (rows that collide make the copy fail)"), true));
+            notes.push(note(format!("{c}: PRIMARY KEY changed (rows that collide make the migration fail)"), true));
         }
         if oc.hidden != nc.hidden {
             notes.push(note(format!("{c}: generated column changed (stored values are recomputed or dropped)"), true));
@@ -186,13 +205,13 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         notes.push(note(format!("table {t}: column order changed"), false));
     }
     for x in b.constraints.iter().filter(|x| !a.constraints.contains(x)) {
-        notes.push(note(format!("table {t}: constraint added: {x} (rows that violate it make the copy fail)"), true));
+        notes.push(note(format!("table {t}: constraint added: {x} (rows that violate it make the migration fail)"), true));
     }
     for x in a.constraints.iter().filter(|x| !b.constraints.contains(x)) {
         notes.push(note(format!("table {t}: constraint dropped: {x}"), false));
     }
     for f in b.foreign_keys.iter().filter(|f| !a.foreign_keys.contains(f)) {
-        notes.push(note(format!("table {t}: foreign key added: {} (checked after the copy)", f.describe()), true));
+        notes.push(note(format!("table {t}: foreign key added: {} (rows without a parent make the migration fail)", f.describe()), true));
     }
     for f in a.foreign_keys.iter().filter(|f| !b.foreign_keys.contains(f)) {
         notes.push(note(format!("table {t}: foreign key dropped: {}", f.describe()), false));
@@ -258,6 +277,29 @@ fn residual(def_src: &str) -> String {
         }
     }
     normalize(&kept)
+}
+
+/// A column added NOT NULL with no value for the rows already there: SQLite cannot
+/// `ADD COLUMN` it, and the rebuild's copy has nothing to put in it.
+pub fn needs_value(c: &Column) -> bool {
+    c.notnull && !c.generated() && c.default.as_deref().map_or(true, |d| d.eq_ignore_ascii_case("null"))
+}
+
+/// SQLite's column affinity of a declared type (<https://sqlite.org/datatype3.html#determination_of_column_affinity>):
+/// what a stored value is converted to.
+pub fn affinity(decl_type: &str) -> &'static str {
+    let t = decl_type.to_uppercase();
+    if t.contains("INT") {
+        "INTEGER"
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "TEXT"
+    } else if t.contains("BLOB") || t.is_empty() {
+        "BLOB"
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        "REAL"
+    } else {
+        "NUMERIC"
+    }
 }
 
 fn show_type(t: &str) -> &str {

@@ -8,10 +8,11 @@
 
 pub mod diff;
 pub mod model;
+pub mod rename;
 pub mod render;
 pub mod tokens;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
@@ -21,7 +22,8 @@ use crate::sqlite::version_table::HISTORY_TABLE;
 
 pub use diff::{diff, Change};
 pub use model::Schema;
-pub use render::{render, Rendered};
+pub use rename::Renames;
+pub use render::{render, render_around, Rendered};
 
 /// A generated revision body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,25 @@ pub fn generate(current: &Schema, declared: &Schema) -> Option<Generated> {
     })
 }
 
+/// [`generate`] with renames the author declared: they run first, as `ALTER TABLE …
+/// RENAME`, and the rest of the changes start from the renamed schema; the downgrade
+/// undoes them last. A hint that does not fit the two schemas is a `USAGE` error.
+pub fn generate_renaming(current: &Schema, declared: &Schema, renames: &Renames) -> Result<Option<Generated>> {
+    if renames.is_empty() {
+        return Ok(generate(current, declared));
+    }
+    let r = rename::apply(current, declared, renames)?;
+    let up = diff(&r.schema, declared);
+    let down = diff(declared, &r.schema);
+    let mut changes: Vec<String> = r.renames.iter().map(rename::Rename::describe).collect();
+    changes.extend(describe(&up));
+    Ok(Some(Generated {
+        changes,
+        upgrade: render_around(&r.schema, declared, &up, false, &r.upgrade, ""),
+        downgrade: render_around(declared, &r.schema, &down, true, "", &r.downgrade),
+    }))
+}
+
 /// The changes as lines, as `check` lists them.
 pub fn describe(changes: &[Change]) -> Vec<String> {
     changes.iter().flat_map(|c| c.notes.iter().map(|n| n.text.clone())).collect()
@@ -60,19 +81,41 @@ fn memory() -> Result<Connection> {
 }
 
 /// The schema `sql` declares, built in a scratch database. A statement SQLite refuses
-/// is a `PARSE_ERROR` naming `file` and the statement's line.
+/// is a `PARSE_ERROR` naming `file` and the statement's line, and so is a TEMP object:
+/// it would vanish with the connection, so no migration can create it for good.
 pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
     let conn = memory()?;
+    run_declared(&conn, file, sql, false)?;
+    // Looked for once at the end; only when there is one, run again to find its line.
+    if temp_object(&conn)?.is_some() {
+        run_declared(&memory()?, file, sql, true)?;
+    }
+    Schema::read(&conn, &[])
+}
+
+/// Runs the declared statements; with `find_temp`, stops at the first that creates a
+/// TEMP object.
+fn run_declared(conn: &Connection, file: &str, sql: &str, find_temp: bool) -> Result<()> {
     for st in split_statements(sql, 1) {
-        execute_one(&conn, &st.sql).map_err(|e| {
+        execute_one(conn, &st.sql).map_err(|e| {
             let msg = match &e {
                 rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
                 other => other.to_string(),
             };
             Error::parse(file, st.line, format!("{msg} (statement: {})", st.code().split_whitespace().collect::<Vec<_>>().join(" ")))
         })?;
+        if let Some((kind, name)) = if find_temp { temp_object(conn)? } else { None } {
+            let why = "is not part of the database's schema (declare it without TEMP, or create it when the app connects)";
+            return Err(Error::parse(file, st.line, format!("TEMP {kind} {name} {why}")));
+        }
     }
-    Schema::read(&conn, &[])
+    Ok(())
+}
+
+fn temp_object(conn: &Connection) -> Result<Option<(String, String)>> {
+    conn.query_row("SELECT type, name FROM temp.sqlite_schema LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(crate::sqlite::sql_error)
 }
 
 /// The schema at the migrations' heads: every migration applied to a scratch

@@ -12,7 +12,7 @@
 //! view and trigger is dropped and created again around a rebuild: SQLite's RENAME
 //! re-parses the schema and refuses views or triggers naming the dropped table.
 
-use super::diff::{Change, Kind, Note, Op};
+use super::diff::{affinity, needs_value, Change, Kind, Note, Op};
 use super::model::{Schema, Table};
 use super::tokens::quote;
 
@@ -28,13 +28,13 @@ pub struct Rendered {
 pub const REBUILD_PREFIX: &str = "athanor_new_";
 
 fn comment(out: &mut String, n: &Note, undo: bool) {
-    let text = if undo && !n.loses_data && (n.text.starts_with("add table") || n.text.starts_with("add column")) {
+    let text = if undo && (n.text.starts_with("add table") || n.text.starts_with("add column")) {
         // Undoing a drop: the object comes back, its former contents do not.
         format!("{} (the data it held cannot be restored)", n.text)
     } else {
         n.text.clone()
     };
-    if n.loses_data {
+    if n.warning {
         out.push_str(&format!("-- WARNING: {text}\n"));
     } else {
         out.push_str(&format!("-- {text}\n"));
@@ -56,11 +56,19 @@ fn stmt(out: &mut String, sql: &str) {
 /// The SQL that turns `old` into `new` given their `changes`. `undo` marks a downgrade,
 /// whose comments say what cannot be restored.
 pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Rendered {
+    render_around(old, new, changes, undo, "", "")
+}
+
+/// [`render`], with `before` and `after` (statements already written, such as declared
+/// renames) run first and last, inside the rebuild's transaction when there is one.
+pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool, before: &str, after: &str) -> Rendered {
     let of = |k: Kind| changes.iter().filter(move |c| c.kind == k);
     let rebuilt: Vec<&Change> = of(Kind::Table).filter(|c| matches!(c.op, Op::Rebuild | Op::Replace)).collect();
     let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_lowercase());
-    let any_rebuild = !rebuilt.is_empty();
-    let mut out = String::new();
+    // A virtual table dropped and created again needs no frame: nothing references it
+    // through a foreign key, and no trigger sits on it.
+    let any_rebuild = rebuilt.iter().any(|c| c.op == Op::Rebuild);
+    let mut out = before.to_string();
 
     // 1. Views and triggers that change or go (all of them around a rebuild).
     for (kind, word, olds) in [(Kind::View, "VIEW", &old.views), (Kind::Trigger, "TRIGGER", &old.triggers)] {
@@ -95,7 +103,7 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
         }
     }
     // 3. Tables.
-    for c in of(Kind::Table).filter(|c| c.op == Op::Drop) {
+    for c in drop_order(old, of(Kind::Table).filter(|c| c.op == Op::Drop).collect()) {
         comments(&mut out, c, undo);
         stmt(&mut out, &format!("DROP TABLE {}", quote(&old.tables[&c.name].name)));
     }
@@ -162,6 +170,7 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
             }
         }
     }
+    out.push_str(after);
     if any_rebuild {
         let mut wrapped = String::from(
             "-- A table rebuild runs outside the runner's transaction, with foreign keys off\n\
@@ -172,7 +181,7 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
         wrapped.push_str(
             "PRAGMA foreign_key_check;\n\
              -- The check above only reports; this fails the migration if any foreign key is broken.\n\
-             CREATE TEMP TABLE athanor_fk_check (violations INTEGER CHECK (violations = 0));\n\
+             CREATE TEMP TABLE athanor_fk_check (violations INTEGER CONSTRAINT \"foreign keys broken: see PRAGMA foreign_key_check\" CHECK (violations = 0));\n\
              INSERT INTO athanor_fk_check SELECT count(*) FROM pragma_foreign_key_check;\n\
              DROP TABLE athanor_fk_check;\n\
              COMMIT;\nPRAGMA foreign_keys=ON;\n",
@@ -180,6 +189,19 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
         return Rendered { sql: wrapped, transactional: false };
     }
     Rendered { sql: out, transactional: true }
+}
+
+/// Dropped tables, children before their parents: with foreign keys on, dropping a
+/// parent first deletes its rows implicitly and fails on (or cascades to) the child's.
+/// A cycle among them keeps name order for what is left.
+fn drop_order<'c>(old: &Schema, mut left: Vec<&'c Change>) -> Vec<&'c Change> {
+    let mut out = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let referenced = |name: &str| left.iter().any(|o| o.name != name && old.tables.get(&o.name).is_some_and(|t| t.foreign_keys.iter().any(|f| f.table == name)));
+        let next = left.iter().position(|c| !referenced(&c.name)).unwrap_or(0);
+        out.push(left.remove(next));
+    }
+    out
 }
 
 /// Creates the indexes of a rebuilt table (dropped with the old one).
@@ -192,18 +214,77 @@ fn indexes_of(out: &mut String, new: &Schema, table: &str, changes: &[Change], u
     }
 }
 
-/// Steps 4-7 of SQLite's procedure: new table, copy kept columns, drop, rename.
+/// Steps 4-7 of SQLite's procedure: new table, copy kept columns, drop, rename. A
+/// narrowing change gets a guard that fails the migration with a message saying why,
+/// rather than a copy that fails obscurely or changes values: before the copy for a
+/// column that existing rows have no value for, after it for a type change.
 fn rebuild(out: &mut String, a: &Table, b: &Table) {
     let tmp = quote(&format!("{REBUILD_PREFIX}{}", b.name));
+    let old = quote(&a.name);
     stmt(out, &format!("CREATE TABLE {tmp} {}", b.sql[b.body_at..].trim()));
+    for c in b.columns.iter().filter(|c| c.notnull && !c.generated()) {
+        match a.column(&c.name) {
+            None if needs_value(c) => {
+                out.push_str(&format!(
+                    "-- {}.{} needs a value in existing rows: declare a DEFAULT, or delete this guard and give it one in the copy below\n",
+                    a.name, c.name
+                ));
+                guard(
+                    out,
+                &format!("{}.{} is added NOT NULL without a DEFAULT: existing rows need a value", a.name, c.name),
+                    &format!("SELECT count(*) FROM {old}"),
+                )
+            }
+            // The copy inserts NULL explicitly, where a DEFAULT does not apply.
+            Some(o) if !o.notnull => guard(
+                out,
+                &format!("{}.{} becomes NOT NULL: rows where it is NULL need a value first", a.name, c.name),
+                &format!("SELECT count(*) FROM {old} WHERE {} IS NULL", quote(&c.name)),
+            ),
+            _ => {}
+        }
+    }
     // Generated columns are computed, never inserted.
     let kept: Vec<String> = b.columns.iter().filter(|c| !c.generated() && a.column(&c.name).is_some()).map(|c| quote(&c.name)).collect();
     if kept.is_empty() {
         out.push_str(&format!("-- WARNING: no column of {} is kept: its rows are not copied\n", a.name));
     } else {
         let cols = kept.join(", ");
-        stmt(out, &format!("INSERT INTO {tmp} ({cols}) SELECT {cols} FROM {}", quote(&a.name)));
+        stmt(out, &format!("INSERT INTO {tmp} ({cols}) SELECT {cols} FROM {old}"));
     }
-    stmt(out, &format!("DROP TABLE {}", quote(&a.name)));
+    for c in &b.columns {
+        let Some(o) = a.column(&c.name) else { continue };
+        if c.generated() || o.generated() || affinity(&o.decl_type) == affinity(&c.decl_type) {
+            continue;
+        }
+        // The multiset of values before and after: a value the conversion changed leaves
+        // its (value, count) pair behind.
+        let values = |table: &str| format!("SELECT {} COLLATE BINARY, count(*) FROM {table} GROUP BY 1", value_key(&quote(&c.name)));
+        guard(
+            out,
+            &format!("{}.{}: the new type would change stored values (e.g. '007' to 7); convert them first", a.name, c.name),
+            &format!("SELECT count(*) FROM ({} EXCEPT {})", values(&old), values(&tmp)),
+        );
+    }
+    stmt(out, &format!("DROP TABLE {old}"));
     stmt(out, &format!("ALTER TABLE {tmp} RENAME TO {}", quote(&b.name)));
+}
+
+/// A value as the type guard compares it: numbers, and text that is exactly a
+/// number's canonical spelling, as the number (so '30' and 30 are the same value, as
+/// are 5 and 5.0); any other text ('007', ' 1') and blobs as they are. `+` strips the
+/// column's affinity, so the comparisons do not convert.
+fn value_key(col: &str) -> String {
+    format!(
+        "CASE WHEN typeof({col}) <> 'text' THEN +{col} WHEN CAST(CAST({col} AS NUMERIC) AS TEXT) = +{col} THEN CAST({col} AS NUMERIC) WHEN CAST(CAST({col} AS REAL) AS TEXT) = +{col} THEN CAST({col} AS REAL) ELSE +{col} END"
+    )
+}
+
+/// Fails the migration with `message` (SQLite reports it as "CHECK constraint failed:
+/// <message>") when `count_sql` counts anything. Inside the rebuild's transaction, so
+/// the failure rolls everything back.
+fn guard(out: &mut String, message: &str, count_sql: &str) {
+    stmt(out, &format!("CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT {} CHECK (n = 0))", quote(message)));
+    stmt(out, &format!("INSERT INTO athanor_guard {count_sql}"));
+    stmt(out, "DROP TABLE athanor_guard");
 }

@@ -32,6 +32,8 @@ pub struct Args {
     pub depends_on: Vec<String>,
     pub rev_id: Option<String>,
     pub output: Option<String>,
+    /// `revision --autogenerate --rename OLD=NEW` / `TABLE.OLD=NEW`, in order.
+    pub renames: Vec<String>,
 }
 
 const COMMANDS: &[&str] =
@@ -73,6 +75,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
             "--branch-label" => a.branch_labels.push(take(&mut it)?),
             "--depends-on" => a.depends_on.push(take(&mut it)?),
             "--rev-id" => a.rev_id = Some(take(&mut it)?),
+            "--rename" => a.renames.push(take(&mut it)?),
             "-o" | "--output" => a.output = Some(take(&mut it)?),
             "--help" | "-h" => a.help = true,
             // A relative target such as `-1` is a positional, not a flag.
@@ -98,7 +101,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
 pub fn command_usage(command: &str) -> Option<&'static str> {
     Some(match command {
         "init" => "usage: athanor init [DIR]\n\nCreates the migrations directory (default: migrations) and athanor.ini.\n",
-        "revision" => "usage: athanor revision -m MESSAGE [--autogenerate] [--head REV] [--splice] [--branch-label LABEL] [--depends-on REV] [--rev-id ID]\n\nWrites DIR/<id>_<slug>.sql revising the current head (or --head; --head base starts a new base).\n  -m, --message MESSAGE  the revision's message (and file-name slug)\n  --autogenerate         write the SQL from the heads' schema (or --db's) to the declared one (--schema PATH, default schema.sql)\n  --head REV             the revision to base it on (a head, unless --splice)\n  --splice               allow a --head that is not a head (starts a branch)\n  --branch-label LABEL   a branch label for the new revision (repeatable)\n  --depends-on REV       a dependency (repeatable)\n  --rev-id ID            use ID instead of 12 random hex digits\n",
+        "revision" => "usage: athanor revision -m MESSAGE [--autogenerate [--rename OLD=NEW]...] [--head REV] [--splice] [--branch-label LABEL] [--depends-on REV] [--rev-id ID]\n\nWrites DIR/<id>_<slug>.sql revising the current head (or --head; --head base starts a new base).\n  -m, --message MESSAGE  the revision's message (and file-name slug)\n  --autogenerate         write the SQL from the heads' schema (or --db's) to the declared one (--schema PATH, default schema.sql)\n  --rename OLD=NEW       with --autogenerate: table OLD was renamed NEW (ALTER TABLE ... RENAME TO, not a drop and an add);\n  --rename T.OLD=NEW     column OLD of table T was renamed NEW (RENAME COLUMN); repeatable\n  --head REV             the revision to base it on (a head, unless --splice)\n  --splice               allow a --head that is not a head (starts a branch)\n  --branch-label LABEL   a branch label for the new revision (repeatable)\n  --depends-on REV       a dependency (repeatable)\n  --rev-id ID            use ID instead of 12 random hex digits\n",
         "merge" => "usage: athanor merge -m MESSAGE REVS... [--branch-label LABEL] [--rev-id ID]\n\nWrites a revision whose parents are REVS (e.g. heads).\n",
         "upgrade" => "usage: athanor upgrade [TARGET] [--sql]\n\nApplies migrations up to TARGET (default: heads): head, heads, REV, LABEL@head, +N, REV+N...\n  --sql  print the SQL instead (offline; FROM:TO sets the starting revision)\n",
         "downgrade" => "usage: athanor downgrade TARGET [--sql]\n\nReverts migrations down to TARGET: base, REV, -N, LABEL@-N...\n  --sql  print the SQL instead (needs FROM:TO)\n",
@@ -119,7 +122,7 @@ pub fn usage() -> String {
 
 commands (Alembic's):
   init [DIR]                        create the migrations directory and athanor.ini
-  revision -m MSG [--autogenerate] [--head REV] [--splice] [--branch-label L] [--depends-on REV] [--rev-id ID]
+  revision -m MSG [--autogenerate [--rename OLD=NEW | T.OLD=NEW]...] [--head REV] [--splice] [--branch-label L] [--depends-on REV] [--rev-id ID]
   merge -m MSG REVS...              a revision that merges REVS (e.g. heads)
   upgrade [TARGET] [--sql]          apply migrations up to TARGET (default: heads)
   downgrade TARGET [--sql]          revert migrations down to TARGET

@@ -120,11 +120,15 @@ pub fn revision(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out:
     if !args.positional.is_empty() {
         return Err(Error::Usage(format!("revision takes no positional arguments (got '{}'); use -m MESSAGE", args.positional.join(" "))));
     }
+    if !args.renames.is_empty() && !args.autogenerate {
+        return Err(Error::Usage("--rename needs --autogenerate".into()));
+    }
     let head = args.head.clone().unwrap_or_else(|| "head".into());
     let mut body = None;
     if args.autogenerate {
+        let renames = autogen::Renames::parse(&args.renames)?;
         let (current, declared) = schemas(map, args, host)?;
-        let Some(g) = autogen::generate(&current, &declared) else {
+        let Some(g) = autogen::generate_renaming(&current, &declared, &renames)? else {
             // Unlike Alembic, which writes an empty revision, nothing is written.
             out.stdout.push_str("No changes in schema detected.\n");
             return Ok(());

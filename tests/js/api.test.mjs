@@ -124,6 +124,16 @@ test("autogenerate compares a declared schema with the migrations, touching noth
   assert.throws(() => m.autogenerate("CREATE TABLE (oops"), { code: "PARSE_ERROR" });
 });
 
+test("autogenerate takes declared renames: ALTER TABLE ... RENAME instead of a drop and an add", async () => {
+  const m = await openMigrator({ migrations: chain });
+  const declared = "CREATE TABLE items (id INTEGER PRIMARY KEY);\nCREATE TABLE t2 (id INTEGER PRIMARY KEY);\nCREATE TABLE t3 (key INTEGER PRIMARY KEY);";
+  const g = m.autogenerate(declared, { rename: { t1: "items", "t3.id": "key" } });
+  assert.deepEqual(g.changes, ["rename table t1 to items", "rename column t3.id to key"]);
+  assert.equal(g.upgrade, '-- rename table t1 to items\nALTER TABLE "t1" RENAME TO "items";\n-- rename column t3.id to key\nALTER TABLE "t3" RENAME COLUMN "id" TO "key";\n');
+  assert.equal(g.downgrade, '-- rename column t3.key to id\nALTER TABLE "t3" RENAME COLUMN "key" TO "id";\n-- rename table items to t1\nALTER TABLE "items" RENAME TO "t1";\n');
+  assert.throws(() => m.autogenerate(declared, { rename: { nope: "items" } }), { code: "USAGE", message: "--rename nope=items: no table nope to rename" });
+});
+
 test("query and exec: the app's reads and writes through the migrated connection", async () => {
   const m = await openMigrator({ migrations: chain });
   await m.upgrade("head");

@@ -5,6 +5,8 @@ async function main(db: unknown) {
   const sql: string = m.plan("head");
   const g = m.autogenerate("CREATE TABLE a (x);");
   if (g) console.log(g.changes.join());
+  const renamed = m.autogenerate("CREATE TABLE a (y);", { rename: { "a.x": "y" } });
+  if (renamed) console.log(renamed.upgradeTransactional);
   const h = await openMigrator({ migrations: [], adapter: d1(db) });
   const parts: string[] = h.split("SELECT 1;");
   try { await h.upgrade(); } catch (e) { if (e instanceof MigrationError) console.log(e.code, e.data.revision); }
