@@ -2,7 +2,7 @@
 // slim.js). Each entry initialises the wasm its own way, then calls createApi.
 
 import { MigrationError, toMigrationError } from "./errors.js";
-import { readRows, runOnAdapter, stampOnAdapter } from "./runner.js";
+import { readRowsWith, runOnAdapter, stampOnAdapter } from "./runner.js";
 
 export { MigrationError };
 
@@ -149,25 +149,54 @@ export function joined(set) {
 }
 
 /** A migrator over a host's SQLite (D1, a Durable Object, sqlite-wasm...): the wasm
- * plans, the adapter executes step by step. */
+ * plans, the adapter executes step by step. The migrations are parsed on first need:
+ * with a bundle that names its heads (`athanor bundle`), an upgrade to the heads of a
+ * database already there reads the version table and nothing else, which keeps a
+ * Worker's check on every cold start cheap. */
 class AdapterMigrator {
-  #planner;
+  #wasm;
+  #set;
+  #versionTable;
+  #heads;
+  #planner = null;
   #adapter;
   #onProgress;
   #perMigration;
 
-  constructor(planner, adapter, { onProgress, transactionPerMigration = false } = {}) {
-    this.#planner = planner;
+  constructor(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration = false } = {}) {
+    this.#wasm = wasm;
+    this.#set = set;
+    this.#versionTable = versionTable ?? null;
+    this.#heads = Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
     this.#adapter = adapter;
     this.#onProgress = onProgress;
     this.#perMigration = transactionPerMigration;
   }
 
-  #run(direction, target, options) {
+  get #plan() {
+    if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
+    this.#planner ??= call(() => new this.#wasm.Planner(this.#set, this.#versionTable));
+    return this.#planner;
+  }
+
+  /** `true` when `target` names the bundle's heads and the rows are exactly those. */
+  #atHeads(target, rows) {
+    const heads = this.#heads;
+    if (!heads || !(target === "heads" || (target === "head" && heads.length === 1))) return false;
+    return rows.length === heads.length && heads.every((h) => rows.includes(h));
+  }
+
+  async #run(direction, target, options) {
     const onProgress = options?.onProgress ?? this.#onProgress;
-    return runOnAdapter(this.#planner, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration }).catch((e) => {
+    try {
+      if (direction === "upgrade" && this.#heads && !this.#planner) {
+        const rows = await readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
+        if (this.#atHeads(target, rows)) return { steps: [], before: rows, after: rows, warnings: [] };
+      }
+      return await runOnAdapter(this.#plan, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration });
+    } catch (e) {
       throw toMigrationError(e);
-    });
+    }
   }
 
   async upgrade(target = "heads", options) {
@@ -181,47 +210,48 @@ class AdapterMigrator {
   /** Sets the version table without running migrations; `purge` also forgets every
    * recorded checksum (how an edited migration is accepted). */
   async stamp(targets, { purge = false } = {}) {
-    return stampOnAdapter(this.#planner, this.#adapter, Array.isArray(targets) ? targets : [targets], purge).catch((e) => {
+    return stampOnAdapter(this.#plan, this.#adapter, Array.isArray(targets) ? targets : [targets], purge).catch((e) => {
       throw toMigrationError(e);
     });
   }
 
   async rows() {
-    return readRows(this.#planner, this.#adapter).catch((e) => {
+    return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter).catch((e) => {
       throw toMigrationError(e);
     });
   }
 
   async heads() {
-    return call(() => this.#planner.heads());
+    return call(() => this.#plan.heads());
   }
 
   /** The current revision(s), as `athanor current` shows them. */
   async current() {
     const rows = await this.rows();
-    return call(() => this.#planner.current(rows));
+    return call(() => this.#plan.current(rows));
   }
 
   /** Revisions, newest first; `range` as `athanor history -r`. */
   async history(range) {
-    return call(() => this.#planner.history(range ?? null));
+    return call(() => this.#plan.history(range ?? null));
   }
 
   /** Offline mode: the SQL of an upgrade/downgrade as text, from the host's version
    * table (or `from`); touches nothing. */
   async plan(target = "heads", { direction = "upgrade", from } = {}) {
     const rows = from ?? (await this.rows());
-    return call(() => this.#planner.offlineSql(direction, target, rows));
+    return call(() => this.#plan.offlineSql(direction, target, rows));
   }
 
   /** Statements of `sql` split by SQLite's rules (for hosts that take one at a time). */
   split(sql) {
-    return call(() => this.#planner.split(sql));
+    return call(() => this.#plan.split(sql));
   }
 
   close() {
     this.#planner?.free();
     this.#planner = null;
+    this.#set = null;
   }
 }
 
@@ -229,10 +259,15 @@ class AdapterMigrator {
 export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
-    const set = joined(await resolveMigrations(migrations));
+    const resolved = await resolveMigrations(migrations);
+    const set = joined(resolved);
     if (adapter) {
-      const planner = call(() => new wasm.Planner(set, versionTable ?? null));
-      return new AdapterMigrator(planner, adapter, { onProgress, transactionPerMigration });
+      // `athanor bundle`'s default export names its heads (a symbol, invisible to iteration).
+      const heads = resolved?.[Symbol.for("athanor.heads")];
+      const m = new AdapterMigrator(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
+      // Without the heads, check the migrations now, as the embedded engine does.
+      if (!heads) await m.heads();
+      return m;
     }
     const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return new Migrator(inner, onProgress);

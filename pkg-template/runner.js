@@ -15,9 +15,14 @@ async function readOwn(adapter, sql, params, what) {
   }
 }
 
+/** The version table's rows through `adapter` (`sql` from the wasm's versionRowsSql). */
+export function readRowsWith(sql, adapter) {
+  return readOwn(adapter, sql, [], "version table");
+}
+
 /** The version table's rows through `adapter`. */
 export function readRows(planner, adapter) {
-  return readOwn(adapter, planner.readRowsSql(), [], "version table");
+  return readRowsWith(planner.readRowsSql(), adapter);
 }
 
 /** The recorded checksums (`revision checksum`), as the Planner takes them. */

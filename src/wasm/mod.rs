@@ -13,6 +13,6 @@ mod views;
 
 pub use cli::run_cli;
 pub use migrator::Migrator;
-pub use planner::Planner;
+pub use planner::{version_rows_sql, Planner};
 pub use node_vfs::install_node_vfs;
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};

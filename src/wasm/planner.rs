@@ -21,6 +21,13 @@ use crate::core::plan::{self, Plan, StepKind, VersionOp};
 use crate::sqlite::split::split_statements;
 use crate::sqlite::version_table::{history_table_sql, HISTORY_TABLE};
 
+/// The query that reads a version table's rows, in rowid order (no migrations needed:
+/// the adapters' at-head check asks it before anything is parsed).
+#[wasm_bindgen(js_name = versionRowsSql)]
+pub fn version_rows_sql(version_table: Option<String>) -> String {
+    format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(version_table.as_deref().unwrap_or("alembic_version")))
+}
+
 #[wasm_bindgen]
 pub struct Planner {
     map: RevisionMap,
@@ -61,7 +68,7 @@ impl Planner {
     /// The query that reads the version table's rows, in rowid order.
     #[wasm_bindgen(js_name = readRowsSql)]
     pub fn read_rows_sql(&self) -> String {
-        format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(&self.table))
+        version_rows_sql(Some(self.table.clone()))
     }
 
     /// DDL run before the first step that writes (both `IF NOT EXISTS`).

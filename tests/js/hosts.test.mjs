@@ -250,3 +250,35 @@ for (const host of HOSTS) {
     await assert.rejects((await db.open(base)).current(), { code: "DATABASE_AHEAD", data: { revision: "c3c3" } });
   });
 }
+
+/** `athanor bundle` of `set`, through the package's CLI, imported as a Worker would. */
+async function bundleOf(set) {
+  const dir = mkdtempSync(join(work, "bundle-"));
+  for (const [name, text] of Object.entries(set)) writeFileSync(join(dir, name), text);
+  execFileSync(process.execPath, [join(pkg, "cli.mjs"), "--dir", dir, "bundle", "-o", join(dir, "migrations.mjs")], { stdio: "pipe" });
+  return import(pathToFileURL(join(dir, "migrations.mjs")).href);
+}
+
+for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
+  hostTest(host, "a bundle names its heads: at head, the check reads the version table and parses nothing", async (db) => {
+    const bundle = await bundleOf(grown(base));
+    assert.deepEqual(bundle.heads, ["c3c3"]);
+    assert.deepEqual(Object.keys(bundle.default).sort(), ["a1a1_a.sql", "b2b2_b.sql", "c3c3_c.sql"], "the heads stay out of iteration");
+    assert.equal((await (await db.open(bundle.default)).upgrade("head")).steps.length, 3);
+
+    // Proof that nothing is parsed at head: a text broken after bundling goes unnoticed
+    // by the at-head check, while the same set without the bundle's heads is refused.
+    const broken = { ...bundle.default, "c3c3_c.sql": "not a migration" };
+    Object.defineProperty(broken, Symbol.for("athanor.heads"), { value: bundle.heads });
+    const m = await db.open(broken);
+    assert.deepEqual(await m.upgrade("head"), { steps: [], before: ["c3c3"], after: ["c3c3"], warnings: [] });
+    assert.deepEqual(await m.upgrade("heads"), { steps: [], before: ["c3c3"], after: ["c3c3"], warnings: [] });
+    await assert.rejects(m.downgrade("-1"), { code: "PARSE_ERROR" }, "anything else parses first");
+    await assert.rejects(db.open({ ...broken }), { code: "PARSE_ERROR" });
+
+    // A newer bundle has other heads: the check plans and runs what is missing.
+    const next = await bundleOf({ ...grown(base), "d4d4_d.sql": file("d4d4", "c3c3", "CREATE TABLE d (x);", "DROP TABLE d;") });
+    assert.deepEqual((await (await db.open(next.default)).upgrade("head")).steps.map((s) => s.revision), ["d4d4"]);
+    assert.deepEqual(await (await db.open(next.default)).current(), ["d4d4"]);
+  });
+}
