@@ -1,0 +1,50 @@
+// OPFS from the app's own dedicated worker (the npm README's one line: call the same
+// openMigrator there), in headless Chromium, sharing the database with a page-side
+// migrator that the package runs in a worker of its own.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, symlinkSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
+import { installed } from "./lib/npm-cache.mjs";
+
+const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
+const fixture = fileURLToPath(new URL("./own-worker/", import.meta.url));
+const cleanup = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+});
+
+test("openMigrator in the app's own worker runs there on OPFS, and hands the database to the page's migrator", { timeout: 90_000 }, async () => {
+  const site = mkdtempSync(join(tmpdir(), "athanor-own-worker-"));
+  const profile = mkdtempSync(join(tmpdir(), "athanor-own-worker-profile-"));
+  cleanup.push(() => rmSync(site, { recursive: true, force: true }), () => rmSync(profile, { recursive: true, force: true }));
+  cpSync(fixture, site, { recursive: true });
+  symlinkSync(pkg, join(site, "pkg"));
+  const { url, server } = await serveStatic(site);
+  cleanup.push(() => server.close());
+  const { chromium } = await import(pathToFileURL(join(installed(PLAYWRIGHT), "node_modules/playwright-core/index.mjs")).href);
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => a !== "--headless"), headless: true });
+  cleanup.push(() => Promise.race([context.close(), sleep(5_000)]).catch(() => {}));
+  const page = await context.newPage();
+  const workers = [];
+  page.on("worker", (w) => workers.push(w.url()));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 60_000 });
+  const r = await page.evaluate(() => window.result);
+  assert.equal(r.error, undefined, JSON.stringify(r));
+  assert.deepEqual(r.worker.ok, {
+    steps: 2,
+    events: ["start a1a1", "done a1a1", "start b2b2", "done b2b2"],
+    current: ["b2b2"],
+    workerKind: "DedicatedWorkerGlobalScope",
+  });
+  // The page's migrator found the database the app's worker upgraded, and each sees the other's writes.
+  assert.equal(r.pageSteps, 0);
+  assert.deepEqual(r.pageRows, [{ name: "from the worker" }]);
+  assert.deepEqual(r.workerSees, { ok: [{ name: "from the worker" }, { name: "from the page" }] });
+  // In the app's worker no second worker was started; the page's migrator started one.
+  assert.deepEqual(workers.map((w) => w.split("/").pop()), ["own-worker.js", "opfs-worker.js"]);
+});
