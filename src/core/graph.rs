@@ -206,12 +206,21 @@ impl RevisionMap {
         ids.chain(labels)
     }
 
-    fn down_edges(&self, i: usize, edges: Edges) -> Vec<usize> {
+    /// Pushes `i`'s down edges onto `out` in the order `down_edges` lists them
+    /// (deduplicated as `dedupe` does), without a Vec of their own: walks call this
+    /// once per revision.
+    fn push_down_edges(&self, i: usize, edges: Edges, out: &mut Vec<usize>) {
         let n = &self.nodes[i];
-        match edges {
-            Edges::Versioned => n.parents.clone(),
-            Edges::All => n.all_down(),
-            Edges::Normalized => n.normalized_down(),
+        let extra: &[usize] = match edges {
+            Edges::Versioned => &[],
+            Edges::All => &n.deps,
+            Edges::Normalized => &n.norm_deps,
+        };
+        let start = out.len();
+        for &x in n.parents.iter().chain(extra) {
+            if !out[start..].contains(&x) {
+                out.push(x);
+            }
         }
     }
     fn up_edges(&self, i: usize, edges: Edges) -> &[usize] {
@@ -225,7 +234,7 @@ impl RevisionMap {
     /// Alembic's `_iterate_related_revisions`: a depth-first walk from each target in
     /// turn (shared `seen`), yielding each revision once, in Alembic's order. With
     /// `check`, a target reached from another target is an "overlaps" error.
-    fn related(&self, targets: &[usize], check: bool, next: impl Fn(usize) -> Vec<usize>) -> Result<Vec<usize>> {
+    fn related(&self, targets: &[usize], check: bool, next: impl Fn(usize, &mut Vec<usize>)) -> Result<Vec<usize>> {
         let mut seen = vec![false; self.nodes.len()];
         let mut out = Vec::new();
         for &target in targets {
@@ -239,7 +248,7 @@ impl RevisionMap {
                     continue;
                 }
                 seen[rev] = true;
-                todo.extend(next(rev));
+                next(rev, &mut todo);
                 out.push(rev);
             }
             if check {
@@ -259,17 +268,17 @@ impl RevisionMap {
 
     /// The targets and all their ancestors along `edges` (Alembic order).
     pub fn ancestors(&self, targets: &[usize], edges: Edges) -> Vec<usize> {
-        self.related(targets, false, |r| self.down_edges(r, edges)).unwrap_or_default()
+        self.related(targets, false, |r, todo| self.push_down_edges(r, edges, todo)).unwrap_or_default()
     }
     pub fn ancestors_checked(&self, targets: &[usize], edges: Edges) -> Result<Vec<usize>> {
-        self.related(targets, true, |r| self.down_edges(r, edges))
+        self.related(targets, true, |r, todo| self.push_down_edges(r, edges, todo))
     }
     /// The targets and all their descendants along `edges` (Alembic order).
     pub fn descendants(&self, targets: &[usize], edges: Edges) -> Vec<usize> {
-        self.related(targets, false, |r| self.up_edges(r, edges).to_vec()).unwrap_or_default()
+        self.related(targets, false, |r, todo| todo.extend_from_slice(self.up_edges(r, edges))).unwrap_or_default()
     }
     pub fn descendants_checked(&self, targets: &[usize], edges: Edges) -> Result<Vec<usize>> {
-        self.related(targets, true, |r| self.up_edges(r, edges).to_vec())
+        self.related(targets, true, |r, todo| todo.extend_from_slice(self.up_edges(r, edges)))
     }
     /// The targets and their ancestors as a set (order-free, so no Alembic walk order).
     pub fn ancestor_set(&self, targets: &[usize], edges: Edges) -> BitSet {
@@ -323,10 +332,15 @@ impl RevisionMap {
             if heads.is_empty() || bases.is_empty() {
                 return Err(Error::Cycle { kind, revisions: all_ids() });
             }
-            let down: BTreeSet<usize> = self.related(heads, false, |r| self.down_edges(r, edges))?.into_iter().collect();
-            let up: BTreeSet<usize> = self.related(bases, false, |r| self.up_edges(r, edges).to_vec())?.into_iter().collect();
-            let mut lost: Vec<String> =
-                (0..self.nodes.len()).filter(|i| !(down.contains(i) && up.contains(i))).map(|i| self.id(i).to_string()).collect();
+            // Membership by index: every revision is in both walks unless there is a cycle.
+            let marks = |walk: Vec<usize>| {
+                let mut m = vec![false; self.nodes.len()];
+                walk.into_iter().for_each(|i| m[i] = true);
+                m
+            };
+            let down = marks(self.related(heads, false, |r, todo| self.push_down_edges(r, edges, todo))?);
+            let up = marks(self.related(bases, false, |r, todo| todo.extend_from_slice(self.up_edges(r, edges)))?);
+            let mut lost: Vec<String> = (0..self.nodes.len()).filter(|&i| !(down[i] && up[i])).map(|i| self.id(i).to_string()).collect();
             if !lost.is_empty() {
                 lost.sort();
                 return Err(Error::Cycle { kind, revisions: lost });

@@ -65,8 +65,28 @@ pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), Stri
     Ok(())
 }
 
+/// ASCII whitespace as `char::is_whitespace` has it (vertical tab included).
+fn is_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// `str::trim`, fast on ASCII: the same characters (`char::is_whitespace`, which for
+/// ASCII also counts vertical tab) go, byte by byte; other text takes the Unicode path.
+fn trim(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+    let t = &s[start..end.max(start)];
+    // A non-ASCII byte at either end may start or end Unicode whitespace.
+    if t.as_bytes().first().is_some_and(|b| !b.is_ascii()) || t.as_bytes().last().is_some_and(|b| !b.is_ascii()) {
+        t.trim()
+    } else {
+        t
+    }
+}
+
 fn split_list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    value.split(',').map(trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 /// Parses a section marker line's options (`transaction:false`).
@@ -150,19 +170,22 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         offset += raw.len() + 1;
         // Most lines are SQL in a section: only one starting with `-` can be a marker
         // (a non-ASCII lead byte may be Unicode whitespace: look closer).
-        let lead = raw.bytes().find(|b| !b.is_ascii_whitespace());
+        let lead = raw.bytes().find(|b| !is_space(b));
         if in_body && lead.map_or(true, |b| b != b'-' && b.is_ascii()) {
             continue;
         }
         let line_no = idx + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = line.trim_end();
-        let marker = match marker_rest(trimmed, UPGRADE_MARKER) {
-            Some(rest) => Some((Part::Upgrade, rest, upgrade.is_some() || matches!(open, Some((_, Part::Upgrade))), "upgrade")),
-            None => marker_rest(trimmed, DOWNGRADE_MARKER)
-                .map(|rest| (Part::Downgrade, rest, downgrade.is_some() || matches!(open, Some((_, Part::Downgrade))), "downgrade")),
-        };
-        if let Some((which, rest, seen, name)) = marker {
+        let t = trim(line);
+        if t.starts_with("-- migrate:") {
+            let marker = match marker_rest(t, UPGRADE_MARKER) {
+                Some(rest) => Some((Part::Upgrade, rest, upgrade.is_some() || matches!(open, Some((_, Part::Upgrade))), "upgrade")),
+                None => marker_rest(t, DOWNGRADE_MARKER)
+                    .map(|rest| (Part::Downgrade, rest, downgrade.is_some() || matches!(open, Some((_, Part::Downgrade))), "downgrade")),
+            };
+            let Some((which, rest, seen, name)) = marker else {
+                return Err(Error::parse(path, line_no, format!("unknown section marker '{t}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')")));
+            };
             if seen {
                 return Err(Error::parse(path, line_no, format!("second '-- migrate:{name}' section")));
             }
@@ -173,40 +196,35 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
             in_body = true;
             continue;
         }
-        if trimmed.trim_start().starts_with("-- migrate:") {
-            return Err(Error::parse(path, line_no, format!("unknown section marker '{}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')", trimmed.trim())));
-        }
-        if in_body {
-            continue;
-        }
-        let t = trimmed.trim_start();
-        if t.is_empty() {
+        if in_body || t.is_empty() {
             continue;
         }
         let Some(comment) = t.strip_prefix("--") else {
             return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
         };
         let Some((key, value)) = comment.split_once(':') else { continue };
-        let value = value.trim();
-        match key.trim().to_ascii_lowercase().as_str() {
-            "revision id" => {
+        let value = trim(value);
+        let key = trim(key);
+        let is = |name: &str| key.eq_ignore_ascii_case(name);
+        match () {
+            _ if is("revision id") => {
                 check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
                 id = Some(value.to_string());
             }
-            "revises" => {
+            _ if is("revises") => {
                 let list = split_list(value);
                 for p in &list {
                     check_identifier("revision identifier", p).map_err(|m| Error::parse(path, line_no, m))?;
                 }
                 parents = Some(list);
             }
-            "branch labels" => {
+            _ if is("branch labels") => {
                 branch_labels = split_list(value);
                 for l in &branch_labels {
                     check_identifier("branch label", l).map_err(|m| Error::parse(path, line_no, m))?;
                 }
             }
-            "depends on" => {
+            _ if is("depends on") => {
                 depends_on = split_list(value);
                 for d in &depends_on {
                     if d.contains(char::is_whitespace) {
@@ -214,8 +232,8 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
                     }
                 }
             }
-            "create date" => create_date = (!value.is_empty()).then(|| value.to_string()),
-            "message" => message = value.to_string(),
+            _ if is("create date") => create_date = (!value.is_empty()).then(|| value.to_string()),
+            _ if is("message") => message = value.to_string(),
             // Any other comment line in the header is the author's own.
             _ => {}
         }
@@ -245,9 +263,9 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     })
 }
 
-/// `Some(options)` when `line` is `marker` optionally followed by options.
+/// `Some(options)` when `line` (trimmed) is `marker` optionally followed by options.
 fn marker_rest<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
-    let rest = line.trim_start().strip_prefix(marker)?;
+    let rest = line.strip_prefix(marker)?;
     (rest.is_empty() || rest.starts_with(char::is_whitespace)).then_some(rest)
 }
 
@@ -464,6 +482,9 @@ mod tests {
         }
         let s = parse("a.sql", "a.sql", &format!("{head}\n-- migrate:upgrade\nA\n\n-- migrate:downgrade\nB")).unwrap();
         assert_eq!((s.upgrade.first_line, s.downgrade.unwrap().first_line), (5, 8));
+        // Header values trim as str::trim does, vertical tab and Unicode spaces included.
+        let s = parse("a.sql", "a.sql", "-- Revision ID:\u{b}a1\u{a0}\n-- Revises:\u{3000}\n-- MESSAGE : hi \u{b}\n\x0b-- migrate:upgrade\nA\n").unwrap();
+        assert_eq!((s.id.as_str(), s.parents.len(), s.message.as_str(), s.upgrade.sql.as_str()), ("a1", 0, "hi", "A\n"));
         // A marker after Unicode whitespace is still a marker.
         let e = parse("a.sql", "a.sql", &format!("{head}-- migrate:upgrade\nA\n\u{a0}-- migrate:upgrade\n")).unwrap_err();
         assert_eq!(e.to_string(), "a.sql:5: second '-- migrate:upgrade' section");
