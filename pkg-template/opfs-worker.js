@@ -15,8 +15,10 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
   try {
     let result;
     if (op === "open") {
-      const [set, options, wasmUrl] = args;
-      await initWasm({ module_or_path: wasmUrl ?? new URL("./athanor_bg.wasm", import.meta.url) });
+      // The page compiled the wasm while this worker started (a WebAssembly.Module),
+      // or left it to us.
+      const [set, options, wasmModule] = args;
+      await initWasm({ module_or_path: wasmModule ?? new URL("./athanor_bg.wasm", import.meta.url) });
       migrator = openOpfsMigrator(wasm, set, options);
     } else if (op === "close") {
       await migrator?.close();

@@ -17,6 +17,19 @@ export function init(input) {
 }
 
 const api = createApi(wasm);
+
+let compiled;
+/** The wasm compiled here while the worker boots (both at once), then handed to it:
+ * a WebAssembly.Module crosses postMessage. `undefined`: the worker loads it itself. */
+function compiledForWorker() {
+  if (wasmInput instanceof WebAssembly.Module) return Promise.resolve(wasmInput);
+  if (wasmInput !== undefined && typeof wasmInput !== "string" && !(wasmInput instanceof URL)) return Promise.resolve(undefined);
+  const url = wasmInput ?? new URL("./athanor_bg.wasm", import.meta.url);
+  compiled ??= WebAssembly.compileStreaming(fetch(url))
+    .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((bytes) => WebAssembly.compile(bytes)))
+    .catch(() => undefined);
+  return compiled;
+}
 const inMemory = (database) => database == null || database === "" || database === ":memory:";
 
 /**
@@ -40,11 +53,11 @@ export async function openMigrator(options = {}) {
     await init();
     return openOpfsMigrator(wasm, set, { ...settings, onProgress });
   }
+  const module = compiledForWorker();
   const worker = new Worker(new URL("./opfs-worker.js", import.meta.url), { type: "module", name: `athanor ${database}` });
   const migrator = new WorkerMigrator(worker, onProgress);
-  const url = typeof wasmInput === "string" || wasmInput instanceof URL ? String(wasmInput) : undefined;
   try {
-    await migrator.post("open", undefined, [set, settings, url]);
+    await migrator.post("open", undefined, [set, settings, await module]);
   } catch (e) {
     await migrator.close();
     throw e;
