@@ -5,7 +5,8 @@
 //!
 //! Override the corpus location with `ATHANOR_CORPUS=/path/to/corpus`.
 
-use std::path::PathBuf;
+mod common;
+
 
 use athanor::autogen::{self, Schema};
 use athanor::cli::NativeHost;
@@ -14,11 +15,11 @@ use athanor::core::walk::Spec;
 use athanor::sqlite::runner::{execute_one, Engine, Options};
 use athanor::sqlite::split::split_statements;
 use rusqlite::Connection;
+use common::{corpus, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
 
 fn versions(project: &str) -> String {
-    let root = PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()));
+    let root = corpus();
     root.join(project).join("versions").to_string_lossy().into_owned()
 }
 

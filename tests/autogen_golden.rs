@@ -3,41 +3,20 @@
 //! runner on a database with rows, the upgrade reaches the declared schema with the
 //! kept columns' rows intact, and the downgrade returns to the original schema.
 
+mod common;
+
 use athanor::autogen::{self, Generated, Schema};
 use athanor::core::graph::RevisionMap;
-use athanor::core::script::{Script, Section};
-use athanor::core::source::{from_fields, RevisionFields};
+use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
+use common::{athanor_bin as athanor, schema, script, section, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
-
-fn schema(sql: &str) -> Schema {
-    autogen::schema_of_sql("schema.sql", sql).unwrap()
-}
 
 fn generated(old: &str, new: &str) -> Generated {
     autogen::generate(&schema(old), &schema(new)).expect("a change is detected")
 }
 
-fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Script {
-    let mut s = from_fields(RevisionFields {
-        revision: id.into(),
-        revises: parent.map(|p| vec![p.to_string()]).unwrap_or_default(),
-        message: id.into(),
-        upgrade: String::new(),
-        downgrade: Some(String::new()),
-        ..Default::default()
-    })
-    .unwrap();
-    s.upgrade = up;
-    s.downgrade = Some(down);
-    s
-}
-
-fn section(r: &autogen::Rendered) -> Section {
-    Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional }
-}
 
 /// Each table's rows, columns named in `cols` only, as sorted text (affinity changes
 /// turn 5 into '5' and back; the value is what must survive).
@@ -564,10 +543,6 @@ fn a_bad_declared_schema_is_a_parse_error_with_its_line() {
 
 // ------------------------------------------------------------------ through the CLI
 
-fn athanor(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 #[test]
 fn cli_check_and_revision_autogenerate() {

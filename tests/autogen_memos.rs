@@ -12,13 +12,12 @@
 //!
 //! Override the corpus location with `ATHANOR_CORPUS=/path/to/corpus`.
 
-use std::path::PathBuf;
+mod common;
+
+use common::corpus;
 
 use athanor::cli::{run, NativeHost, Output};
 
-fn corpus() -> PathBuf {
-    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()))
-}
 
 fn athanor(args: &[&str]) -> Output {
     let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -5,40 +5,20 @@
 //! every value kept or fails with a message naming the cause, leaving the database as
 //! it was.
 
+mod common;
+
 use athanor::autogen::{self, Generated, Schema};
 use athanor::core::graph::RevisionMap;
-use athanor::core::script::{Script, Section};
-use athanor::core::source::{from_fields, RevisionFields};
+use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
+use common::{schema, script, section, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
-
-fn schema(sql: &str) -> Schema {
-    autogen::schema_of_sql("schema.sql", sql).unwrap()
-}
 
 fn generated(old: &str, new: &str) -> Generated {
     autogen::generate(&schema(old), &schema(new)).expect("a change is detected")
 }
 
-fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Script {
-    let mut s = from_fields(RevisionFields {
-        revision: id.into(),
-        revises: parent.map(|p| vec![p.to_string()]).unwrap_or_default(),
-        message: id.into(),
-        downgrade: Some(String::new()),
-        ..Default::default()
-    })
-    .unwrap();
-    s.upgrade = up;
-    s.downgrade = Some(down);
-    s
-}
-
-fn section(r: &autogen::Rendered) -> Section {
-    Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional }
-}
 
 /// Every row of every table, as text.
 fn dump(conn: &Connection) -> Vec<String> {

@@ -10,20 +10,22 @@
 //! Everything runs through the CLI layer (`athanor::cli::run`), as a user would.
 //! Override the corpus location with `ATHANOR_CORPUS=/path/to/corpus`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use athanor::autogen::{self, Schema};
 use athanor::cli::{run, NativeHost, Output};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use common::{corpus, OWN};
 
 const BEFORE: &str = "7c0d0abb5f44"; // v0 10 0
 const RENAME: &str = "88efebb82ef2"; // v0 11 0: Config.key -> name
 const GENERATED: &str = "a70e11000001";
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
 
 fn corpus_versions() -> PathBuf {
-    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()))
+    corpus()
         .join("pingvin-share")
         .join("versions")
 }

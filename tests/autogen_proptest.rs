@@ -10,15 +10,16 @@
 //! UPDATE actions, indexes (unique, partial, expression), views, triggers, WITHOUT
 //! ROWID and STRICT.
 
+mod common;
+
 use athanor::autogen::{self, Schema};
 use athanor::core::graph::RevisionMap;
-use athanor::core::script::{Script, Section};
-use athanor::core::source::{from_fields, RevisionFields};
+use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use proptest::prelude::*;
 use rusqlite::Connection;
+use common::{script, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
 const TYPES: &[&str] = &["INTEGER", "TEXT", "NUMERIC", "BLOB", ""];
 /// A STRICT table's spelling of each type: every column needs one, and the rows'
 /// integers must fit it (a STRICT BLOB column refuses them).
@@ -190,19 +191,6 @@ fn data(tables: &[Option<Table>], rows: &[usize]) -> String {
     s
 }
 
-fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Script {
-    let mut s = from_fields(RevisionFields {
-        revision: id.into(),
-        revises: parent.map(|p| vec![p.to_string()]).unwrap_or_default(),
-        message: id.into(),
-        downgrade: Some(String::new()),
-        ..Default::default()
-    })
-    .unwrap();
-    s.upgrade = up;
-    s.downgrade = Some(down);
-    s
-}
 
 /// The values of the columns both schemas keep (generated ones aside), per table. The
 /// rows hold integers, which a type change may store as text or real: compared as

@@ -3,18 +3,15 @@
 //! autogenerate alone sees a drop and an add. Golden text, a round trip with rows
 //! through the runner, and the errors for hints that do not fit the schemas.
 
+mod common;
+
 use athanor::autogen::{self, Generated, Renames, Schema};
 use athanor::core::graph::RevisionMap;
-use athanor::core::script::{Script, Section};
-use athanor::core::source::{from_fields, RevisionFields};
+use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
+use common::{athanor_bin as athanor, schema, script, section, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
-
-fn schema(sql: &str) -> Schema {
-    autogen::schema_of_sql("schema.sql", sql).unwrap()
-}
 
 fn hints(h: &[&str]) -> Renames {
     Renames::parse(&h.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
@@ -24,23 +21,6 @@ fn generated(old: &str, new: &str, h: &[&str]) -> Generated {
     autogen::generate_renaming(&schema(old), &schema(new), &hints(h)).unwrap().expect("a change")
 }
 
-fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Script {
-    let mut s = from_fields(RevisionFields {
-        revision: id.into(),
-        revises: parent.map(|p| vec![p.to_string()]).unwrap_or_default(),
-        message: id.into(),
-        downgrade: Some(String::new()),
-        ..Default::default()
-    })
-    .unwrap();
-    s.upgrade = up;
-    s.downgrade = Some(down);
-    s
-}
-
-fn section(r: &autogen::Rendered) -> Section {
-    Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional }
-}
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
     let mut st = conn.prepare(sql).unwrap();
@@ -157,10 +137,6 @@ fn hints_that_do_not_fit_are_usage_errors() {
 
 // ------------------------------------------------------------------ through the CLI
 
-fn athanor(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 #[test]
 fn cli_revision_autogenerate_rename() {

@@ -4,36 +4,16 @@
 //! A TEMP object is not part of a database's schema: declaring one is refused with the
 //! line that declares it.
 
+mod common;
+
 use athanor::autogen::{self, Schema};
 use athanor::core::graph::RevisionMap;
-use athanor::core::script::{Script, Section};
-use athanor::core::source::{from_fields, RevisionFields};
+use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
+use common::{schema, script, section, OWN};
 
-const OWN: &[&str] = &["alembic_version", "athanor_history"];
 
-fn schema(sql: &str) -> Schema {
-    autogen::schema_of_sql("schema.sql", sql).unwrap()
-}
-
-fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Script {
-    let mut s = from_fields(RevisionFields {
-        revision: id.into(),
-        revises: parent.map(|p| vec![p.to_string()]).unwrap_or_default(),
-        message: id.into(),
-        downgrade: Some(String::new()),
-        ..Default::default()
-    })
-    .unwrap();
-    s.upgrade = up;
-    s.downgrade = Some(down);
-    s
-}
-
-fn section(r: &autogen::Rendered) -> Section {
-    Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional }
-}
 
 /// `old` as r1 with `data`, the generated r2 up (reaching `new`) and down (back to
 /// `old`); returns the connection at r2 and the generated text.

@@ -1,12 +1,10 @@
 //! `init`, `revision` and `merge` through the CLI binary, in a temporary project.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn athanor(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).output().expect("run athanor");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
+use common::athanor_bin as athanor;
+use std::path::Path;
+
 
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

@@ -12,6 +12,8 @@
 //!
 //! Override the corpus location with `ATHANOR_CORPUS=/path/to/corpus`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -24,12 +26,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-/// athanor's own tables: left out of every schema comparison.
-const OWN_TABLES: &[&str] = &["alembic_version", "athanor_history"];
-
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()))
-}
+use common::OWN as OWN_TABLES;
 
 // ------------------------------------------------------------------ the corpus, read here
 
@@ -77,7 +74,7 @@ struct Project {
 
 impl Project {
     fn load(name: &'static str) -> Project {
-        let dir = corpus_dir().join(name);
+        let dir = common::corpus().join(name);
         let mut files: Vec<Rev> = std::fs::read_dir(dir.join("versions"))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .map(|e| e.unwrap().path())
