@@ -131,3 +131,16 @@ fn bundle_writes_an_es_module_of_the_migrations() {
     assert_eq!((code, out.as_str()), (0, "Generating migrations.js ...  done\n"));
     assert!(std::fs::read_to_string(p.join("migrations.js")).unwrap().contains("export default migrations;"));
 }
+
+#[test]
+fn a_branch_label_alembic_would_refuse_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init"]);
+    let (code, _, err) = athanor(p, &["revision", "-m", "x", "--branch-label", "a@b"]);
+    assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: Character(s) '@' not allowed in branch label 'a@b'\n"));
+    assert_eq!(std::fs::read_dir(p.join("migrations")).unwrap().count(), 0);
+    // The files it writes load again.
+    assert_eq!(athanor(p, &["revision", "-m", "x", "--branch-label", "billing"]).0, 0);
+    assert_eq!(athanor(p, &["heads"]).0, 0);
+}

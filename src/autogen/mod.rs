@@ -14,9 +14,9 @@ pub mod tokens;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::core::error::{Error, Result};
+use crate::core::error::{one_line, Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::sqlite::runner::{execute_one, Engine, Options};
+use crate::sqlite::runner::{execute_one, sqlite_message, Engine, Options};
 use crate::sqlite::split::split_statements;
 use crate::sqlite::version_table::HISTORY_TABLE;
 
@@ -74,7 +74,7 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
 
 /// A scratch database with foreign keys off, as the CLI's own connections have them
 /// (the bundled SQLite turns them on by default; histories such as memos' need them off).
-fn memory() -> Result<Connection> {
+pub(super) fn memory() -> Result<Connection> {
     let conn = Connection::open_in_memory().map_err(crate::sqlite::sql_error)?;
     conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
     Ok(conn)
@@ -97,13 +97,8 @@ pub fn schema_of_sql(file: &str, sql: &str) -> Result<Schema> {
 /// TEMP object.
 fn run_declared(conn: &Connection, file: &str, sql: &str, find_temp: bool) -> Result<()> {
     for st in split_statements(sql, 1) {
-        execute_one(conn, &st.sql).map_err(|e| {
-            let msg = match &e {
-                rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-                other => other.to_string(),
-            };
-            Error::parse(file, st.line, format!("{msg} (statement: {})", st.code().split_whitespace().collect::<Vec<_>>().join(" ")))
-        })?;
+        execute_one(conn, &st.sql)
+            .map_err(|e| Error::parse(file, st.line, format!("{} (statement: {})", sqlite_message(&e), one_line(st.code()))))?;
         if let Some((kind, name)) = if find_temp { temp_object(conn)? } else { None } {
             let why = "is not part of the database's schema (declare it without TEMP, or create it when the app connects)";
             return Err(Error::parse(file, st.line, format!("TEMP {kind} {name} {why}")));

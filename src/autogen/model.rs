@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use super::tokens::{self, Kind, Tok};
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
+use crate::sqlite::sql_error;
 
 #[derive(Debug, Clone, Eq)]
 pub struct Column {
@@ -104,9 +105,6 @@ impl Table {
         let key = name.to_lowercase();
         self.columns.iter().find(|c| c.name.to_lowercase() == key)
     }
-    pub fn has_option(&self, o: &str) -> bool {
-        self.options.iter().any(|x| x == o)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -153,10 +151,6 @@ pub struct Schema {
     pub triggers: BTreeMap<String, Object>,
 }
 
-fn sql_err(e: rusqlite::Error) -> Error {
-    Error::Sqlite(e.to_string())
-}
-
 fn key(name: &str) -> String {
     name.to_lowercase()
 }
@@ -169,20 +163,20 @@ impl Schema {
         let excluded = |t: &str| exclude.iter().any(|e| e.eq_ignore_ascii_case(t)) || t.to_lowercase().starts_with("sqlite_");
         let mut shadow = Vec::new();
         {
-            let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_err)?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+            let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_error)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
             for r in rows {
-                shadow.push(key(&r.map_err(sql_err)?));
+                shadow.push(key(&r.map_err(sql_error)?));
             }
         }
         let mut objects: Vec<(String, String, String, String)> = Vec::new();
         {
             let mut st = conn
                 .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name")
-                .map_err(sql_err)?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sql_err)?;
+                .map_err(sql_error)?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sql_error)?;
             for r in rows {
-                objects.push(r.map_err(sql_err)?);
+                objects.push(r.map_err(sql_error)?);
             }
         }
         let mut s = Schema::default();
@@ -270,14 +264,14 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
     {
         let mut st = conn
             .prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
-            .map_err(sql_err)?;
+            .map_err(sql_error)?;
         let rows = st
             .query_map([name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?))
             })
-            .map_err(sql_err)?;
+            .map_err(sql_error)?;
         for r in rows {
-            let (cname, ty, notnull, default, pk, hidden) = r.map_err(sql_err)?;
+            let (cname, ty, notnull, default, pk, hidden) = r.map_err(sql_error)?;
             if hidden == 1 {
                 continue; // a virtual table's hidden column: part of its module, not declared
             }
@@ -289,14 +283,14 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
     {
         let mut st = conn
             .prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
-            .map_err(sql_err)?;
+            .map_err(sql_error)?;
         let rows = st
             .query_map([name], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
             })
-            .map_err(sql_err)?;
+            .map_err(sql_error)?;
         for r in rows {
-            let (id, table, from, to, on_update, on_delete) = r.map_err(sql_err)?;
+            let (id, table, from, to, on_update, on_delete) = r.map_err(sql_error)?;
             let fk = fks.entry(id).or_insert_with(|| ForeignKey { from: vec![], table: key(&table), to: vec![], on_update, on_delete });
             fk.from.push(key(&from));
             // An omitted target column means the parent's primary key.
@@ -324,13 +318,13 @@ fn read_index(conn: &Connection, name: &str, table: &str, sql: &str) -> Result<I
         .query_row("SELECT \"unique\", partial FROM pragma_index_list(?1) WHERE name = ?2", [table, name], |r| {
             Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0))
         })
-        .map_err(sql_err)?;
+        .map_err(sql_error)?;
     let mut columns = Vec::new();
     let mut expression = false;
-    let mut st = conn.prepare("SELECT cid, name FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno").map_err(sql_err)?;
-    let rows = st.query_map([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))).map_err(sql_err)?;
+    let mut st = conn.prepare("SELECT cid, name FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno").map_err(sql_error)?;
+    let rows = st.query_map([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))).map_err(sql_error)?;
     for r in rows {
-        let (cid, col) = r.map_err(sql_err)?;
+        let (cid, col) = r.map_err(sql_error)?;
         if cid == -2 {
             expression = true;
             columns.push("<expr>".to_string());

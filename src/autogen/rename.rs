@@ -7,7 +7,6 @@
 //! database, so that indexes, views, triggers and foreign keys naming the old name
 //! follow as they will in the real database; the rest of the diff starts from there.
 
-use rusqlite::Connection;
 
 use super::model::Schema;
 use super::tokens::quote;
@@ -126,10 +125,10 @@ pub struct Applied {
 pub fn apply(current: &Schema, declared: &Schema, renames: &Renames) -> Result<Applied> {
     let renames = renames.resolve(current, declared)?;
     let sql_err = crate::sqlite::sql_error;
-    let conn = Connection::open_in_memory().map_err(sql_err)?;
+    let conn = super::memory()?;
     // Every object first (a view may name a table created after it), then the renames,
     // which SQLite refuses while any view or trigger does not resolve.
-    let mut all = String::from("PRAGMA foreign_keys = OFF;\n");
+    let mut all = String::new();
     let texts = current.tables.values().map(|t| &t.sql).chain(current.indexes.values().map(|i| &i.sql));
     for sql in texts.chain(current.views.values().map(|v| &v.sql)).chain(current.triggers.values().map(|t| &t.sql)) {
         all.push_str(sql);

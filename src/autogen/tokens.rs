@@ -29,9 +29,6 @@ impl Tok {
     pub fn is(&self, kw: &str) -> bool {
         self.kind == Kind::Word && self.text == kw
     }
-    pub fn is_ident(&self) -> bool {
-        matches!(self.kind, Kind::Word | Kind::Quoted)
-    }
 }
 
 /// Splits `sql` into tokens, dropping whitespace and comments. Never fails: an

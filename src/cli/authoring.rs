@@ -79,6 +79,9 @@ fn base_revisions(map: &RevisionMap, heads: &[String], splice: bool) -> Result<V
 fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &[String], body: Option<(Section, Section)>, out: &mut Output) -> Result<()> {
     let id = args.rev_id.clone().unwrap_or_else(|| host.random_hex(12));
     script::check_identifier("revision identifier", &id).map_err(Error::Usage)?;
+    for label in &args.branch_labels {
+        script::check_identifier("branch label", label).map_err(Error::Usage)?;
+    }
     if let Some(existing) = map.index_of(&id) {
         return Err(Error::DuplicateRevision { revision: id, first: map.node(existing).script.path.clone(), second: "(new)".into() });
     }
@@ -107,9 +110,6 @@ fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &
     let mut all: Vec<Script> = map.nodes.iter().map(|n| n.script.clone()).collect();
     all.push(new.clone());
     RevisionMap::new(all)?;
-    if !host.exists(dir) {
-        return Err(Error::Io(format!("migrations directory '{dir}' does not exist (run `athanor init`)")));
-    }
     host.create_file(&path, &render(&new))?;
     out.stdout.push_str(&format!("Generating {path} ...  done\n"));
     Ok(())

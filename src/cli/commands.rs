@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::args::Args;
 use super::{authoring, bundle, config};
 use super::format::{cmd_format, log_entry, Show};
-use super::host::Host;
+use super::host::{Host, MigrationFile};
 use super::Output;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
@@ -78,14 +78,21 @@ impl Ctx<'_> {
 
 /// Reads and parses every migration of `dir` into a validated map.
 pub fn load_map(host: &dyn Host, dir: &str) -> Result<RevisionMap> {
+    map_of(&read_files(host, dir)?)
+}
+
+/// The migration files of `dir`, read once (commands that need the texts, such as
+/// `bundle`, take them from here too).
+pub fn read_files(host: &dyn Host, dir: &str) -> Result<Vec<MigrationFile>> {
     if !host.exists(dir) {
         return Err(Error::Io(format!("migrations directory '{dir}' does not exist (run `athanor init`, or pass --dir)")));
     }
-    let files = host.read_migrations(dir)?;
-    let scripts = files
-        .iter()
-        .map(|f| script::parse_bytes(&f.file_name, &f.path, &f.bytes))
-        .collect::<Result<Vec<_>>>()?;
+    host.read_migrations(dir)
+}
+
+/// The revision map of files read by `read_files`.
+pub fn map_of(files: &[MigrationFile]) -> Result<RevisionMap> {
+    let scripts = files.iter().map(|f| script::parse_bytes(&f.file_name, &f.path, &f.bytes)).collect::<Result<Vec<_>>>()?;
     RevisionMap::new(scripts)
 }
 
@@ -97,11 +104,12 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     if args.command == "init" {
         return authoring::init(args, &dir, host, out);
     }
-    let map = load_map(host, &dir)?;
+    let files = read_files(host, &dir)?;
+    let map = map_of(&files)?;
     let ctx = Ctx { args, host, map };
     match args.command.as_str() {
         "revision" => authoring::revision(&ctx.map, args, &dir, host, out),
-        "bundle" => bundle::bundle(&ctx.map, &dir, args.output.as_deref(), host, out),
+        "bundle" => bundle::bundle(&ctx.map, &dir, &files, args.output.as_deref(), host, out),
         "merge" => authoring::merge(&ctx.map, args, &dir, host, out),
         "current" => current(&ctx, out),
         "heads" => heads(&ctx, out),

@@ -65,7 +65,7 @@ pub enum Error {
 }
 
 /// A statement on one line, shortened: error messages stay one line.
-fn one_line(sql: &str) -> String {
+pub fn one_line(sql: &str) -> String {
     let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 160 {
         format!("{}...", flat.chars().take(160).collect::<String>())

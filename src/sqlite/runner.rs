@@ -296,7 +296,7 @@ impl<'a> Engine<'a> {
 }
 
 /// SQLite's own message, without rusqlite's copy of the statement.
-fn sqlite_message(e: &rusqlite::Error) -> String {
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
     match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
