@@ -1022,3 +1022,10 @@ fn opfs_unavailable_says_why_and_what_to_do() {
     assert_eq!(e.code(), "OPFS_UNAVAILABLE");
     assert!(e.to_string().contains("storage: \"memory\""), "{e}");
 }
+
+#[test]
+fn the_typescript_error_codes_are_the_rust_ones() {
+    // The JS types spell the union out (a wasm-bindgen custom section is a literal).
+    let union = athanor::core::error::ERROR_CODES.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" | ");
+    assert!(include_str!("../src/wasm/error.rs").contains(&format!("export type ErrorCode = {union};")), "src/wasm/error.rs's ErrorCode differs from ERROR_CODES");
+}

@@ -85,7 +85,8 @@ fn trim(s: &str) -> &str {
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
+/// A header's comma-separated list, items trimmed, empty ones dropped.
+pub fn split_list(value: &str) -> Vec<String> {
     value.split(',').map(trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
@@ -153,7 +154,6 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     let mut downgrade: Option<Section> = None;
     // The section whose body is being read, and which one it is.
     let mut open: Option<(Open, Part)> = None;
-    let mut in_body = false;
     let mut offset = 0;
     let close = |open: Option<(Open, Part)>, end: usize, up: &mut Option<Section>, down: &mut Option<Section>| {
         if let Some((o, which)) = open {
@@ -171,7 +171,7 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         // Most lines are SQL in a section: only one starting with `-` can be a marker
         // (a non-ASCII lead byte may be Unicode whitespace: look closer).
         let lead = raw.bytes().find(|b| !is_space(b));
-        if in_body && lead.map_or(true, |b| b != b'-' && b.is_ascii()) {
+        if open.is_some() && lead.map_or(true, |b| b != b'-' && b.is_ascii()) {
             continue;
         }
         let line_no = idx + 1;
@@ -193,10 +193,9 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
             // The previous section ends before this marker's line (and its `\n`).
             close(open.take(), line_start.saturating_sub(1), &mut upgrade, &mut downgrade);
             open = Some((Open { body: offset.min(text.len()), first_line: line_no + 1, transactional }, which));
-            in_body = true;
             continue;
         }
-        if in_body || t.is_empty() {
+        if open.is_some() || t.is_empty() {
             continue;
         }
         let Some(comment) = t.strip_prefix("--") else {

@@ -2,7 +2,8 @@
 //! host brings file access (Node's `fs`, synchronously); the database file is opened
 //! through the Node file VFS.
 
-use js_sys::{Object, Reflect, Uint8Array};
+use super::js::{get, set};
+use js_sys::{Object, Uint8Array};
 use rusqlite::{Connection, OpenFlags};
 use wasm_bindgen::prelude::*;
 
@@ -45,19 +46,15 @@ fn io(e: JsValue) -> Error {
     Error::Io(js_message(&e))
 }
 
-fn field(o: &JsValue, key: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 impl Host for CliHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let list = CliHost::read_migrations(self, dir).map_err(io)?;
         Ok(list
             .iter()
             .map(|f| MigrationFile {
-                file_name: field(&f, "fileName").as_string().unwrap_or_default(),
-                path: field(&f, "path").as_string().unwrap_or_default(),
-                bytes: Uint8Array::new(&field(&f, "bytes")).to_vec(),
+                file_name: get(&f, "fileName").as_string().unwrap_or_default(),
+                path: get(&f, "path").as_string().unwrap_or_default(),
+                bytes: Uint8Array::new(&get(&f, "bytes")).to_vec(),
             })
             .collect())
     }
@@ -119,8 +116,8 @@ impl Host for CliHost {
 pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
     let out = cli::run(&argv, &host);
     let o = Object::new();
-    let _ = Reflect::set(&o, &"stdout".into(), &out.stdout.into());
-    let _ = Reflect::set(&o, &"stderr".into(), &out.stderr.into());
-    let _ = Reflect::set(&o, &"status".into(), &JsValue::from(out.status));
+    set(&o, "stdout", out.stdout);
+    set(&o, "stderr", out.stderr);
+    set(&o, "status", out.status);
     o
 }

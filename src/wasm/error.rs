@@ -1,7 +1,8 @@
 //! Errors cross into JS as real `Error` objects with a stable `code` and a `data`
 //! object of details, never as strings.
 
-use js_sys::{Object, Reflect};
+use super::js::set;
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::Error;
@@ -10,11 +11,6 @@ use crate::core::error::Error;
 const ERROR_CODES_TS: &'static str = r#"
 export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE" | "SCHEMA_DIFF" | "NOT_UP_TO_DATE" | "OPFS_UNAVAILABLE";
 "#;
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    // Setting a property on a fresh plain object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
-}
 
 /// The details of an error as a plain object (revision, file, line, statement...).
 fn data(e: &Error) -> Object {

@@ -2,11 +2,12 @@
 //! gives), or an array of file texts `{ name, text }` / plain strings, or revision
 //! objects `{ revision, revises, branchLabels, dependsOn, message, upgrade, downgrade }`.
 
+use super::js::get;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::{Error, Result};
-use crate::core::script::Script;
+use crate::core::script::{split_list, Script};
 use crate::core::source::{from_fields, from_text, RevisionFields};
 
 #[derive(Deserialize)]
@@ -19,7 +20,7 @@ enum OneOrMany {
 impl OneOrMany {
     fn into_vec(self) -> Vec<String> {
         match self {
-            OneOrMany::One(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+            OneOrMany::One(s) => split_list(&s),
             OneOrMany::Many(v) => v,
         }
     }
@@ -42,10 +43,6 @@ struct RevisionObject {
     upgrade: String,
     #[serde(default)]
     downgrade: Option<String>,
-}
-
-fn get(o: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// One array entry: a file text, `{ name, text }`, or a revision object.

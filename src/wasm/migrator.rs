@@ -1,6 +1,7 @@
 //! `Migrator`: one revision map and one SQLite connection, exported to JS.
 
-use js_sys::{Array, Function, Object, Reflect};
+use super::js::{set, strings};
+use js_sys::{Array, Function, Object};
 use rusqlite::Connection;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -37,14 +38,6 @@ pub struct Migrator {
     conn: Option<Connection>,
     config: Config,
     options: Options,
-}
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
-}
-
-fn strings(v: &[String]) -> Array {
-    v.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
 fn step_js(map: &RevisionMap, step: &Step, index: usize, total: usize) -> Object {
@@ -209,7 +202,7 @@ impl Migrator {
 
     /// The heads of the migrations (`athanor heads`).
     pub fn heads(&self) -> Vec<String> {
-        self.map.heads.iter().map(|&h| self.map.id(h).to_string()).collect()
+        views::heads(&self.map)
     }
 
     /// Revisions newest first, as `athanor history`: `[{ revision, revises, ... }]`.

@@ -4,6 +4,7 @@
 mod cli;
 mod error;
 mod input;
+mod js;
 mod migrator;
 mod planner;
 mod node_vfs;

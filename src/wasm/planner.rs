@@ -5,15 +5,15 @@
 //! Checksums are compared here too (core::integrity, as the embedded engine does); the
 //! runner only reads the history table's rows and hands them in.
 
+use super::js::{set, strings};
 use std::collections::HashMap;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
 use super::input;
 use super::views;
-use crate::core::error::Error;
 use crate::core::graph::RevisionMap;
 use crate::core::integrity;
 use crate::core::offline::{create_version_table, quote_ident};
@@ -32,14 +32,6 @@ pub fn version_rows_sql(version_table: Option<String>) -> String {
 pub struct Planner {
     map: RevisionMap,
     table: String,
-}
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
-}
-
-fn strings(v: &[String]) -> Array {
-    v.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
 /// One write with bound parameters; `expect_one`: it must change exactly one row
@@ -95,7 +87,6 @@ impl Planner {
         integrity::verify_checksums(&self.map, &rows, &self::recorded(&recorded)).map_err(to_js)
     }
 
-    /// The migrations' heads (`athanor heads`).
     /// `athanor current` from the version table's `rows` (the runner reads them).
     pub fn current(&self, rows: Vec<String>) -> Result<Vec<String>, JsValue> {
         views::current(&self.map, &rows).map_err(to_js)
@@ -112,8 +103,9 @@ impl Planner {
         views::offline_sql(&self.map, &self.table, direction, target, &rows).map_err(to_js)
     }
 
+    /// The migrations' heads (`athanor heads`).
     pub fn heads(&self) -> Vec<String> {
-        self.map.heads.iter().map(|&h| self.map.id(h).to_string()).collect()
+        views::heads(&self.map)
     }
 
     /// Splits SQL into statements by SQLite's rules.
@@ -125,12 +117,7 @@ impl Planner {
     /// `{ before, after, steps: [{ revision, direction, message, transactional,
     /// statements: [{ sql, code, line }], writes: [{ sql, params, expectOne }], rowsAfter }] }`.
     pub fn plan(&self, direction: &str, target: &str, rows: Vec<String>) -> Result<Object, JsValue> {
-        let plan = match direction {
-            "upgrade" => plan::plan_upgrade(&self.map, &rows, target),
-            "downgrade" => plan::plan_downgrade(&self.map, &rows, target),
-            other => Err(Error::Usage(format!("direction must be 'upgrade' or 'downgrade', not '{other}'"))),
-        }
-        .map_err(to_js)?;
+        let plan = views::plan(&self.map, direction, target, &rows).map_err(to_js)?;
         let steps = Array::new();
         let mut rows_now = plan.before.clone();
         for (index, step) in plan.steps.iter().enumerate() {

@@ -2,7 +2,8 @@
 //! SQL of a plan — from the revision map and the version table's rows. Shared by the
 //! embedded `Migrator` and the adapters' `Planner`, so both answer alike.
 
-use js_sys::{Array, Object, Reflect};
+use super::js::{set, strings};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::{Error, Result};
@@ -11,14 +12,6 @@ use crate::core::offline::render_plan;
 use crate::core::plan::{self, Plan};
 use crate::core::walk::Spec;
 use crate::sqlite::split::split_section;
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
-}
-
-fn strings(v: &[String]) -> Array {
-    v.iter().map(|s| JsValue::from_str(s)).collect()
-}
 
 /// `athanor current`'s revisions: the rows plus what they imply, reduced to branch
 /// heads; `DATABASE_AHEAD` when a row names a revision these migrations lack.
@@ -56,12 +49,21 @@ pub fn history(map: &RevisionMap, range: Option<&str>) -> Result<Array> {
         .collect())
 }
 
-/// Offline mode: the SQL of an upgrade or downgrade from `rows`, as Alembic's `--sql`.
-pub fn offline_sql(map: &RevisionMap, version_table: &str, direction: &str, target: &str, rows: &[String]) -> Result<String> {
-    let plan: Plan = match direction {
+/// The migrations' heads (`athanor heads`).
+pub fn heads(map: &RevisionMap) -> Vec<String> {
+    map.heads.iter().map(|&h| map.id(h).to_string()).collect()
+}
+
+/// The plan from `rows` to `target`; `direction` as JS gives it: "upgrade" | "downgrade".
+pub fn plan(map: &RevisionMap, direction: &str, target: &str, rows: &[String]) -> Result<Plan> {
+    match direction {
         "upgrade" => plan::plan_upgrade(map, rows, target),
         "downgrade" => plan::plan_downgrade(map, rows, target),
         other => Err(Error::Usage(format!("direction must be 'upgrade' or 'downgrade', not '{other}'"))),
-    }?;
-    Ok(render_plan(map, &plan, version_table, &split_section))
+    }
+}
+
+/// Offline mode: the SQL of an upgrade or downgrade from `rows`, as Alembic's `--sql`.
+pub fn offline_sql(map: &RevisionMap, version_table: &str, direction: &str, target: &str, rows: &[String]) -> Result<String> {
+    Ok(render_plan(map, &plan(map, direction, target, rows)?, version_table, &split_section))
 }

@@ -2,6 +2,7 @@
 //! `node:fs`, `node:path`, `node:os` and `process`. The wasm module never imports
 //! Node itself (it must load in browsers too); everything arrives through this object.
 
+use crate::wasm::js::get;
 use js_sys::{Object, Reflect};
 use sqlite_wasm_rs::vfs::{SystemErrorCode, VfsError, VfsErrorCode};
 use wasm_bindgen::prelude::*;
@@ -80,10 +81,6 @@ pub struct Constants {
 pub struct Identity {
     pub pid: u32,
     pub hostname: String,
-}
-
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Checks the object's shape up front, so a wrong argument fails at install time with
