@@ -1,18 +1,11 @@
 // The JS API over the wasm module, shared by every entry (node.js, web.js, workerd.js,
 // slim.js). Each entry initialises the wasm its own way, then calls createApi.
 
-import { MigrationError, toMigrationError } from "./errors.js";
+import { MigrationError, toMigrationError, call } from "./errors.js";
+import { Migrator } from "./migrator.js";
 import { readRowsWith, runOnAdapter, stampOnAdapter } from "./runner.js";
 
 export { MigrationError };
-
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw toMigrationError(e);
-  }
-}
 
 /** Accepts what bundlers give: `import.meta.glob(..., { query: "?raw" })` values may be
  * module objects `{ default: text }` rather than strings. */
@@ -36,84 +29,6 @@ export function normalizeMigrations(migrations) {
  * reads them, and sends what it cannot read through normalizeMigrations for its error. */
 export function acceptMigrations(migrations) {
   return migrations !== null && typeof migrations === "object" ? migrations : normalizeMigrations(migrations);
-}
-
-class Migrator {
-  #inner;
-  #onProgress;
-
-  constructor(inner, onProgress) {
-    this.#inner = inner;
-    this.#onProgress = onProgress;
-  }
-
-  #progress(options) {
-    return options?.onProgress ?? this.#onProgress ?? null;
-  }
-
-  /** Applies migrations up to `target` (default "heads"). Resolves to the report. */
-  async upgrade(target = "heads", options) {
-    return call(() => this.#inner.upgrade(target, this.#progress(options)));
-  }
-
-  /** Reverts migrations down to `target` ("-1", "base", a revision...). */
-  async downgrade(target, options) {
-    return call(() => this.#inner.downgrade(target, this.#progress(options)));
-  }
-
-  /** Sets the version table without running migrations. */
-  async stamp(targets, { purge = false } = {}) {
-    return call(() => this.#inner.stamp(Array.isArray(targets) ? targets : [targets], purge));
-  }
-
-  /** The current revision(s), as `athanor current` shows them. */
-  async current() {
-    return call(() => this.#inner.current());
-  }
-
-  /** The version table's rows. */
-  async rows() {
-    return call(() => this.#inner.rows());
-  }
-
-  /** The migrations' heads. */
-  async heads() {
-    return call(() => this.#inner.heads());
-  }
-
-  /** Revisions, newest first; `range` as `athanor history -r` ("a:b", "-3:", ...). */
-  async history(range) {
-    return call(() => this.#inner.history(range ?? null));
-  }
-
-  /** Offline mode: the SQL of an upgrade/downgrade as text; touches nothing. */
-  plan(target = "heads", { direction = "upgrade", from } = {}) {
-    return call(() => this.#inner.plan(direction, target, from ?? null));
-  }
-
-  /** Compares a declared schema (CREATE statements) with the schema the migrations
-   * build; `null` when they agree, else the changes and the SQL autogenerate writes.
-   * `rename`: `{ old_table: "new_table", "table.old_column": "new_column" }`, written as
-   * ALTER TABLE ... RENAME instead of a drop and an add (the CLI's `--rename`). */
-  autogenerate(declaredSchema, { rename = {} } = {}) {
-    return call(() => this.#inner.autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`)));
-  }
-
-  /** The app's reads: one statement with `?` parameters; rows as objects. */
-  async query(sql, params = []) {
-    return call(() => this.#inner.query(sql, params));
-  }
-
-  /** The app's writes: statements without parameters; resolves to rows changed. */
-  async exec(sql) {
-    return call(() => this.#inner.exec(sql));
-  }
-
-  /** Closes the database. */
-  close() {
-    this.#inner?.free();
-    this.#inner = null;
-  }
 }
 
 /** File texts cross into the wasm as two NUL-joined strings (cheaper than one string
@@ -186,14 +101,19 @@ class AdapterMigrator {
     return rows.length === heads.length && heads.every((h) => rows.includes(h));
   }
 
+  #readRows() {
+    return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
+  }
+
   async #run(direction, target, options) {
     const onProgress = options?.onProgress ?? this.#onProgress;
     try {
+      let rows;
       if (direction === "upgrade" && this.#heads && !this.#planner) {
-        const rows = await readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
+        rows = await this.#readRows();
         if (this.#atHeads(target, rows)) return { steps: [], before: rows, after: rows, warnings: [] };
       }
-      return await runOnAdapter(this.#plan, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration });
+      return await runOnAdapter(this.#plan, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration, rows });
     } catch (e) {
       throw toMigrationError(e);
     }
@@ -216,7 +136,7 @@ class AdapterMigrator {
   }
 
   async rows() {
-    return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter).catch((e) => {
+    return this.#readRows().catch((e) => {
       throw toMigrationError(e);
     });
   }

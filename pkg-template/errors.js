@@ -23,3 +23,12 @@ export function toMigrationError(e) {
   return e;
 }
 
+
+/** Runs `fn`, turning what the wasm throws into a MigrationError. */
+export function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw toMigrationError(e);
+  }
+}

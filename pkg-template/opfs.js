@@ -4,7 +4,8 @@
 // inside it, so two tabs never apply a migration twice, and a tab that waited finds the
 // database upgraded.
 
-import { MigrationError, toMigrationError } from "./errors.js";
+import { MigrationError, toMigrationError, call } from "./errors.js";
+import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
 
 export const DEFAULT_DIRECTORY = ".athanor";
@@ -23,46 +24,38 @@ export function opfsUnavailableReason() {
   return null;
 }
 
-/** The migrator API over an OPFS database, for code already in a dedicated worker. */
+/** The migrator API over an OPFS database, for code already in a dedicated worker: the
+ * embedded migrator's API (migrator.js), each call holding the pool's lease with the
+ * database open (it stays open until the lease goes to another tab). */
 export class OpfsMigrator {
   #inner;
+  #m;
   #lease;
   #close = () => this.#inner?.closeDatabase();
-  #onProgress;
 
   constructor(inner, lease, onProgress) {
     this.#inner = inner;
+    this.#m = new Migrator(inner, onProgress);
     this.#lease = lease;
-    this.#onProgress = onProgress;
     lease.closers.add(this.#close);
   }
 
-  /** Runs `fn(inner)` holding the lease, with the database open (it stays open until
-   * the lease goes to another tab). */
-  async #withDatabase(fn) {
-    if (!this.#inner) throw new MigrationError("the migrator is closed", "USAGE");
+  #withDatabase(fn) {
+    if (!this.#inner) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
     return this.#lease.run(() => {
-      try {
-        this.#inner.openDatabase();
-        return fn(this.#inner);
-      } catch (e) {
-        throw toMigrationError(e);
-      }
+      call(() => this.#inner.openDatabase());
+      return fn(this.#m);
     });
   }
 
-  #progress(options) {
-    return options?.onProgress ?? this.#onProgress ?? null;
-  }
-
-  upgrade(target = "heads", options) {
-    return this.#withDatabase((m) => m.upgrade(target, this.#progress(options)));
+  upgrade(target, options) {
+    return this.#withDatabase((m) => m.upgrade(target, options));
   }
   downgrade(target, options) {
-    return this.#withDatabase((m) => m.downgrade(target, this.#progress(options)));
+    return this.#withDatabase((m) => m.downgrade(target, options));
   }
-  stamp(targets, { purge = false } = {}) {
-    return this.#withDatabase((m) => m.stamp(Array.isArray(targets) ? targets : [targets], purge));
+  stamp(targets, options) {
+    return this.#withDatabase((m) => m.stamp(targets, options));
   }
   current() {
     return this.#withDatabase((m) => m.current());
@@ -70,30 +63,22 @@ export class OpfsMigrator {
   rows() {
     return this.#withDatabase((m) => m.rows());
   }
-  async heads() {
-    return this.#inner.heads();
+  heads() {
+    return this.#m.heads();
   }
-  async history(range) {
-    try {
-      return this.#inner.history(range ?? null);
-    } catch (e) {
-      throw toMigrationError(e);
-    }
+  history(range) {
+    return this.#m.history(range);
   }
   /** Offline SQL; reads the version table unless `from` is given. */
-  plan(target = "heads", { direction = "upgrade", from } = {}) {
-    if (from) return Promise.resolve().then(() => this.#inner.plan(direction, target, from)).catch((e) => Promise.reject(toMigrationError(e)));
-    return this.#withDatabase((m) => m.plan(direction, target, null));
+  plan(target, options) {
+    if (options?.from) return Promise.resolve().then(() => this.#m.plan(target, options));
+    return this.#withDatabase((m) => m.plan(target, options));
   }
-  async autogenerate(declaredSchema, { rename = {} } = {}) {
-    try {
-      return this.#inner.autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`));
-    } catch (e) {
-      throw toMigrationError(e);
-    }
+  autogenerate(declaredSchema, options) {
+    return Promise.resolve().then(() => this.#m.autogenerate(declaredSchema, options));
   }
   /** The app's reads: one statement with `?` parameters; rows as objects. */
-  query(sql, params = []) {
+  query(sql, params) {
     return this.#withDatabase((m) => m.query(sql, params));
   }
   /** The app's writes: statements without parameters; resolves to rows changed. */
@@ -109,7 +94,7 @@ export class OpfsMigrator {
     if (!this.#inner) return;
     await this.#lease.run(() => this.#close()).catch(() => {});
     this.#lease.closers.delete(this.#close);
-    this.#inner.free();
+    this.#m.close();
     this.#inner = null;
   }
 }
@@ -123,11 +108,6 @@ export function openOpfsMigrator(wasm, set, options) {
   // waiting on the browser), so the first call finds them ready.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
-  let inner;
-  try {
-    inner = new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true });
-  } catch (e) {
-    throw toMigrationError(e);
-  }
+  const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true }));
   return new OpfsMigrator(inner, lease, onProgress);
 }

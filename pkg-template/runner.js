@@ -83,9 +83,10 @@ function transaction(adapter, perMigration) {
  * look takes no lock (nothing to do: nothing written, nothing hashed); then, under the
  * run's lock where there is one, the rows are read again, applied revisions' checksums
  * verified, and each step checked against the version table before the next; if
- * another migrator moved it, the rest is planned again. */
-export async function runOnAdapter(planner, adapter, direction, target, { onProgress, perMigration = false } = {}) {
-  const before = await readRows(planner, adapter);
+ * another migrator moved it, the rest is planned again. `rows`: the first look's rows,
+ * when the caller has just read them. */
+export async function runOnAdapter(planner, adapter, direction, target, { onProgress, perMigration = false, rows: first } = {}) {
+  const before = first ?? (await readRows(planner, adapter));
   let plan = planner.plan(direction, target, before);
   if (plan.steps.length === 0) return { steps: [], before, after: before, warnings: plan.warnings };
   const tx = transaction(adapter, perMigration);
