@@ -28,7 +28,9 @@ pub fn read_rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let mut st = match conn.prepare(&sql) {
         Ok(st) => st,
         Err(_) if !table_exists(conn, table)? => return Ok(vec![]),
-        Err(e) => return Err(sql_error(e)),
+        // Outside a transaction another process may have created the table between
+        // the two looks: prepare again against the schema as it is now.
+        Err(_) => conn.prepare(&sql).map_err(sql_error)?,
     };
     let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_error)
