@@ -67,12 +67,7 @@ impl Host for CliHost {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = if path == ":memory:" {
-            Connection::open_in_memory()
-        } else {
-            Connection::open_with_flags_and_vfs(path, flags, NODE_VFS)
-        }
-        .map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
+        let conn = super::node_vfs::open(path, flags, (path != ":memory:").then_some(NODE_VFS))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_error)?;
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
         Ok(Some(conn))

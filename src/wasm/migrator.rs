@@ -106,16 +106,7 @@ fn open_connection(config: &Config) -> Result<Connection> {
     let database = config.database.as_deref().unwrap_or(":memory:");
     let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
     let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
-    super::node_vfs::clear_last_error();
-    let conn = match vfs {
-        Some(vfs) => Connection::open_with_flags_and_vfs(database, rusqlite::OpenFlags::default(), vfs),
-        None => Connection::open(database),
-    }
-    .map_err(|e| {
-        // SQLite only says "unable to open database file"; the host's error says why.
-        let why = super::node_vfs::last_error_message().map(|m| format!(" ({m})")).unwrap_or_default();
-        Error::Io(format!("cannot open database '{database}': {e}{why}"))
-    })?;
+    let conn = super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs)?;
     if let Some(ms) = config.busy_timeout {
         conn.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(sql_error)?;
     }

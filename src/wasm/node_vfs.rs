@@ -63,15 +63,18 @@ pub(crate) fn installed() -> bool {
     INSTALLED.get()
 }
 
-/// Forgets the last I/O error, so a later `last_error_message` is about what follows.
-pub(crate) fn clear_last_error() {
+/// Opens `database` with `vfs` (SQLite's default when `None`). A failure is `IO_ERROR`
+/// with the host's reason: SQLite itself only says "unable to open database file".
+pub(crate) fn open(database: &str, flags: rusqlite::OpenFlags, vfs: Option<&str>) -> Result<rusqlite::Connection, Error> {
     LAST_ERROR.with(|e| e.replace(None));
-}
-
-/// The host's message for the last failed file operation (SQLite itself only says
-/// "unable to open database file" or "disk I/O error").
-pub(crate) fn last_error_message() -> Option<String> {
-    LAST_ERROR.with(|e| e.borrow().as_ref().map(|e| e.message().to_string()))
+    match vfs {
+        Some(vfs) => rusqlite::Connection::open_with_flags_and_vfs(database, flags, vfs),
+        None => rusqlite::Connection::open_with_flags(database, flags),
+    }
+    .map_err(|e| {
+        let why = LAST_ERROR.with(|l| l.borrow().as_ref().map(|l| format!(" ({})", l.message()))).unwrap_or_default();
+        Error::Io(format!("cannot open database '{database}': {e}{why}"))
+    })
 }
 
 struct AppData {
@@ -294,6 +297,22 @@ impl VfsFile for DiskFile {
 
 struct NodeStore;
 
+/// A database in WAL mode needs shared memory between its connections, which Node
+/// cannot give (and this VFS does not offer): refused with the way out, before SQLite
+/// reads it (SQLite alone would say "file is not a database").
+fn wal_mode(data: &AppData, fd: f64, path: &str) -> Option<String> {
+    let mut header = [0u8; 20];
+    let n = data.host.read_sync(fd, &mut header, 0.0, 20.0, 0.0).ok()?;
+    let wal = n as usize == header.len() && header.starts_with(b"SQLite format 3\0") && (header[18] == 2 || header[19] == 2);
+    wal.then(|| {
+        format!(
+            "{path} is in WAL mode (journal_mode=WAL), which athanor cannot open from Node; \
+             close the apps using it and switch it to a rollback journal first: \
+             sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
+        )
+    })
+}
+
 impl NodeStore {
     fn open_fd(data: &AppData, path: &str, options: OpenOptions) -> VfsResult<(f64, OpenAccess)> {
         let c = &data.constants;
@@ -341,6 +360,12 @@ impl VfsStore for NodeStore {
         let path = name.path();
         let (fd, access) = Self::open_fd(data, path, options)?;
         let kind = options.kind();
+        if kind == Some(FileKind::MainDb) {
+            if let Some(why) = wal_mode(data, fd, path) {
+                let _ = data.host.close_sync(fd);
+                return Err(VfsError::new(VfsErrorCode::CantOpen, why.into()));
+            }
+        }
         let file = DiskFile {
             host: data.host.clone(),
             constants: data.constants,

@@ -95,6 +95,22 @@ test("the database file is an ordinary SQLite file", () => {
   assert.ok(!existsSync(join(p, "app.db-journal")));
 });
 
+test("a database in WAL mode is refused with the way out, and left as it was", () => {
+  // Node apps often switch their database to WAL; the Node file VFS has no shared
+  // memory for it. SQLite alone would call the file "not a database".
+  const p = project("wal");
+  const file = join(p, "app.db");
+  execFileSync("sqlite3", [file, "PRAGMA journal_mode=WAL; CREATE TABLE keep (v); INSERT INTO keep VALUES ('precious');"]);
+  const before = readFileSync(file);
+  const r = run(npm, p, [...db, "upgrade", "heads"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^FAILED \[IO_ERROR\]: cannot open database 'app\.db': .*app\.db is in WAL mode \(journal_mode=WAL\).*PRAGMA journal_mode=DELETE/);
+  assert.deepEqual(readFileSync(file), before);
+  execFileSync("sqlite3", [file, "PRAGMA journal_mode=DELETE"]);
+  assert.equal(run(npm, p, [...db, "upgrade", "heads"]).status, 0);
+  assert.equal(execFileSync("sqlite3", [file, "SELECT v FROM keep"], { encoding: "utf8" }).trim(), "precious");
+});
+
 test("every error code: same one-line message and exit status", () => {
   const bad = (p) => {
     writeFileSync(join(p, "migrations", "ffff0000_broken.sql"), "-- Revision ID: ffff0000\n-- migrate:upgrade\n");
