@@ -2,48 +2,12 @@
 //! gives), or an array of file texts `{ name, text }` / plain strings, or revision
 //! objects `{ revision, revises, branchLabels, dependsOn, message, upgrade, downgrade }`.
 
-use super::js::get;
-use serde::Deserialize;
+use super::js::{get, opt_list, opt_string};
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::{Error, Result};
-use crate::core::script::{split_list, Script};
+use crate::core::script::Script;
 use crate::core::source::{from_fields, from_text, RevisionFields};
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => split_list(&s),
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RevisionObject {
-    revision: String,
-    #[serde(default)]
-    revises: Option<OneOrMany>,
-    #[serde(default)]
-    branch_labels: Option<OneOrMany>,
-    #[serde(default)]
-    depends_on: Option<OneOrMany>,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    create_date: Option<String>,
-    upgrade: String,
-    #[serde(default)]
-    downgrade: Option<String>,
-}
 
 /// One array entry: a file text, `{ name, text }`, or a revision object.
 fn entry_script(i: usize, entry: &JsValue) -> Result<Script> {
@@ -58,17 +22,23 @@ fn entry_script(i: usize, entry: &JsValue) -> Result<Script> {
         let name = get(entry, "name").as_string().ok_or_else(|| bad(format!("`migrations[{i}]` has text but no name")))?;
         return from_text(&name, &text);
     }
-    let r: RevisionObject = serde_wasm_bindgen::from_value(entry.clone())
+    let fields = revision_object(entry)
         .map_err(|e| bad(format!("`migrations[{i}]` is not a revision object {{ revision, upgrade, ... }}: {e}")))?;
-    from_fields(RevisionFields {
-        revision: r.revision,
-        revises: r.revises.map(OneOrMany::into_vec).unwrap_or_default(),
-        branch_labels: r.branch_labels.map(OneOrMany::into_vec).unwrap_or_default(),
-        depends_on: r.depends_on.map(OneOrMany::into_vec).unwrap_or_default(),
-        message: r.message,
-        create_date: r.create_date,
-        upgrade: r.upgrade,
-        downgrade: r.downgrade,
+    from_fields(fields)
+}
+
+/// `{ revision, revises, branchLabels, dependsOn, message, createDate, upgrade, downgrade }`.
+fn revision_object(o: &JsValue) -> std::result::Result<RevisionFields, String> {
+    let required = |key: &str| opt_string(o, key)?.ok_or_else(|| format!("missing field `{key}`"));
+    Ok(RevisionFields {
+        revision: required("revision")?,
+        revises: opt_list(o, "revises")?,
+        branch_labels: opt_list(o, "branchLabels")?,
+        depends_on: opt_list(o, "dependsOn")?,
+        message: opt_string(o, "message")?.unwrap_or_default(),
+        create_date: opt_string(o, "createDate")?,
+        upgrade: required("upgrade")?,
+        downgrade: opt_string(o, "downgrade")?,
     })
 }
 
@@ -82,8 +52,12 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
         return Err(bad("`migrations` is required"));
     }
     // The JS wrapper joins file names and texts with NUL (which no SQL file can hold):
-    // two strings cross the boundary instead of two per file.
-    if let (Some(names), Some(texts)) = (get(value, "joinedNames").as_string(), get(value, "joinedTexts").as_string()) {
+    // two values cross the boundary instead of two per file. The texts come as UTF-8
+    // bytes: copying bytes in is cheaper than wasm-bindgen's string transcoding.
+    let joined_texts = get(value, "joinedTexts");
+    if let (Some(names), true) = (get(value, "joinedNames").as_string(), joined_texts.is_instance_of::<js_sys::Uint8Array>()) {
+        let bytes = js_sys::Uint8Array::from(joined_texts).to_vec();
+        let texts = std::str::from_utf8(&bytes).map_err(|_| bad("the migration texts are not valid UTF-8"))?;
         let names: Vec<&str> = names.split('\0').collect();
         let texts: Vec<&str> = texts.split('\0').collect();
         if names.len() != texts.len() {
@@ -93,11 +67,19 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
         return names.iter().zip(texts).map(|(name, text)| from_text(name, text)).collect();
     }
     if js_sys::Array::is_array(value) {
-        // Looked at by hand: serde's untagged enums build an error per failed guess,
-        // which costs more than parsing a thousand files.
         return js_sys::Array::from(value).iter().enumerate().map(|(i, entry)| entry_script(i, &entry)).collect();
     }
-    let map: std::collections::BTreeMap<String, String> = serde_wasm_bindgen::from_value(value.clone())
-        .map_err(|e| bad(format!("`migrations` must be an array or an object of path -> file text: {e}")))?;
-    map.iter().map(|(path, text)| from_text(path, text)).collect()
+    // `{ path: text }`, taken in key order (the file names sort the load order anyway).
+    let not_text = || bad("`migrations` must be an array or an object of path -> file text");
+    if !value.is_object() {
+        return Err(not_text());
+    }
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
+        let pair = js_sys::Array::from(&entry);
+        let (Some(path), Some(text)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { return Err(not_text()) };
+        entries.push((path, text));
+    }
+    entries.sort();
+    entries.iter().map(|(path, text)| from_text(path, text)).collect()
 }

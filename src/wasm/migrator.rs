@@ -1,9 +1,8 @@
 //! `Migrator`: one revision map and one SQLite connection, exported to JS.
 
-use super::js::{set, strings};
+use super::js::{opt_bool, opt_string, opt_u32, set, strings};
 use js_sys::{Array, Function, Object};
 use rusqlite::Connection;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
@@ -15,8 +14,8 @@ use crate::core::plan::{Step, StepKind, VersionOp};
 use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
 use crate::sqlite::sql_error;
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(rename_all = "camelCase", default)]
+/// `openMigrator`'s options as the wasm reads them (camelCase in JS).
+#[derive(Default, Clone)]
 struct Config {
     database: Option<String>,
     version_table: Option<String>,
@@ -102,6 +101,22 @@ fn report_js(map: &RevisionMap, report: &Report) -> Object {
     o
 }
 
+impl Config {
+    fn read(o: &JsValue) -> std::result::Result<Config, String> {
+        if o.is_undefined() || o.is_null() {
+            return Ok(Config::default());
+        }
+        Ok(Config {
+            database: opt_string(o, "database")?,
+            version_table: opt_string(o, "versionTable")?,
+            transaction_per_migration: opt_bool(o, "transactionPerMigration")?,
+            vfs: opt_string(o, "vfs")?,
+            busy_timeout: opt_u32(o, "busyTimeout")?,
+            deferred_open: opt_bool(o, "deferredOpen")?,
+        })
+    }
+}
+
 fn open_connection(config: &Config) -> Result<Connection> {
     let database = config.database.as_deref().unwrap_or(":memory:");
     let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
@@ -125,11 +140,7 @@ impl Migrator {
     }
 
     fn build(migrations: &JsValue, config: JsValue) -> Result<Migrator> {
-        let config: Config = if config.is_undefined() || config.is_null() {
-            Config::default()
-        } else {
-            serde_wasm_bindgen::from_value(config).map_err(|e| Error::Usage(format!("bad options: {e}")))?
-        };
+        let config = Config::read(&config).map_err(|e| Error::Usage(format!("bad options: {e}")))?;
         let map = RevisionMap::new(input::scripts(migrations)?)?;
         let options = Options {
             version_table: config.version_table.clone().unwrap_or_else(|| "alembic_version".into()),
