@@ -83,11 +83,7 @@ impl Host for NativeHost {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
-        // Another migrator holding the write lock makes us wait this long, then LOCKED.
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(crate::sqlite::sql_error)?;
-        // The bundled SQLite turns foreign keys on by default; the sqlite3 shell, Python
-        // and Alembic run migrations with SQLite's own default, off.
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
+        crate::sqlite::prepare_connection(&conn, None)?;
         Ok(Some(conn))
     }
 

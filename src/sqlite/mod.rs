@@ -5,7 +5,21 @@ pub mod runner;
 pub mod split;
 pub mod version_table;
 
-use crate::core::error::Error;
+use std::time::Duration;
+
+use crate::core::error::{Error, Result};
+
+/// How long a migrator waits for another one's write lock before `LOCKED`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Readies a freshly opened connection for migrating: waits `busy` (default
+/// `BUSY_TIMEOUT`) for other writers, and turns foreign keys off. That is SQLite's own
+/// default, which the sqlite3 shell, Python and Alembic migrate with; the bundled
+/// SQLite turns them on.
+pub fn prepare_connection(conn: &rusqlite::Connection, busy: Option<Duration>) -> Result<()> {
+    conn.busy_timeout(busy.unwrap_or(BUSY_TIMEOUT)).map_err(sql_error)?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)
+}
 
 /// A rusqlite error as ours: busy/locked databases get `LOCKED`.
 pub fn sql_error(e: rusqlite::Error) -> Error {

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::cli::{self, Host, MigrationFile};
 use crate::core::error::{Error, Result};
-use crate::sqlite::sql_error;
+use crate::sqlite::prepare_connection;
 
 use super::node_vfs::VFS_NAME as NODE_VFS;
 
@@ -68,8 +68,7 @@ impl Host for CliHost {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = super::node_vfs::open(path, flags, (path != ":memory:").then_some(NODE_VFS))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_error)?;
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
+        prepare_connection(&conn, None)?;
         Ok(Some(conn))
     }
 

@@ -12,7 +12,7 @@ use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Step, StepKind, VersionOp};
 use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
-use crate::sqlite::sql_error;
+use crate::sqlite::{prepare_connection, sql_error};
 
 /// `openMigrator`'s options as the wasm reads them (camelCase in JS).
 #[derive(Default, Clone)]
@@ -122,11 +122,7 @@ fn open_connection(config: &Config) -> Result<Connection> {
     let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
     let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
     let conn = super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs)?;
-    if let Some(ms) = config.busy_timeout {
-        conn.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(sql_error)?;
-    }
-    // Match the sqlite3 shell and Alembic: foreign keys are off unless a migration says.
-    conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(sql_error)?;
+    prepare_connection(&conn, config.busy_timeout.map(|ms| std::time::Duration::from_millis(ms.into())))?;
     Ok(conn)
 }
 
