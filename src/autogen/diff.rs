@@ -37,6 +37,9 @@ pub enum Op {
 pub struct Note {
     pub text: String,
     pub warning: bool,
+    /// It announces a table or column being added: in a downgrade (which adds back what
+    /// the upgrade dropped) its data does not come back, and the comment says so.
+    pub adds: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +57,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     let mut out = Vec::new();
     for name in keys(&old.tables, &new.tables) {
         match (old.tables.get(&name), new.tables.get(&name)) {
-            (None, Some(t)) => out.push(change(Kind::Table, &name, Op::Add, vec![note(format!("add table {}", t.name), false)])),
+            (None, Some(t)) => out.push(change(Kind::Table, &name, Op::Add, vec![adds(note(format!("add table {}", t.name), false))])),
             (Some(t), None) => out.push(change(Kind::Table, &name, Op::Drop, vec![note(format!("drop table {} (its rows are deleted)", t.name), true)])),
             (Some(a), Some(b)) if a != b => out.push(alter_table(old, a, b)),
             _ => {}
@@ -119,7 +122,11 @@ fn keys<V>(a: &std::collections::BTreeMap<String, V>, b: &std::collections::BTre
 }
 
 fn note(text: String, warning: bool) -> Note {
-    Note { text, warning }
+    Note { text, warning, adds: false }
+}
+
+fn adds(note: Note) -> Note {
+    Note { adds: true, ..note }
 }
 
 fn change(kind: Kind, name: &str, op: Op, notes: Vec<Note>) -> Change {
@@ -151,9 +158,9 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         if added.contains(&lc(&c.name)) {
             if needs_value(c) {
                 let text = format!("add column {t}.{} NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if {t} has rows)", c.name);
-                notes.push(note(text, true));
+                notes.push(adds(note(text, true)));
             } else {
-                notes.push(note(format!("add column {t}.{}", c.name), false));
+                notes.push(adds(note(format!("add column {t}.{}", c.name), false)));
             }
         }
     }

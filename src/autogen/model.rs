@@ -222,11 +222,11 @@ struct Parsed {
     autoincrement: bool,
 }
 
-fn parse_create_table(sql: &str) -> Parsed {
-    let toks = tokens::tokenize(sql);
+/// The parts of a CREATE TABLE statement (`sql`, already tokenized as `toks`).
+fn parse_create_table(sql: &str, toks: &[Tok]) -> Parsed {
     let mut p = Parsed { body_at: sql.len(), defs: BTreeMap::new(), constraints: vec![], options: vec![], autoincrement: false };
     let Some(open) = toks.iter().position(|t| t.kind == Kind::Punct && t.text == "(") else { return p };
-    let close = tokens::matching_paren(&toks, open).unwrap_or(toks.len());
+    let close = tokens::matching_paren(toks, open).unwrap_or(toks.len());
     p.body_at = toks[open].start;
     p.autoincrement = toks.iter().any(|t| t.is("autoincrement"));
     for part in tokens::split_top_level(&toks[open + 1..close.min(toks.len())]) {
@@ -253,12 +253,13 @@ fn parse_create_table(sql: &str) -> Parsed {
 }
 
 fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
-    let norm = tokens::normalize(&tokens::tokenize(sql));
+    let toks = tokens::tokenize(sql);
+    let norm = tokens::normalize(&toks);
     let virtual_table = norm.starts_with("create virtual table");
     let parsed = if virtual_table {
         Parsed { body_at: sql.len(), defs: BTreeMap::new(), constraints: vec![], options: vec![], autoincrement: false }
     } else {
-        parse_create_table(sql)
+        parse_create_table(sql, &toks)
     };
     let mut columns = Vec::new();
     {

@@ -28,7 +28,7 @@ pub struct Rendered {
 pub const REBUILD_PREFIX: &str = "athanor_new_";
 
 fn comment(out: &mut String, n: &Note, undo: bool) {
-    let text = if undo && (n.text.starts_with("add table") || n.text.starts_with("add column")) {
+    let text = if undo && n.adds {
         // Undoing a drop: the object comes back, its former contents do not.
         format!("{} (the data it held cannot be restored)", n.text)
     } else {
