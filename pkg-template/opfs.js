@@ -42,7 +42,11 @@ export class OpfsMigrator {
 
   #withDatabase(fn) {
     if (!this.#inner) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
-    return this.#lease.run(() => {
+    return this.#lease.run(async (pool) => {
+      // The pool grows here when this database (or its journal) would not fit.
+      await pool.ensureRoom().catch((e) => {
+        throw toMigrationError(e);
+      });
       call(() => this.#inner.openDatabase());
       return fn(this.#m);
     });

@@ -33,6 +33,12 @@ pub fn opfs_unavailable(reason: &str) -> JsValue {
     to_js(Error::OpfsUnavailable(reason.to_string()))
 }
 
+/// Free slots kept beside the stored files: a database's journal, and the database
+/// itself before it exists. Each slot is a file whose handle every page load opens
+/// (a few ms each), so the pool starts this small (sqlite-wasm-vfs would start at six)
+/// and grows when a database needs room (`ensureRoom`).
+const ROOM: usize = 3;
+
 /// The installed pool of one directory in this worker.
 #[wasm_bindgen]
 pub struct OpfsPool {
@@ -44,7 +50,7 @@ pub struct OpfsPool {
 /// worker, in an insecure context, or in a browser without sync access handles.
 #[wasm_bindgen(js_name = installOpfs)]
 pub async fn install_opfs(directory: String) -> Result<OpfsPool, JsValue> {
-    let cfg = OpfsSAHPoolCfgBuilder::new().vfs_name(VFS_NAME).directory(&directory).build();
+    let cfg = OpfsSAHPoolCfgBuilder::new().vfs_name(VFS_NAME).directory(&directory).initial_capacity(ROOM).build();
     let util = install::<WasmOsCallback>(&cfg, false).await.map_err(opfs_error)?;
     // A reused pool keeps its paused state; the caller expects it usable.
     util.resume().await.map_err(opfs_error)?;
@@ -67,6 +73,14 @@ impl OpfsPool {
     #[wasm_bindgen(getter, js_name = isPaused)]
     pub fn is_paused(&self) -> bool {
         self.util.is_paused()
+    }
+
+    /// Grows the pool so that it has room for one more database and its journal beside
+    /// the files it stores; called before a database is opened.
+    #[wasm_bindgen(js_name = ensureRoom)]
+    pub async fn ensure_room(&self) -> Result<(), JsValue> {
+        let stored = self.util.names().map_err(opfs_error)?.len();
+        self.util.ensure_capacity(stored + ROOM - 1).await.map_err(opfs_error)
     }
 
     /// The database (and journal) file names stored in the pool.

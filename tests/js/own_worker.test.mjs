@@ -45,6 +45,10 @@ test("openMigrator in the app's own worker runs there on OPFS, and hands the dat
   assert.equal(r.pageSteps, 0);
   assert.deepEqual(r.pageRows, [{ name: "from the worker" }]);
   assert.deepEqual(r.workerSees, { ok: [{ name: "from the worker" }, { name: "from the page" }] });
+  // Eight databases in one pool (sqlite-wasm-vfs's default six slots would not hold them):
+  // the pool grows as each is opened, and every one keeps its data.
+  const many = Array.from({ length: 7 }, (_, i) => `many-${i}.db`);
+  assert.deepEqual(r.many.ok, { steps: [2, 2, 2, 2, 2, 2, 2], files: [...many, "own.db"].sort(), first: [{ name: "from the worker" }, { name: "db 0" }] });
   // In the app's worker no second worker was started; the page's migrator started one.
   assert.deepEqual(workers.map((w) => w.split("/").pop()), ["own-worker.js", "opfs-worker.js"]);
 });

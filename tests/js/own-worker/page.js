@@ -17,6 +17,7 @@ try {
   await page.exec("INSERT INTO item (name) VALUES ('from the page')");
   result.workerSees = await ask({ sql: "SELECT name FROM item ORDER BY id" });
   await page.close();
+  result.many = await ask({ many: 7 });
 } catch (e) {
   result.error = { code: e.code, message: e.message };
 }
