@@ -202,6 +202,14 @@ impl Fx {
         rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
     }
 
+    /// The revisions the history table records, in order.
+    fn history_revisions(&self) -> Vec<String> {
+        let c = Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut st = c.prepare("SELECT revision FROM athanor_history ORDER BY revision").unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
+    }
+
     /// `athanor --dir DIR --db DB ARGS...`
     fn cli(&self, args: &[&str]) -> Output {
         let mut argv: Vec<String> = vec!["--dir".into(), self.dir_s(), "--db".into(), self.db_s()];
@@ -644,15 +652,7 @@ fn migration_failed_per_migration_keeps_the_earlier_migrations() {
         // A and B committed, C's good statements rolled back with its failure.
         assert_eq!(fx.rows(), vec![B.to_string()]);
         assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "t1", "t2"]);
-        let c = Connection::open_with_flags(&fx.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let applied: Vec<String> = query_all(&c, "SELECT revision FROM athanor_history ORDER BY revision")
-            .into_iter()
-            .map(|r| match &r[0] {
-                Value::Text(s) => s.clone(),
-                v => panic!("{v:?}"),
-            })
-            .collect();
-        assert_eq!(applied, [A, B]);
+        assert_eq!(fx.history_revisions(), [A, B]);
         let out = fx.cli(&["current"]);
         assert_eq!((out.status, out.stdout.as_str()), (0, "bbbb0002\n"));
     };
@@ -1012,6 +1012,28 @@ fn a_failing_transaction_false_section_is_rolled_back_and_foreign_keys_restored(
     let t9: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 't9'", [], |r| r.get(0)).unwrap();
     assert_eq!(t9, 0, "the section's own transaction was rolled back");
     assert_eq!(engine.current_rows().unwrap(), vec![B.to_string()]);
+}
+
+/// A migration whose upgrade opts out of the run's transaction (a table rebuild's shape).
+fn outside_script(id: &str, revises: &str, up: &str) -> String {
+    format!("-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n")
+}
+
+#[test]
+fn a_step_failing_after_a_transaction_false_section_keeps_that_section_recorded() {
+    // The section commits its own work, so its version row must be committed with it:
+    // rolled back with C's failure, it would leave t2 built but B unrecorded, and the
+    // next run would build t2 again.
+    let fx = Fx::chain();
+    fx.write(FB, &outside_script(B, A, "BEGIN;\nCREATE TABLE t2 (id INTEGER PRIMARY KEY);\nCOMMIT;"));
+    fx.write(FC, &script(C, B, "INSERT INTO nope VALUES (1);", None));
+    assert_eq!(fx.upgrade("heads").unwrap_err().code(), "MIGRATION_FAILED");
+    assert_eq!(fx.rows(), [B]);
+    assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "t1", "t2"]);
+    assert_eq!(fx.history_revisions(), [A, B]);
+    fx.write(FC, &script(C, B, UP_C, None));
+    assert_eq!(fx.upgrade("heads").unwrap().plan.steps.len(), 1, "only C is left to run");
+    assert_eq!(fx.rows(), [C]);
 }
 
 #[test]

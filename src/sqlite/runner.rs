@@ -170,8 +170,8 @@ impl<'a> Engine<'a> {
         while let Some(step) = queue.pop_front() {
             let index = done.len();
             let section = self.section(&step);
-            let transactional = section.is_none_or(|s| s.transactional);
-            if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
+            let outside = section.filter(|s| !s.transactional);
+            if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
                 self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
             }
@@ -191,14 +191,13 @@ impl<'a> Engine<'a> {
             }
             on_event(&Event::StepStarted { index, total, step: &step });
             let started = now_ms();
-            if let Some(s) = section.filter(|s| !s.transactional) {
+            if let Some(s) = outside {
                 // Checked under the lock above; the section itself runs outside any
                 // transaction, then the lock is taken again for its version row.
                 tx.commit()?;
                 self.run_outside_transaction(&step, s)?;
                 tx = Tx::begin(self.conn)?;
-            }
-            if let Some(s) = section.filter(|s| s.transactional) {
+            } else if let Some(s) = section {
                 self.run_section(&step, s)?;
             }
             let ms = now_ms() - started;
@@ -207,14 +206,17 @@ impl<'a> Engine<'a> {
             on_event(&Event::StepFinished { index, total, step: &step, ms });
             pending.push((step.clone(), ms));
             done.push(step);
+            if outside.is_some() {
+                // The section's work is committed already: its version row follows at
+                // once, not with later steps, whose failure would roll the row back and
+                // leave the section applied but unrecorded (to run again next time).
+                self.flush(&mut pending, &mut db_rows)?;
+                tx.commit()?;
+            }
         }
         self.flush(&mut pending, &mut db_rows)?;
-        let plan = Plan { steps: done, after: expected, ..plan };
-        if !plan.steps.is_empty() || plan.purge {
-            vt::prune(self.conn, table, &integrity::applied(self.map, &plan.after))?;
-        }
         tx.commit()?;
-        Ok(Report { plan, step_ms })
+        Ok(Report { plan: Plan { steps: done, after: expected, ..plan }, step_ms })
     }
 
     fn section(&self, step: &Step) -> Option<&'a Section> {
@@ -226,7 +228,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Writes the version-table changes and history of the steps run since the last
-    /// flush: their net effect on `db_rows` (the rows as the database holds them).
+    /// flush: their net effect on `db_rows` (the rows as the database holds them), and
+    /// the history pruned to what the rows now imply.
     fn flush(&self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -254,7 +257,9 @@ impl<'a> Engine<'a> {
         for (step, _) in pending.drain(..) {
             *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
         }
-        Ok(())
+        // With every version-table write, so no commit keeps the history of revisions
+        // its rows no longer imply (downgraded, or moved away from by another tool).
+        vt::prune(self.conn, table, &integrity::applied(self.map, db_rows))
     }
 
     /// A `transaction:false` section: it may open its own transaction and switch
