@@ -91,6 +91,50 @@ impl Drop for Tx<'_> {
     }
 }
 
+/// Keeps the file locked between this connection's transactions (SQLite's
+/// `locking_mode = EXCLUSIVE`: locks outlive COMMIT), so that no other migrator gets
+/// in between a transaction:false step's check and its version row while the section
+/// runs outside any transaction; other connections' reads wait meanwhile too. Given
+/// back on every path, failures included (Drop). In WAL mode this needs the file
+/// alone: with another connection open, the next BEGIN ends LOCKED, before the section.
+struct HeldLock<'c> {
+    conn: &'c Connection,
+    held: bool,
+}
+
+impl<'c> HeldLock<'c> {
+    fn take(conn: &'c Connection) -> Result<HeldLock<'c>> {
+        let mode: String = conn.query_row("PRAGMA main.locking_mode", [], |r| r.get(0)).map_err(sql_error)?;
+        // Already exclusive (the caller's setting, or a memory database): nothing to
+        // take here, nor to give back.
+        let held = !mode.eq_ignore_ascii_case("exclusive");
+        if held {
+            conn.execute_batch("PRAGMA main.locking_mode = EXCLUSIVE").map_err(sql_error)?;
+        }
+        Ok(HeldLock { conn, held })
+    }
+
+    fn release(mut self) -> Result<()> {
+        self.give_back()
+    }
+
+    fn give_back(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.held) {
+            return Ok(());
+        }
+        self.conn.execute_batch("PRAGMA main.locking_mode = NORMAL").map_err(sql_error)?;
+        // NORMAL alone keeps the locks until the file is next accessed; inside an open
+        // transaction they go when it ends.
+        self.conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())).map_err(sql_error)
+    }
+}
+
+impl Drop for HeldLock<'_> {
+    fn drop(&mut self) {
+        let _ = self.give_back();
+    }
+}
+
 /// A migration engine over one connection and one revision map.
 pub struct Engine<'a> {
     pub conn: &'a Connection,
@@ -171,6 +215,9 @@ impl<'a> Engine<'a> {
             let index = done.len();
             let section = self.section(&step);
             let outside = section.filter(|s| !s.transactional);
+            // Taken before the commit below: the lock of this run is never let go
+            // between the check and the section's version row.
+            let hold = outside.map(|_| HeldLock::take(self.conn)).transpose()?;
             if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
                 self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
@@ -192,8 +239,8 @@ impl<'a> Engine<'a> {
             on_event(&Event::StepStarted { index, total, step: &step });
             let started = now_ms();
             if let Some(s) = outside {
-                // Checked under the lock above; the section itself runs outside any
-                // transaction, then the lock is taken again for its version row.
+                // Checked under the lock above, which `hold` keeps through this commit;
+                // the section runs outside any transaction, then its version row.
                 tx.commit()?;
                 self.run_outside_transaction(&step, s)?;
                 tx = Tx::begin(self.conn)?;
@@ -212,6 +259,9 @@ impl<'a> Engine<'a> {
                 // leave the section applied but unrecorded (to run again next time).
                 self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
+            }
+            if let Some(hold) = hold {
+                hold.release()?;
             }
         }
         self.flush(&mut pending, &mut db_rows)?;
