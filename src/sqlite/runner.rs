@@ -223,12 +223,18 @@ impl<'a> Engine<'a> {
                 tx.commit()?;
             }
             if !tx.open {
+                #[cfg(all(test, not(target_arch = "wasm32")))]
+                tests::between_transactions();
                 tx = Tx::begin(self.conn)?;
                 let now = vt::read_rows(self.conn, table)?;
                 if now != expected {
                     // Another migrator moved the version table between our transactions:
-                    // plan again from where it stands and go on with what is left.
+                    // plan again from where it stands and go on with what is left, once
+                    // what it applied is checked as at the start.
                     let again = planner(&now)?;
+                    if verify {
+                        self.verify_checksums(&now)?;
+                    }
                     queue = again.steps.into_iter().collect();
                     total = index + queue.len();
                     expected = now.clone();
@@ -370,4 +376,58 @@ pub fn execute_one(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     let mut rows = st.raw_query();
     while rows.next()?.is_some() {}
     Ok(())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::core::source::from_text;
+
+    thread_local! {
+        static BETWEEN: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    /// Where another migrator can act during a run: after one of its transactions
+    /// commits, before the next begins. Nothing outside the engine runs there, so a test
+    /// puts its second migrator in (once).
+    pub(super) fn between_transactions() {
+        if let Some(f) = BETWEEN.take() {
+            f();
+        }
+    }
+
+    /// A → B → C, B's upgrade as given.
+    fn map(b_up: &str) -> RevisionMap {
+        let script = |id: &str, revises: &str, up: &str| {
+            from_text(&format!("{id}_step.sql"), &format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade\n{up}\n")).unwrap()
+        };
+        RevisionMap::new(vec![script("aaaa0001", "", "CREATE TABLE a (x);"), script("bbbb0002", "aaaa0001", b_up), script("cccc0003", "bbbb0002", "CREATE TABLE c (x);")])
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_that_plans_again_verifies_what_another_migrator_applied_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("app.db");
+        // The other migrator, on its own connection, has another B (an edited file) and
+        // applies it between our A and our B.
+        let path = db.clone();
+        BETWEEN.set(Some(Box::new(move || {
+            let conn = Connection::open(path).unwrap();
+            let theirs = map("CREATE TABLE b (x, y);");
+            let report = Engine::new(&conn, &theirs, Options::default()).upgrade("bbbb0002", &mut |_| {}).unwrap();
+            assert_eq!(report.plan.steps.len(), 1, "the other migrator found A applied");
+        })));
+        let conn = Connection::open(&db).unwrap();
+        let ours = map("CREATE TABLE b (x);");
+        let options = Options { transaction: TransactionMode::PerMigration, ..Options::default() };
+        let err = Engine::new(&conn, &ours, options).upgrade("heads", &mut |_| {}).unwrap_err();
+        assert!(matches!(&err, Error::ChecksumMismatch { revision, .. } if revision == "bbbb0002"), "{err:?}");
+        assert!(BETWEEN.take().is_none(), "the other migrator ran");
+        // Refused before C: the rows are the other migrator's, and c was never built.
+        assert_eq!(vt::read_rows(&conn, "alembic_version").unwrap(), ["bbbb0002"]);
+        assert!(!vt::table_exists(&conn, "c").unwrap());
+    }
 }
