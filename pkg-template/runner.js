@@ -83,19 +83,21 @@ function transaction(adapter, perMigration) {
  * look takes no lock (nothing to do: nothing written, nothing hashed); then, under the
  * run's lock where there is one, the rows are read again, applied revisions' checksums
  * verified, and each step checked against the version table before the next; if
- * another migrator moved it, the rest is planned again. `rows`: the first look's rows,
- * when the caller has just read them. */
+ * another migrator moved it, the rest is planned again. Each step's writes prune the
+ * history as the embedded engine does. `rows`: the first look's rows, when the caller
+ * has just read them. */
 export async function runOnAdapter(planner, adapter, direction, target, { onProgress, perMigration = false, rows: first } = {}) {
   const before = first ?? (await readRows(planner, adapter));
-  let plan = planner.plan(direction, target, before);
+  let plan = planner.plan(direction, target, before, []);
   if (plan.steps.length === 0) return { steps: [], before, after: before, warnings: plan.warnings };
   const tx = transaction(adapter, perMigration);
   const done = [];
   try {
     await tx.begin();
     let rows = await readRows(planner, adapter);
-    if (rows.join() !== before.join()) plan = planner.plan(direction, target, rows);
-    planner.verify(rows, await readChecksums(planner, adapter));
+    const recorded = await readChecksums(planner, adapter);
+    plan = planner.plan(direction, target, rows, recorded);
+    planner.verify(rows, recorded);
     for (const ddl of planner.setupSql()) await adapter.exec(ddl);
     let steps = plan.steps;
     while (steps.length) {
@@ -110,7 +112,7 @@ export async function runOnAdapter(planner, adapter, direction, target, { onProg
       rows = await readRows(planner, adapter);
       if (rows.join() !== step.rowsAfter.join() && steps.length) {
         // Another migrator moved the version table meanwhile: plan the rest again.
-        steps = planner.plan(direction, target, rows).steps;
+        steps = planner.plan(direction, target, rows, await readChecksums(planner, adapter)).steps;
       }
     }
     await tx.commit();

@@ -315,7 +315,8 @@ impl<'a> Engine<'a> {
         }
         // With every version-table write, so no commit keeps the history of revisions
         // its rows no longer imply (downgraded, or moved away from by another tool).
-        vt::prune(self.conn, table, &integrity::applied(self.map, db_rows))
+        let recorded = vt::checksums(self.conn, table)?;
+        vt::forget(self.conn, table, &integrity::stale(self.map, db_rows, recorded.keys()))
     }
 
     /// A `transaction:false` section: it may open its own transaction and switch

@@ -48,7 +48,8 @@ before(async () => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
-// Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql) }.
+// Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql),
+// exec(sql) }.
 // Foreign keys are set off on every connection, as the embedded engine and the sqlite3
 // shell have them (better-sqlite3 and node:sqlite default to on).
 const HOSTS = [
@@ -59,6 +60,7 @@ const HOSTS = [
       return {
         open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
         values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
+        exec: (sql) => execFileSync("sqlite3", [path, sql], { stdio: ["ignore", "pipe", "pipe"] }),
       };
     },
   },
@@ -69,6 +71,7 @@ const HOSTS = [
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.sqliteWasm(db), ...options }),
         values: (sql) => db.selectValues(sql),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -80,6 +83,7 @@ const HOSTS = [
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.betterSqlite3(db), ...options }),
         values: (sql) => db.prepare(sql).pluck().all(),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -91,6 +95,7 @@ const HOSTS = [
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.nodeSqlite(db), ...options }),
         values: (sql) => db.prepare(sql).all().map((r) => Object.values(r)[0]),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -199,6 +204,28 @@ for (const host of HOSTS) {
     await assert.rejects(per.upgrade("head"), { code: "MIGRATION_FAILED" });
     assert.deepEqual(await per.rows(), ["a1a1"]);
     assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history"]);
+  });
+}
+
+for (const host of HOSTS) {
+  hostTest(host, "after Alembic moved the version table (its downgrade, its stamp), a run leaves the embedded engine's history", async (db) => {
+    const m = await db.open(grown(base));
+    const history = () => db.values("SELECT revision FROM athanor_history ORDER BY revision");
+    const snaps = [];
+    // Alembic knows nothing of athanor_history: its `downgrade a1a1` runs the downgrades
+    // and moves the version table, its `stamp b2b2` only moves the table.
+    await m.upgrade("head");
+    db.exec("DROP TABLE c; DROP TABLE b; UPDATE alembic_version SET version_num = 'a1a1';");
+    assert.deepEqual((await m.upgrade("b2b2")).steps.map((s) => s.revision), ["b2b2"]);
+    assert.deepEqual(history(), ["a1a1", "b2b2"], "c3c3, no longer applied, is forgotten");
+    snaps.push(await snapshot(db.values));
+    await m.upgrade("head");
+    db.exec("UPDATE alembic_version SET version_num = 'b2b2';");
+    assert.deepEqual((await m.downgrade("a1a1")).steps.map((s) => s.revision), ["b2b2"]);
+    assert.deepEqual(history(), ["a1a1"], "b2b2, downgraded, and c3c3, stamped away from, are forgotten");
+    snaps.push(await snapshot(db.values));
+    expected.moved ??= snaps;
+    assert.deepEqual(snaps, expected.moved);
   });
 }
 
