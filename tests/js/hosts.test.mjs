@@ -49,7 +49,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
 // Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql),
-// exec(sql) }.
+// exec(sql) }, and adapter hosts `adapter()`, a new adapter over it.
 // Foreign keys are set off on every connection, as the embedded engine and the sqlite3
 // shell have them (better-sqlite3 and node:sqlite default to on).
 const HOSTS = [
@@ -70,6 +70,7 @@ const HOSTS = [
       const db = new sqlite3wasm.oo1.DB(":memory:");
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.sqliteWasm(db), ...options }),
+        adapter: () => athanor.sqliteWasm(db),
         values: (sql) => db.selectValues(sql),
         exec: (sql) => db.exec(sql),
       };
@@ -82,6 +83,7 @@ const HOSTS = [
       db.pragma("foreign_keys = OFF");
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.betterSqlite3(db), ...options }),
+        adapter: () => athanor.betterSqlite3(db),
         values: (sql) => db.prepare(sql).pluck().all(),
         exec: (sql) => db.exec(sql),
       };
@@ -94,6 +96,7 @@ const HOSTS = [
       const db = new DatabaseSync(":memory:", { enableForeignKeyConstraints: false });
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.nodeSqlite(db), ...options }),
+        adapter: () => athanor.nodeSqlite(db),
         values: (sql) => db.prepare(sql).all().map((r) => Object.values(r)[0]),
         exec: (sql) => db.exec(sql),
       };
@@ -226,6 +229,35 @@ for (const host of HOSTS) {
     snaps.push(await snapshot(db.values));
     expected.moved ??= snaps;
     assert.deepEqual(snaps, expected.moved);
+  });
+}
+
+// The embedded engine's case is a Rust test (src/sqlite/runner.rs): nothing outside it
+// runs between its transactions.
+for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
+  hostTest(host, "a run that plans again after another migrator moved the version table verifies what that one applied", async (db) => {
+    // The other migrator has another b2b2 (an edited file) and applies it right after
+    // our a1a1, between our per-migration transactions (the adapter's step is the hook).
+    const theirs = { ...grown(base), "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x, y);", "DROP TABLE b;") };
+    const inner = db.adapter();
+    let other = null;
+    const adapter = {
+      ...inner,
+      async step(step) {
+        const changes = await inner.step(step);
+        if (step.revision === "a1a1") other = await (await db.open(theirs)).upgrade("b2b2");
+        return changes;
+      },
+    };
+    const m = await db.open(grown(base), { transactionPerMigration: true, adapter });
+    await assert.rejects(m.upgrade("head"), (e) => {
+      assert.equal(e.code, "CHECKSUM_MISMATCH", e.message);
+      assert.equal(e.data.revision, "b2b2");
+      return true;
+    });
+    assert.deepEqual(other?.steps.map((s) => s.revision), ["b2b2"], "the other migrator found a1a1 applied");
+    assert.deepEqual(await m.rows(), ["b2b2"]);
+    assert.ok(!tables(db).includes("c"), "c3c3 ran");
   });
 }
 
