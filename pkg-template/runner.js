@@ -83,19 +83,26 @@ function transaction(adapter, perMigration) {
  * look takes no lock (nothing to do: nothing written, nothing hashed); then, under the
  * run's lock where there is one, the rows are read again, applied revisions' checksums
  * verified, and each step checked against the version table before the next; if
- * another migrator moved it, the rest is planned again. `rows`: the first look's rows,
- * when the caller has just read them. */
+ * another migrator moved it, what that one applied is verified too and the rest planned
+ * again. Each step's writes prune the history as the embedded engine does. `rows`: the
+ * first look's rows, when the caller has just read them. */
 export async function runOnAdapter(planner, adapter, direction, target, { onProgress, perMigration = false, rows: first } = {}) {
   const before = first ?? (await readRows(planner, adapter));
-  let plan = planner.plan(direction, target, before);
+  let plan = planner.plan(direction, target, before, []);
   if (plan.steps.length === 0) return { steps: [], before, after: before, warnings: plan.warnings };
+  /** The plan from `rows` with the history as recorded now, once its checksums pass. */
+  const planFrom = async (rows) => {
+    const recorded = await readChecksums(planner, adapter);
+    const again = planner.plan(direction, target, rows, recorded);
+    planner.verify(rows, recorded);
+    return again;
+  };
   const tx = transaction(adapter, perMigration);
   const done = [];
   try {
     await tx.begin();
     let rows = await readRows(planner, adapter);
-    if (rows.join() !== before.join()) plan = planner.plan(direction, target, rows);
-    planner.verify(rows, await readChecksums(planner, adapter));
+    plan = await planFrom(rows);
     for (const ddl of planner.setupSql()) await adapter.exec(ddl);
     let steps = plan.steps;
     while (steps.length) {
@@ -109,8 +116,9 @@ export async function runOnAdapter(planner, adapter, direction, target, { onProg
       await tx.begin();
       rows = await readRows(planner, adapter);
       if (rows.join() !== step.rowsAfter.join() && steps.length) {
-        // Another migrator moved the version table meanwhile: plan the rest again.
-        steps = planner.plan(direction, target, rows).steps;
+        // Another migrator moved the version table meanwhile: check what it applied, as
+        // at the start, and plan the rest again.
+        steps = (await planFrom(rows)).steps;
       }
     }
     await tx.commit();

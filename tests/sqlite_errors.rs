@@ -6,6 +6,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use athanor::cli::commands::load_map;
@@ -14,6 +15,7 @@ use athanor::core::error::StatementFailure;
 use athanor::core::graph::RevisionMap;
 use athanor::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
 use rusqlite::types::Value;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 use tempfile::TempDir;
 
@@ -198,6 +200,14 @@ impl Fx {
     fn tables(&self) -> Vec<String> {
         let c = Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
+    }
+
+    /// The revisions the history table records, in order.
+    fn history_revisions(&self) -> Vec<String> {
+        let c = Connection::open_with_flags(&self.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut st = c.prepare("SELECT revision FROM athanor_history ORDER BY revision").unwrap();
         let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
         rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
     }
@@ -644,15 +654,7 @@ fn migration_failed_per_migration_keeps_the_earlier_migrations() {
         // A and B committed, C's good statements rolled back with its failure.
         assert_eq!(fx.rows(), vec![B.to_string()]);
         assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "t1", "t2"]);
-        let c = Connection::open_with_flags(&fx.db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let applied: Vec<String> = query_all(&c, "SELECT revision FROM athanor_history ORDER BY revision")
-            .into_iter()
-            .map(|r| match &r[0] {
-                Value::Text(s) => s.clone(),
-                v => panic!("{v:?}"),
-            })
-            .collect();
-        assert_eq!(applied, [A, B]);
+        assert_eq!(fx.history_revisions(), [A, B]);
         let out = fx.cli(&["current"]);
         assert_eq!((out.status, out.stdout.as_str()), (0, "bbbb0002\n"));
     };
@@ -1012,6 +1014,99 @@ fn a_failing_transaction_false_section_is_rolled_back_and_foreign_keys_restored(
     let t9: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 't9'", [], |r| r.get(0)).unwrap();
     assert_eq!(t9, 0, "the section's own transaction was rolled back");
     assert_eq!(engine.current_rows().unwrap(), vec![B.to_string()]);
+    // The lock held for the section is given back, and the connection works on.
+    assert_released(&fx, &conn);
+    assert_eq!(engine.upgrade("heads", &mut |_| {}).unwrap_err().code(), "MIGRATION_FAILED");
+    assert_released(&fx, &conn);
+}
+
+/// `conn` (still open) holds no lock: another connection takes the file's exclusive
+/// lock at once; and no journal is left beside the database.
+#[track_caller]
+fn assert_released(fx: &Fx, conn: &Connection) {
+    let mode: String = conn.query_row("PRAGMA main.locking_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "normal");
+    let other = Connection::open(&fx.db).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE; ROLLBACK").expect("a lock was kept");
+    assert!(!fx.db.with_file_name("app.db-journal").exists(), "a journal was left");
+}
+
+/// A migration whose upgrade opts out of the run's transaction (a table rebuild's shape).
+fn outside_script(id: &str, revises: &str, up: &str) -> String {
+    format!("-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n")
+}
+
+#[test]
+fn a_step_failing_after_a_transaction_false_section_keeps_that_section_recorded() {
+    // The section commits its own work, so its version row must be committed with it:
+    // rolled back with C's failure, it would leave t2 built but B unrecorded, and the
+    // next run would build t2 again.
+    let fx = Fx::chain();
+    fx.write(FB, &outside_script(B, A, "BEGIN;\nCREATE TABLE t2 (id INTEGER PRIMARY KEY);\nCOMMIT;"));
+    fx.write(FC, &script(C, B, "INSERT INTO nope VALUES (1);", None));
+    assert_eq!(fx.upgrade("heads").unwrap_err().code(), "MIGRATION_FAILED");
+    assert_eq!(fx.rows(), [B]);
+    assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "t1", "t2"]);
+    assert_eq!(fx.history_revisions(), [A, B]);
+    fx.write(FC, &script(C, B, UP_C, None));
+    assert_eq!(fx.upgrade("heads").unwrap().plan.steps.len(), 1, "only C is left to run");
+    assert_eq!(fx.rows(), [C]);
+}
+
+#[test]
+fn a_transaction_false_section_runs_once_while_a_second_migrator_tries_the_same_step() {
+    for journal in ["delete", "wal"] {
+        // B's section counts its runs, then a second migrator, on its own connection,
+        // upgrades the same file while the section is running (`race()`). It must not
+        // run B again: it waits for the lock, which the first keeps until B's version
+        // row is committed, so here (the first waits for it) it ends LOCKED.
+        let fx = Fx::chain_at(A);
+        fx.write(FB, &outside_script(B, A, "CREATE TABLE IF NOT EXISTS runs (n);\nINSERT INTO runs VALUES (1);\nSELECT race();"));
+        let conn = fx.conn();
+        conn.execute_batch(&format!("PRAGMA journal_mode = {journal}")).unwrap();
+        let second: Arc<Mutex<Option<Result<usize, &str>>>> = Arc::default();
+        let (dir, db, out) = (fx.dir_s(), fx.db_s(), second.clone());
+        conn.create_scalar_function("race", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+            let map = load_map(&NativeHost, &dir).unwrap();
+            let other = Connection::open(&db).unwrap();
+            other.busy_timeout(Duration::from_millis(100)).unwrap();
+            // Should the second migrator run B, its `race()` does nothing.
+            other.create_scalar_function("race", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(0)).unwrap();
+            let r = Engine::new(&other, &map, Options::default()).upgrade("heads", &mut |_| {});
+            *out.lock().unwrap() = Some(r.map(|r| r.plan.steps.len()).map_err(|e| e.code()));
+            Ok(0)
+        })
+        .unwrap();
+        let map = fx.load().unwrap();
+        let report = Engine::new(&conn, &map, Options::default()).upgrade("heads", &mut |_| {});
+        let second = second.lock().unwrap().take();
+        assert!(matches!(second, Some(Err("LOCKED"))), "{journal}: the second migrator got {second:?}");
+        assert_eq!(report.map(|r| r.plan.steps.len()), Ok(2), "{journal}");
+        let runs: i64 = conn.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 1, "{journal}: B's section ran {runs} times");
+        assert_eq!((fx.rows(), fx.history_revisions()), (vec![C.to_string()], vec![A.to_string(), B.into(), C.into()]));
+        assert_released(&fx, &conn);
+    }
+}
+
+#[test]
+fn in_wal_mode_a_transaction_false_step_waits_for_the_other_connections_to_close() {
+    // WAL keeps a shared lock on the file for every open connection, and keeping the
+    // file locked past a commit needs it alone: LOCKED before anything runs.
+    let fx = Fx::chain_at(A);
+    fx.write(FB, &outside_script(B, A, UP_B));
+    let conn = fx.conn();
+    conn.execute_batch("PRAGMA journal_mode = wal").unwrap();
+    let idle = Connection::open(&fx.db).unwrap();
+    idle.query_row("SELECT count(*) FROM alembic_version", [], |_| Ok(())).unwrap();
+    let map = fx.load().unwrap();
+    let engine = Engine::new(&conn, &map, Options::default());
+    assert_eq!(engine.upgrade("heads", &mut |_| {}).unwrap_err().code(), "LOCKED");
+    assert_eq!((fx.rows(), fx.tables().contains(&"t2".to_string())), (vec![A.to_string()], false));
+    drop(idle);
+    assert_released(&fx, &conn);
+    assert_eq!(engine.upgrade("heads", &mut |_| {}).unwrap().plan.steps.len(), 2);
+    assert_eq!(fx.rows(), [C]);
 }
 
 #[test]

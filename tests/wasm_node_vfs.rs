@@ -4,9 +4,14 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::Cell;
+use std::sync::{Arc, Mutex};
 
+use athanor::core::graph::RevisionMap;
+use athanor::core::source::from_text;
+use athanor::sqlite::runner::{Engine, Options};
 use athanor::wasm::{install_node_vfs, Migrator};
 use js_sys::{Array, Function, Object, Reflect};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -245,6 +250,60 @@ fn reader_waits_while_a_writer_holds_exclusive() {
     writer.execute_batch("COMMIT").unwrap();
     assert_eq!(reader.query_row("SELECT count(*) FROM x", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
     drop((reader, writer));
+    remove_dir(&dir);
+}
+
+/// A → B → C where B's upgrade runs outside the run's transaction (a table rebuild's
+/// shape), counts its runs, and calls `race()`.
+fn race_map() -> RevisionMap {
+    let script = |id: &str, revises: &str, marker: &str, up: &str| {
+        let text = format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade{marker}\n{up}\n\n-- migrate:downgrade\n");
+        from_text(&format!("{id}_step.sql"), &text).unwrap()
+    };
+    RevisionMap::new(vec![
+        script("aaaa0001", "", "", "CREATE TABLE t1 (id INTEGER PRIMARY KEY);"),
+        script("bbbb0002", "aaaa0001", " transaction:false", "CREATE TABLE IF NOT EXISTS runs (n);\nINSERT INTO runs VALUES (1);\nSELECT race();"),
+        script("cccc0003", "bbbb0002", "", "CREATE TABLE t3 (id INTEGER PRIMARY KEY);"),
+    ])
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn a_transaction_false_section_runs_once_while_a_second_migrator_tries_the_same_step() {
+    // As tests/sqlite_errors.rs checks natively, through this VFS's file locks: while
+    // B's section runs, a second migrator on its own connection upgrades the same file.
+    // It must not run B again: the first keeps the file locked until B's version row is
+    // committed (and waits for the second here), so the second ends LOCKED.
+    install();
+    let dir = temp_dir();
+    let db = format!("{dir}/race.db");
+    let conn = open(&db);
+    let map = race_map();
+    let engine = Engine::new(&conn, &map, Options::default());
+    engine.upgrade("aaaa0001", &mut |_| {}).unwrap();
+    let second: Arc<Mutex<Option<Result<usize, &str>>>> = Arc::default();
+    let (path, out) = (db.clone(), second.clone());
+    conn.create_scalar_function("race", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+        let other = open(&path);
+        other.busy_timeout(std::time::Duration::from_millis(100)).unwrap();
+        other.create_scalar_function("race", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(0)).unwrap();
+        let map = race_map();
+        let r = Engine::new(&other, &map, Options::default()).upgrade("heads", &mut |_| {});
+        *out.lock().unwrap() = Some(r.map(|r| r.plan.steps.len()).map_err(|e| e.code()));
+        Ok(0)
+    })
+    .unwrap();
+    let report = engine.upgrade("heads", &mut |_| {});
+    let second = second.lock().unwrap().take();
+    assert!(matches!(second, Some(Err("LOCKED"))), "the second migrator got {second:?}");
+    assert_eq!(report.map(|r| r.plan.steps.len()), Ok(2));
+    assert_eq!(conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0)).unwrap(), 1, "B's section ran twice");
+    assert_eq!(engine.current_rows().unwrap(), vec!["cccc0003".to_string()]);
+    // Released while the connection stays open: no lock or journal files, and another
+    // connection takes the exclusive lock at once.
+    assert_eq!(readdir_sync(&dir), vec!["race.db".to_string()]);
+    open(&db).execute_batch("BEGIN EXCLUSIVE; ROLLBACK").unwrap();
+    drop(conn);
     remove_dir(&dir);
 }
 

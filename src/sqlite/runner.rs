@@ -91,6 +91,50 @@ impl Drop for Tx<'_> {
     }
 }
 
+/// Keeps the file locked between this connection's transactions (SQLite's
+/// `locking_mode = EXCLUSIVE`: locks outlive COMMIT), so that no other migrator gets
+/// in between a transaction:false step's check and its version row while the section
+/// runs outside any transaction; other connections' reads wait meanwhile too. Given
+/// back on every path, failures included (Drop). In WAL mode this needs the file
+/// alone: with another connection open, the next BEGIN ends LOCKED, before the section.
+struct HeldLock<'c> {
+    conn: &'c Connection,
+    held: bool,
+}
+
+impl<'c> HeldLock<'c> {
+    fn take(conn: &'c Connection) -> Result<HeldLock<'c>> {
+        let mode: String = conn.query_row("PRAGMA main.locking_mode", [], |r| r.get(0)).map_err(sql_error)?;
+        // Already exclusive (the caller's setting, or a memory database): nothing to
+        // take here, nor to give back.
+        let held = !mode.eq_ignore_ascii_case("exclusive");
+        if held {
+            conn.execute_batch("PRAGMA main.locking_mode = EXCLUSIVE").map_err(sql_error)?;
+        }
+        Ok(HeldLock { conn, held })
+    }
+
+    fn release(mut self) -> Result<()> {
+        self.give_back()
+    }
+
+    fn give_back(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.held) {
+            return Ok(());
+        }
+        self.conn.execute_batch("PRAGMA main.locking_mode = NORMAL").map_err(sql_error)?;
+        // NORMAL alone keeps the locks until the file is next accessed; inside an open
+        // transaction they go when it ends.
+        self.conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())).map_err(sql_error)
+    }
+}
+
+impl Drop for HeldLock<'_> {
+    fn drop(&mut self) {
+        let _ = self.give_back();
+    }
+}
+
 /// A migration engine over one connection and one revision map.
 pub struct Engine<'a> {
     pub conn: &'a Connection,
@@ -170,18 +214,27 @@ impl<'a> Engine<'a> {
         while let Some(step) = queue.pop_front() {
             let index = done.len();
             let section = self.section(&step);
-            let transactional = section.is_none_or(|s| s.transactional);
-            if !transactional || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
+            let outside = section.filter(|s| !s.transactional);
+            // Taken before the commit below: the lock of this run is never let go
+            // between the check and the section's version row.
+            let hold = outside.map(|_| HeldLock::take(self.conn)).transpose()?;
+            if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
                 self.flush(&mut pending, &mut db_rows)?;
                 tx.commit()?;
             }
             if !tx.open {
+                #[cfg(all(test, not(target_arch = "wasm32")))]
+                tests::between_transactions();
                 tx = Tx::begin(self.conn)?;
                 let now = vt::read_rows(self.conn, table)?;
                 if now != expected {
                     // Another migrator moved the version table between our transactions:
-                    // plan again from where it stands and go on with what is left.
+                    // plan again from where it stands and go on with what is left, once
+                    // what it applied is checked as at the start.
                     let again = planner(&now)?;
+                    if verify {
+                        self.verify_checksums(&now)?;
+                    }
                     queue = again.steps.into_iter().collect();
                     total = index + queue.len();
                     expected = now.clone();
@@ -191,14 +244,13 @@ impl<'a> Engine<'a> {
             }
             on_event(&Event::StepStarted { index, total, step: &step });
             let started = now_ms();
-            if let Some(s) = section.filter(|s| !s.transactional) {
-                // Checked under the lock above; the section itself runs outside any
-                // transaction, then the lock is taken again for its version row.
+            if let Some(s) = outside {
+                // Checked under the lock above, which `hold` keeps through this commit;
+                // the section runs outside any transaction, then its version row.
                 tx.commit()?;
                 self.run_outside_transaction(&step, s)?;
                 tx = Tx::begin(self.conn)?;
-            }
-            if let Some(s) = section.filter(|s| s.transactional) {
+            } else if let Some(s) = section {
                 self.run_section(&step, s)?;
             }
             let ms = now_ms() - started;
@@ -207,14 +259,20 @@ impl<'a> Engine<'a> {
             on_event(&Event::StepFinished { index, total, step: &step, ms });
             pending.push((step.clone(), ms));
             done.push(step);
+            if outside.is_some() {
+                // The section's work is committed already: its version row follows at
+                // once, not with later steps, whose failure would roll the row back and
+                // leave the section applied but unrecorded (to run again next time).
+                self.flush(&mut pending, &mut db_rows)?;
+                tx.commit()?;
+            }
+            if let Some(hold) = hold {
+                hold.release()?;
+            }
         }
         self.flush(&mut pending, &mut db_rows)?;
-        let plan = Plan { steps: done, after: expected, ..plan };
-        if !plan.steps.is_empty() || plan.purge {
-            vt::prune(self.conn, table, &integrity::applied(self.map, &plan.after))?;
-        }
         tx.commit()?;
-        Ok(Report { plan, step_ms })
+        Ok(Report { plan: Plan { steps: done, after: expected, ..plan }, step_ms })
     }
 
     fn section(&self, step: &Step) -> Option<&'a Section> {
@@ -226,7 +284,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Writes the version-table changes and history of the steps run since the last
-    /// flush: their net effect on `db_rows` (the rows as the database holds them).
+    /// flush: their net effect on `db_rows` (the rows as the database holds them), and
+    /// the history pruned to what the rows now imply.
     fn flush(&self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -254,7 +313,10 @@ impl<'a> Engine<'a> {
         for (step, _) in pending.drain(..) {
             *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
         }
-        Ok(())
+        // With every version-table write, so no commit keeps the history of revisions
+        // its rows no longer imply (downgraded, or moved away from by another tool).
+        let recorded = vt::checksums(self.conn, table)?;
+        vt::forget(self.conn, table, &integrity::stale(self.map, db_rows, recorded.keys()))
     }
 
     /// A `transaction:false` section: it may open its own transaction and switch
@@ -315,4 +377,58 @@ pub fn execute_one(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     let mut rows = st.raw_query();
     while rows.next()?.is_some() {}
     Ok(())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::core::source::from_text;
+
+    thread_local! {
+        static BETWEEN: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    /// Where another migrator can act during a run: after one of its transactions
+    /// commits, before the next begins. Nothing outside the engine runs there, so a test
+    /// puts its second migrator in (once).
+    pub(super) fn between_transactions() {
+        if let Some(f) = BETWEEN.take() {
+            f();
+        }
+    }
+
+    /// A → B → C, B's upgrade as given.
+    fn map(b_up: &str) -> RevisionMap {
+        let script = |id: &str, revises: &str, up: &str| {
+            from_text(&format!("{id}_step.sql"), &format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade\n{up}\n")).unwrap()
+        };
+        RevisionMap::new(vec![script("aaaa0001", "", "CREATE TABLE a (x);"), script("bbbb0002", "aaaa0001", b_up), script("cccc0003", "bbbb0002", "CREATE TABLE c (x);")])
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_that_plans_again_verifies_what_another_migrator_applied_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("app.db");
+        // The other migrator, on its own connection, has another B (an edited file) and
+        // applies it between our A and our B.
+        let path = db.clone();
+        BETWEEN.set(Some(Box::new(move || {
+            let conn = Connection::open(path).unwrap();
+            let theirs = map("CREATE TABLE b (x, y);");
+            let report = Engine::new(&conn, &theirs, Options::default()).upgrade("bbbb0002", &mut |_| {}).unwrap();
+            assert_eq!(report.plan.steps.len(), 1, "the other migrator found A applied");
+        })));
+        let conn = Connection::open(&db).unwrap();
+        let ours = map("CREATE TABLE b (x);");
+        let options = Options { transaction: TransactionMode::PerMigration, ..Options::default() };
+        let err = Engine::new(&conn, &ours, options).upgrade("heads", &mut |_| {}).unwrap_err();
+        assert!(matches!(&err, Error::ChecksumMismatch { revision, .. } if revision == "bbbb0002"), "{err:?}");
+        assert!(BETWEEN.take().is_none(), "the other migrator ran");
+        // Refused before C: the rows are the other migrator's, and c was never built.
+        assert_eq!(vt::read_rows(&conn, "alembic_version").unwrap(), ["bbbb0002"]);
+        assert!(!vt::table_exists(&conn, "c").unwrap());
+    }
 }

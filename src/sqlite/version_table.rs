@@ -1,7 +1,7 @@
 //! The version table (Alembic's `alembic_version`, one row per head) and athanor's own
 //! history table beside it (checksum and time of each applied revision).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -128,17 +128,17 @@ pub fn forget_all(conn: &Connection, table: &str) -> Result<()> {
     Ok(())
 }
 
-/// Drops the history of revisions no longer applied (after a downgrade or stamp, or
+/// Forgets one revision's history (parameters: version table, revision); also handed
+/// to host adapters, so both paths prune alike.
+pub fn forget_sql() -> String {
+    format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?")
+}
+
+/// Drops the history of `revisions` (no longer applied: after a downgrade or stamp, or
 /// after another tool such as Alembic moved the version table).
-pub fn prune(conn: &Connection, table: &str, applied: &BTreeSet<String>) -> Result<()> {
-    if !table_exists(conn, HISTORY_TABLE)? {
-        return Ok(());
-    }
-    for (rev, _) in checksums(conn, table)? {
-        if !applied.contains(&rev) {
-            conn.execute(&format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?1 AND revision = ?2"), [table, &rev])
-                .map_err(sql_error)?;
-        }
+pub fn forget(conn: &Connection, table: &str, revisions: &[String]) -> Result<()> {
+    for rev in revisions {
+        conn.prepare_cached(&forget_sql()).and_then(|mut st| st.execute([table, rev])).map_err(sql_error)?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::core::integrity;
 use crate::core::offline::{create_version_table, quote_ident};
 use crate::core::plan::{self, Plan, StepKind, VersionOp};
 use crate::sqlite::split::split_statements;
-use crate::sqlite::version_table::{history_table_sql, HISTORY_TABLE};
+use crate::sqlite::version_table::{forget_sql, history_table_sql, HISTORY_TABLE};
 
 /// The query that reads a version table's rows, in rowid order (no migrations needed:
 /// the adapters' at-head check asks it before anything is parsed).
@@ -116,10 +116,14 @@ impl Planner {
     /// The steps from `rows` to `target` (`direction`: "upgrade" | "downgrade"):
     /// `{ before, after, steps: [{ revision, direction, message, transactional,
     /// statements: [{ sql, code, line }], writes: [{ sql, params, expectOne }], rowsAfter }] }`.
-    pub fn plan(&self, direction: &str, target: &str, rows: Vec<String>) -> Result<Object, JsValue> {
+    /// `recorded` (as `checksumsSql` returns it): each step's writes also forget the
+    /// history of revisions its rows no longer imply, as the embedded engine prunes with
+    /// every version-table write.
+    pub fn plan(&self, direction: &str, target: &str, rows: Vec<String>, recorded: Vec<String>) -> Result<Object, JsValue> {
         let plan = views::plan(&self.map, direction, target, &rows).map_err(to_js)?;
         let steps = Array::new();
         let mut rows_now = plan.before.clone();
+        let mut kept = self::recorded(&recorded);
         for (index, step) in plan.steps.iter().enumerate() {
             rows_now = plan::apply_ops(rows_now, &step.ops);
             let (rev, up) = match step.kind {
@@ -160,8 +164,11 @@ impl Planner {
                     &[&self.table, &script.id, &script.checksum()],
                     false,
                 ));
-            } else {
-                writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?"), &[&self.table, &script.id], false));
+                kept.insert(script.id.clone(), script.checksum());
+            }
+            for rev in integrity::stale(&self.map, &rows_now, kept.keys()) {
+                writes.push(&self.forget(&rev));
+                kept.remove(&rev);
             }
             // The version table's rows once this step is done: the runner checks them.
             set(&o, "rowsAfter", strings(&rows_now));
@@ -193,7 +200,7 @@ impl Planner {
             writes.push(&self.version_write(op));
         }
         for rev in integrity::stale(&self.map, &plan.after, kept.keys()) {
-            writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?"), &[&self.table, &rev], false));
+            writes.push(&self.forget(&rev));
         }
         let o = Object::new();
         set(&o, "index", 0u32);
@@ -208,6 +215,11 @@ impl Planner {
         set(&o, "rowsAfter", strings(&plan.after));
         steps.push(&o);
         Ok(plan_js(&plan, steps))
+    }
+
+    /// Forgets the history of `rev` (no longer applied).
+    fn forget(&self, rev: &str) -> JsValue {
+        write(forget_sql(), &[&self.table, rev], false)
     }
 
     fn version_write(&self, op: &VersionOp) -> JsValue {

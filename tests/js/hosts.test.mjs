@@ -48,7 +48,8 @@ before(async () => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
-// Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql) }.
+// Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql),
+// exec(sql) }, and adapter hosts `adapter()`, a new adapter over it.
 // Foreign keys are set off on every connection, as the embedded engine and the sqlite3
 // shell have them (better-sqlite3 and node:sqlite default to on).
 const HOSTS = [
@@ -59,6 +60,7 @@ const HOSTS = [
       return {
         open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
         values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
+        exec: (sql) => execFileSync("sqlite3", [path, sql], { stdio: ["ignore", "pipe", "pipe"] }),
       };
     },
   },
@@ -68,7 +70,9 @@ const HOSTS = [
       const db = new sqlite3wasm.oo1.DB(":memory:");
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.sqliteWasm(db), ...options }),
+        adapter: () => athanor.sqliteWasm(db),
         values: (sql) => db.selectValues(sql),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -79,7 +83,9 @@ const HOSTS = [
       db.pragma("foreign_keys = OFF");
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.betterSqlite3(db), ...options }),
+        adapter: () => athanor.betterSqlite3(db),
         values: (sql) => db.prepare(sql).pluck().all(),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -90,7 +96,9 @@ const HOSTS = [
       const db = new DatabaseSync(":memory:", { enableForeignKeyConstraints: false });
       return {
         open: (migrations, options) => openMigrator({ migrations, adapter: athanor.nodeSqlite(db), ...options }),
+        adapter: () => athanor.nodeSqlite(db),
         values: (sql) => db.prepare(sql).all().map((r) => Object.values(r)[0]),
+        exec: (sql) => db.exec(sql),
       };
     },
   },
@@ -199,6 +207,57 @@ for (const host of HOSTS) {
     await assert.rejects(per.upgrade("head"), { code: "MIGRATION_FAILED" });
     assert.deepEqual(await per.rows(), ["a1a1"]);
     assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history"]);
+  });
+}
+
+for (const host of HOSTS) {
+  hostTest(host, "after Alembic moved the version table (its downgrade, its stamp), a run leaves the embedded engine's history", async (db) => {
+    const m = await db.open(grown(base));
+    const history = () => db.values("SELECT revision FROM athanor_history ORDER BY revision");
+    const snaps = [];
+    // Alembic knows nothing of athanor_history: its `downgrade a1a1` runs the downgrades
+    // and moves the version table, its `stamp b2b2` only moves the table.
+    await m.upgrade("head");
+    db.exec("DROP TABLE c; DROP TABLE b; UPDATE alembic_version SET version_num = 'a1a1';");
+    assert.deepEqual((await m.upgrade("b2b2")).steps.map((s) => s.revision), ["b2b2"]);
+    assert.deepEqual(history(), ["a1a1", "b2b2"], "c3c3, no longer applied, is forgotten");
+    snaps.push(await snapshot(db.values));
+    await m.upgrade("head");
+    db.exec("UPDATE alembic_version SET version_num = 'b2b2';");
+    assert.deepEqual((await m.downgrade("a1a1")).steps.map((s) => s.revision), ["b2b2"]);
+    assert.deepEqual(history(), ["a1a1"], "b2b2, downgraded, and c3c3, stamped away from, are forgotten");
+    snaps.push(await snapshot(db.values));
+    expected.moved ??= snaps;
+    assert.deepEqual(snaps, expected.moved);
+  });
+}
+
+// The embedded engine's case is a Rust test (src/sqlite/runner.rs): nothing outside it
+// runs between its transactions.
+for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
+  hostTest(host, "a run that plans again after another migrator moved the version table verifies what that one applied", async (db) => {
+    // The other migrator has another b2b2 (an edited file) and applies it right after
+    // our a1a1, between our per-migration transactions (the adapter's step is the hook).
+    const theirs = { ...grown(base), "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x, y);", "DROP TABLE b;") };
+    const inner = db.adapter();
+    let other = null;
+    const adapter = {
+      ...inner,
+      async step(step) {
+        const changes = await inner.step(step);
+        if (step.revision === "a1a1") other = await (await db.open(theirs)).upgrade("b2b2");
+        return changes;
+      },
+    };
+    const m = await db.open(grown(base), { transactionPerMigration: true, adapter });
+    await assert.rejects(m.upgrade("head"), (e) => {
+      assert.equal(e.code, "CHECKSUM_MISMATCH", e.message);
+      assert.equal(e.data.revision, "b2b2");
+      return true;
+    });
+    assert.deepEqual(other?.steps.map((s) => s.revision), ["b2b2"], "the other migrator found a1a1 applied");
+    assert.deepEqual(await m.rows(), ["b2b2"]);
+    assert.ok(!tables(db).includes("c"), "c3c3 ran");
   });
 }
 

@@ -328,12 +328,34 @@ async function embedded(sets, ops) {
 const readSet = (dir) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
 const corpus = process.env.ATHANOR_CORPUS ?? fileURLToPath(new URL("../../../shared/corpus", import.meta.url));
 
+const file = (id, revises, up, down = "") => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n${down}\n`;
+const base = {
+  "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x);", "DROP TABLE a;"),
+  "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);", "DROP TABLE b;"),
+};
+const edited = { ...base, "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x, y);", "DROP TABLE a;") };
+const c3 = (up) => ({ "c3c3_c.sql": file("c3c3", "b2b2", up, "DROP TABLE c;") });
+
 // The table-driven comparison of hosts (hosts.test.mjs) continued in workerd: the same
 // sets through D1 and a Durable Object give the embedded engine's schema, version table
 // and history after every operation.
 const SAME = {
   example: { sets: { main: readSet(example) }, ops: [{ op: "upgrade", target: "head" }, { op: "downgrade", target: "base" }, { op: "upgrade", target: "head" }] },
   "corpus atuin": { sets: { main: readSet(join(corpus, "atuin/versions")) }, ops: [{ op: "upgrade", target: "head" }] },
+  // Alembic moves the version table without athanor_history: its downgrade, then its stamp.
+  "a version table moved by Alembic": {
+    sets: { main: { ...base, ...c3("CREATE TABLE c (x);") } },
+    ops: [
+      { op: "upgrade", target: "head" },
+      { op: "sql", sql: "DROP TABLE c" },
+      { op: "sql", sql: "DROP TABLE b" },
+      { op: "sql", sql: "UPDATE alembic_version SET version_num = 'a1a1'" },
+      { op: "upgrade", target: "b2b2" },
+      { op: "upgrade", target: "head" },
+      { op: "sql", sql: "UPDATE alembic_version SET version_num = 'b2b2'" },
+      { op: "downgrade", target: "a1a1" },
+    ],
+  },
 };
 for (const [name, { sets, ops }] of Object.entries(SAME)) {
   for (const host of ["d1", "do"]) {
@@ -345,13 +367,6 @@ for (const [name, { sets, ops }] of Object.entries(SAME)) {
   }
 }
 
-const file = (id, revises, up, down = "") => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n${down}\n`;
-const base = {
-  "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x);", "DROP TABLE a;"),
-  "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);", "DROP TABLE b;"),
-};
-const edited = { ...base, "a1a1_a.sql": file("a1a1", "", "CREATE TABLE a (x, y);", "DROP TABLE a;") };
-const c3 = (up) => ({ "c3c3_c.sql": file("c3c3", "b2b2", up, "DROP TABLE c;") });
 const CHECKS = {
   sets: { base, edited, grown: { ...edited, ...c3("CREATE TABLE c (x);") }, changedC: { ...edited, ...c3("CREATE TABLE c (y);") } },
   ops: [

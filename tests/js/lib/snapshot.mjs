@@ -23,13 +23,19 @@ export async function snapshot(values) {
   return out;
 }
 
-/** Runs `ops` ([{ op: "upgrade"|"downgrade"|"stamp", target, purge, set }]) one by one,
- * each through a migrator that `open(migrations)` gives; records each outcome and the
- * snapshot after it. The same function runs in Node and inside a Worker. */
+/** Runs `ops` ([{ op: "upgrade"|"downgrade"|"stamp", target, purge, set }, or { op: "sql",
+ * sql }: one statement of another tool, such as Alembic]) one by one, each through a
+ * migrator that `open(migrations)` gives; records each outcome and the snapshot after
+ * it. The same function runs in Node and inside a Worker. */
 export async function runOps(open, values, sets, ops) {
   const out = [];
-  for (const { op, target, purge, set = "main" } of ops) {
+  for (const { op, target, purge, set = "main", sql } of ops) {
     try {
+      if (op === "sql") {
+        await values(sql);
+        out.push({ ok: true, steps: [], snapshot: await snapshot(values) });
+        continue;
+      }
       const m = await open(sets[set]);
       const r = op === "stamp" ? await m.stamp(target, { purge }) : await m[op](target);
       out.push({ ok: true, steps: r.steps.map((s) => s.revision), snapshot: await snapshot(values) });
