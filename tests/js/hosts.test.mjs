@@ -341,3 +341,21 @@ for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
     assert.deepEqual(await (await db.open(next.default)).current(), ["d4d4"]);
   });
 }
+
+test("better-sqlite3 migrates a database in WAL mode (which the embedded Node file VFS refuses), with the app's connection open", async () => {
+  const path = join(work, "wal.db");
+  const app = new BetterSqlite3(path);
+  app.pragma("journal_mode = WAL");
+  app.exec("CREATE TABLE keep (v); INSERT INTO keep VALUES ('precious');");
+  const db = new BetterSqlite3(path);
+  db.pragma("foreign_keys = OFF");
+  const m = await openMigrator({ migrations: grown(base), adapter: athanor.betterSqlite3(db) });
+  assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+  // The app's own connection sees the new schema and its data at once.
+  assert.deepEqual(app.prepare("SELECT version_num FROM alembic_version").pluck().all(), ["c3c3"]);
+  assert.deepEqual(app.prepare("SELECT v FROM keep").pluck().all(), ["precious"]);
+  assert.equal(app.pragma("journal_mode", { simple: true }), "wal");
+  await assert.rejects(openMigrator({ migrations: grown(base), database: path }), { code: "IO_ERROR", message: /is in WAL mode/ });
+  db.close();
+  app.close();
+});
