@@ -45,18 +45,22 @@ export async function openMigrator(options = {}) {
     await init();
     return api.openMigrator({ ...options, database: ":memory:" });
   }
-  const set = joined(acceptMigrations(options.migrations));
   const { database, versionTable, transactionPerMigration, directory, onProgress } = options;
   const settings = { database, versionTable, transactionPerMigration, directory };
   if (opfsUnavailableReason() !== "not in a dedicated worker") {
     // Already in a worker (or OPFS is missing: the same call says why).
+    const set = joined(acceptMigrations(options.migrations));
     await init();
     return openOpfsMigrator(wasm, set, { ...settings, onProgress });
   }
+  // A page's first worker takes tens of ms to start, the longest part of a page load
+  // at head: it starts first, and the wasm compiles and the migrations are read meanwhile.
+  const accepted = acceptMigrations(options.migrations);
   const module = compiledForWorker();
   const worker = new Worker(new URL("./opfs-worker.js", import.meta.url), { type: "module", name: `athanor ${database}` });
   const migrator = new WorkerMigrator(worker, onProgress);
   try {
+    const set = joined(accepted);
     await migrator.post("open", undefined, [set, settings, await module]);
   } catch (e) {
     await migrator.close();
