@@ -805,6 +805,33 @@ fn vaultwarden_downgrade_minus_1_then_upgrade_plus_1_round_trip() {
     integrity_ok(&conn);
 }
 
+/// Alembic, which knows nothing of athanor's history, moved vaultwarden down two
+/// revisions (their down SQL, then the version row). athanor's next run, one
+/// transaction per migration as vaultwarden's own, applies one of them again: its first
+/// version-table write forgets the history of the one still not applied.
+#[test]
+fn vaultwarden_history_forgets_what_alembic_moved_away_from() {
+    let p = Project::load("vaultwarden");
+    let map = p.map();
+    let prof = native("vaultwarden");
+    assert_eq!(prof.mode, TransactionMode::PerMigration);
+    let conn = connect(None, prof);
+    let e = engine(&conn, &map, prof.mode);
+    e.upgrade("head", &mut |_| {}).unwrap();
+    let n = p.revs.len();
+    for rev in [&p.revs[n - 1], &p.revs[n - 2]] {
+        conn.execute_batch(rev.down.as_deref().unwrap()).unwrap();
+    }
+    conn.execute("UPDATE alembic_version SET version_num = ?1", [&p.revs[n - 3].id]).unwrap();
+    assert_eq!(history_ids(&conn), p.ids(n), "Alembic left athanor's history as it was");
+
+    assert_eq!(e.upgrade("+1", &mut |_| {}).unwrap().plan.steps.len(), 1);
+    assert_eq!(e.current_rows().unwrap(), vec![p.revs[n - 2].id.clone()]);
+    assert_eq!(history_ids(&conn), p.ids(n - 1));
+    assert_eq!(schema(&conn), schema(&floor(&p, n - 1, prof)));
+    integrity_ok(&conn);
+}
+
 // --------------------------------------------------------------- 3. memos vs schema.sql
 
 /// verify.py's schema snapshot (tables, columns with type/notnull/default/pk, indexes,
