@@ -124,6 +124,9 @@ impl Planner {
         let steps = Array::new();
         let mut rows_now = plan.before.clone();
         let mut kept = self::recorded(&recorded);
+        // Whether `kept` holds only what the rows imply: checked at the first step, and
+        // again after each downgrade (upgrades only add to what the rows imply).
+        let mut clean = false;
         for (index, step) in plan.steps.iter().enumerate() {
             rows_now = plan::apply_ops(rows_now, &step.ops);
             let (rev, up) = match step.kind {
@@ -159,16 +162,20 @@ impl Planner {
                 writes.push(&self.version_write(op));
             }
             if up {
+                let checksum = script.checksum();
                 writes.push(&write(
                     format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES (?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'), 0)"),
-                    &[&self.table, &script.id, &script.checksum()],
+                    &[&self.table, &script.id, &checksum],
                     false,
                 ));
-                kept.insert(script.id.clone(), script.checksum());
+                kept.insert(script.id.clone(), checksum);
             }
-            for rev in integrity::stale(&self.map, &rows_now, kept.keys()) {
-                writes.push(&self.forget(&rev));
-                kept.remove(&rev);
+            if !clean || !up {
+                for rev in integrity::stale(&self.map, &rows_now, kept.keys()) {
+                    writes.push(&self.forget(&rev));
+                    kept.remove(&rev);
+                }
+                clean = true;
             }
             // The version table's rows once this step is done: the runner checks them.
             set(&o, "rowsAfter", strings(&rows_now));
