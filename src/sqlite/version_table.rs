@@ -20,10 +20,37 @@ pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
         .map_err(sql_error)
 }
 
-/// The rows in rowid order (Alembic's `downgrade -N` starts from the first); none
-/// when the table does not exist.
+// The statements below are built here once for both paths: the embedded engine runs
+// them, and the Planner hands them to host adapters (`?` placeholders).
+
+/// Reads the rows in rowid order (Alembic's `downgrade -N` starts from the first).
+pub fn rows_sql(table: &str) -> String {
+    format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(table))
+}
+
+/// One change to the rows and its parameters; it must touch exactly one row.
+pub fn change_sql<'o>(table: &str, op: &'o VersionOp) -> (String, Vec<&'o str>) {
+    let t = quote_ident(table);
+    match op {
+        VersionOp::Insert(v) => (format!("INSERT INTO {t} (version_num) VALUES (?)"), vec![v]),
+        VersionOp::Delete(v) => (format!("DELETE FROM {t} WHERE version_num = ?"), vec![v]),
+        VersionOp::Update { from, to } => (format!("UPDATE {t} SET version_num = ? WHERE version_num = ?"), vec![to, from]),
+    }
+}
+
+/// Empties the version table (`stamp --purge`).
+pub fn purge_sql(table: &str) -> String {
+    format!("DELETE FROM {}", quote_ident(table))
+}
+
+/// Forgets every recorded revision of one version table (parameter: its name).
+pub fn forget_all_sql() -> String {
+    format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?")
+}
+
+/// The rows in rowid order; none when the table does not exist.
 pub fn read_rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let sql = format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(table));
+    let sql = rows_sql(table);
     // One statement, not an existence check first: this runs on every page load.
     let mut st = match conn.prepare(&sql) {
         Ok(st) => st,
@@ -43,27 +70,16 @@ pub fn ensure(conn: &Connection, table: &str) -> Result<()> {
     Ok(())
 }
 
-/// Applies one change; UPDATE and DELETE must touch exactly one row, as Alembic checks.
+/// Applies one change; it must touch exactly one row, as Alembic checks.
 pub fn apply(conn: &Connection, table: &str, op: &VersionOp) -> Result<()> {
-    let t = quote_ident(table);
-    let (changed, what) = match op {
-        VersionOp::Insert(v) => {
-            let sql = format!("INSERT INTO {t} (version_num) VALUES (?1)");
-            (conn.prepare_cached(&sql).and_then(|mut s| s.execute([v])).map_err(sql_error)?, format!("inserting '{v}'"))
-        }
-        VersionOp::Delete(v) => {
-            let sql = format!("DELETE FROM {t} WHERE version_num = ?1");
-            (conn.prepare_cached(&sql).and_then(|mut s| s.execute([v])).map_err(sql_error)?, format!("deleting '{v}'"))
-        }
-        VersionOp::Update { from, to } => {
-            let sql = format!("UPDATE {t} SET version_num = ?1 WHERE version_num = ?2");
-            (
-                conn.prepare_cached(&sql).and_then(|mut s| s.execute([to, from])).map_err(sql_error)?,
-                format!("updating '{from}' to '{to}'"),
-            )
-        }
-    };
+    let (sql, params) = change_sql(table, op);
+    let changed = conn.prepare_cached(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&params))).map_err(sql_error)?;
     if changed != 1 {
+        let what = match op {
+            VersionOp::Insert(v) => format!("inserting '{v}'"),
+            VersionOp::Delete(v) => format!("deleting '{v}'"),
+            VersionOp::Update { from, to } => format!("updating '{from}' to '{to}'"),
+        };
         return Err(Error::VersionTable(format!(
             "Online migration expected to match one row when {what} in '{table}'; {changed} found"
         )));
@@ -73,7 +89,7 @@ pub fn apply(conn: &Connection, table: &str, op: &VersionOp) -> Result<()> {
 
 pub fn purge(conn: &Connection, table: &str) -> Result<()> {
     if table_exists(conn, table)? {
-        conn.execute(&format!("DELETE FROM {}", quote_ident(table)), []).map_err(sql_error)?;
+        conn.execute(&purge_sql(table), []).map_err(sql_error)?;
     }
     Ok(())
 }
@@ -123,7 +139,7 @@ pub fn record(conn: &Connection, table: &str, applied: &[(String, String, i64)])
 /// Forgets every recorded checksum of `table` (`stamp --purge`).
 pub fn forget_all(conn: &Connection, table: &str) -> Result<()> {
     if table_exists(conn, HISTORY_TABLE)? {
-        conn.execute(&format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?1"), [table]).map_err(sql_error)?;
+        conn.execute(&forget_all_sql(), [table]).map_err(sql_error)?;
     }
     Ok(())
 }

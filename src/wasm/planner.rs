@@ -16,16 +16,16 @@ use super::input;
 use super::views;
 use crate::core::graph::RevisionMap;
 use crate::core::integrity;
-use crate::core::offline::{create_version_table, quote_ident};
+use crate::core::offline::create_version_table;
 use crate::core::plan::{self, Plan, StepKind, VersionOp};
 use crate::sqlite::split::split_statements;
-use crate::sqlite::version_table::{forget_sql, history_table_sql, HISTORY_TABLE};
+use crate::sqlite::version_table::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
 
 /// The query that reads a version table's rows, in rowid order (no migrations needed:
 /// the adapters' at-head check asks it before anything is parsed).
 #[wasm_bindgen(js_name = versionRowsSql)]
 pub fn version_rows_sql(version_table: Option<String>) -> String {
-    format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(version_table.as_deref().unwrap_or("alembic_version")))
+    rows_sql(version_table.as_deref().unwrap_or("alembic_version"))
 }
 
 #[wasm_bindgen]
@@ -195,12 +195,11 @@ impl Planner {
         if plan.steps.is_empty() && !plan.purge {
             return Ok(plan_js(&plan, steps));
         }
-        let t = quote_ident(&self.table);
         let writes = Array::new();
         let mut kept = self::recorded(&recorded);
         if purge {
-            writes.push(&write(format!("DELETE FROM {t}"), &[], false));
-            writes.push(&write(format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?"), &[&self.table], false));
+            writes.push(&write(purge_sql(&self.table), &[], false));
+            writes.push(&write(forget_all_sql(), &[&self.table], false));
             kept.clear();
         }
         for op in plan.steps.iter().flat_map(|s| &s.ops) {
@@ -230,12 +229,8 @@ impl Planner {
     }
 
     fn version_write(&self, op: &VersionOp) -> JsValue {
-        let t = quote_ident(&self.table);
-        match op {
-            VersionOp::Insert(v) => write(format!("INSERT INTO {t} (version_num) VALUES (?)"), &[v], true),
-            VersionOp::Delete(v) => write(format!("DELETE FROM {t} WHERE version_num = ?"), &[v], true),
-            VersionOp::Update { from, to } => write(format!("UPDATE {t} SET version_num = ? WHERE version_num = ?"), &[to, from], true),
-        }
+        let (sql, params) = change_sql(&self.table, op);
+        write(sql, &params, true)
     }
 }
 
