@@ -129,6 +129,23 @@ function synchronous(name, { values, run, exec }) {
       inRun = false;
       rollback();
     },
+    /** As the embedded engine: keeps the file locked between transactions (EXCLUSIVE
+     * locking mode: locks outlive COMMIT) from a transaction:false step's check to its
+     * version row. Not in WAL mode, where that needs the file alone and the app's own
+     * connection is usually open; `false` when nothing was taken. */
+    async holdLock() {
+      const mode = String(values("PRAGMA main.locking_mode", [])[0]).toLowerCase();
+      const journal = String(values("PRAGMA main.journal_mode", [])[0]).toLowerCase();
+      if (mode === "exclusive" || journal === "wal" || journal === "memory") return false;
+      exec("PRAGMA main.locking_mode = EXCLUSIVE");
+      return true;
+    },
+    /** Gives the lock back: NORMAL mode, then an access (NORMAL alone keeps the locks
+     * until the file is next read). */
+    async releaseLock() {
+      exec("PRAGMA main.locking_mode = NORMAL");
+      values("SELECT count(*) FROM sqlite_master", []);
+    },
     async step(step) {
       // A `transaction:false` section runs in autocommit (the runner has committed);
       // only its writes then get a transaction.

@@ -108,11 +108,22 @@ export async function runOnAdapter(planner, adapter, direction, target, { onProg
     while (steps.length) {
       const step = steps.shift();
       const total = done.length + steps.length + 1;
-      if (!step.transactional) await tx.commit();
-      onProgress?.({ ...step, index: done.length, total, phase: "start" });
-      await runStep(adapter, step);
-      onProgress?.({ ...step, index: done.length, total, phase: "done" });
-      done.push(step);
+      // Checked under the run's transaction; where the adapter can, the file stays locked
+      // from there to a transaction:false step's version row, so no other migrator runs
+      // the section too (as the embedded engine).
+      const held = !step.transactional && tx.whole && (await adapter.holdLock?.());
+      let ok = false;
+      try {
+        if (!step.transactional) await tx.commit();
+        onProgress?.({ ...step, index: done.length, total, phase: "start" });
+        await runStep(adapter, step);
+        onProgress?.({ ...step, index: done.length, total, phase: "done" });
+        done.push(step);
+        ok = true;
+      } finally {
+        // A failure to give it back is reported unless the step's own error is.
+        if (held) await adapter.releaseLock().catch((e) => { if (ok) throw e; });
+      }
       await tx.begin();
       rows = await readRows(planner, adapter);
       if (rows.join() !== step.rowsAfter.join() && steps.length) {

@@ -359,3 +359,47 @@ test("better-sqlite3 migrates a database in WAL mode (which the embedded Node fi
   db.close();
   app.close();
 });
+
+test("better-sqlite3 on a file: the file stays locked through a transaction:false step, so a second process's migrator cannot run its section too", async () => {
+  const path = join(work, "race.db");
+  const set = {
+    "a1a1_a.sql": file("a1a1", "", "CREATE TABLE log (step);\nINSERT INTO log VALUES ('a1a1');"),
+    "b2b2_b.sql": file("b2b2", "a1a1", "INSERT INTO log VALUES ('b2b2');").replace("-- migrate:upgrade", "-- migrate:upgrade transaction:false"),
+    "c3c3_c.sql": file("c3c3", "b2b2", "INSERT INTO log VALUES ('c3c3');"),
+  };
+  const mine = new BetterSqlite3(path);
+  const other = new BetterSqlite3(path, { timeout: 100 }); // another process's connection
+  let raced;
+  const adapter = athanor.betterSqlite3(mine);
+  const step = adapter.step.bind(adapter);
+  // Right where the section is about to run outside any transaction, the other migrator tries.
+  adapter.step = async (s) => {
+    if (s.revision === "b2b2") raced = await (await openMigrator({ migrations: set, adapter: athanor.betterSqlite3(other) })).upgrade("head").then((r) => r.steps.length, (e) => e.code);
+    return step(s);
+  };
+  const report = await (await openMigrator({ migrations: set, adapter })).upgrade("head");
+  assert.deepEqual(report.steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+  assert.equal(raced, "SQLITE_ERROR", "the other migrator could not even read the version table");
+  assert.deepEqual(other.prepare("SELECT step FROM log ORDER BY rowid").pluck().all(), ["a1a1", "b2b2", "c3c3"]);
+  assert.deepEqual(other.prepare("SELECT version_num FROM alembic_version").pluck().all(), ["c3c3"]);
+  other.close();
+  mine.close();
+});
+
+test("better-sqlite3 on a file: a failing transaction:false section gives the lock back", async () => {
+  const path = join(work, "race-fail.db");
+  const set = {
+    "a1a1_a.sql": file("a1a1", "", "CREATE TABLE log (step);"),
+    "b2b2_b.sql": file("b2b2", "a1a1", "INSERT INTO nope VALUES (1);").replace("-- migrate:upgrade", "-- migrate:upgrade transaction:false"),
+  };
+  const mine = new BetterSqlite3(path);
+  const other = new BetterSqlite3(path, { timeout: 100 });
+  await assert.rejects((await openMigrator({ migrations: set, adapter: athanor.betterSqlite3(mine) })).upgrade("head"), { code: "MIGRATION_FAILED" });
+  assert.equal(mine.pragma("locking_mode", { simple: true }), "normal");
+  // Another connection reads and writes at once: nothing is held.
+  assert.deepEqual(other.prepare("SELECT version_num FROM alembic_version").pluck().all(), ["a1a1"]);
+  other.exec("INSERT INTO log VALUES ('other')");
+  assert.deepEqual(mine.prepare("SELECT step FROM log").pluck().all(), ["other"]);
+  other.close();
+  mine.close();
+});
