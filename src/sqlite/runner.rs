@@ -135,6 +135,18 @@ impl Drop for HeldLock<'_> {
     }
 }
 
+/// What a run knows of the history table (checksums of applied revisions).
+enum History {
+    /// Holds only what the rows imply: pruned at a write of this run. Upgrades keep it
+    /// so (they only add to what the rows imply); a downgrade or stamp may not.
+    Clean,
+    /// As read to verify checksums, in this transaction, before any write: may hold
+    /// revisions that another tool moved the rows away from.
+    Read(std::collections::HashMap<String, String>),
+    /// Not read in this transaction (a stamp), or another migrator moved the rows since.
+    Unknown,
+}
+
 /// A migration engine over one connection and one revision map.
 pub struct Engine<'a> {
     pub conn: &'a Connection,
@@ -167,9 +179,12 @@ impl<'a> Engine<'a> {
         self.run_checked(false, |rows| plan::plan_stamp(self.map, rows, targets, purge), &mut |_| {})
     }
 
-    /// An applied revision whose file changed since is refused before anything runs.
-    fn verify_checksums(&self, rows: &[String]) -> Result<()> {
-        integrity::verify_checksums(self.map, rows, &vt::checksums(self.conn, &self.options.version_table)?)
+    /// An applied revision whose file changed since is refused before anything runs. The
+    /// history as read serves the run's first prune (same transaction, nothing written since).
+    fn verify_checksums(&self, rows: &[String]) -> Result<History> {
+        let recorded = vt::checksums(self.conn, &self.options.version_table)?;
+        integrity::verify_checksums(self.map, rows, &recorded)?;
+        Ok(History::Read(recorded))
     }
 
     fn run(&self, planner: impl Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
@@ -194,12 +209,11 @@ impl<'a> Engine<'a> {
         let mut tx = Tx::begin(self.conn)?;
         let rows = vt::read_rows(self.conn, table)?;
         let plan = if rows == seen { plan } else { planner(&rows)? };
-        if verify {
-            self.verify_checksums(&rows)?;
-        }
+        let mut history = if verify { self.verify_checksums(&rows)? } else { History::Unknown };
         if plan.purge {
             vt::purge(self.conn, table)?;
             vt::forget_all(self.conn, table)?;
+            history = History::Clean;
         }
         let mut queue: std::collections::VecDeque<Step> = plan.steps.iter().cloned().collect();
         let mut total = queue.len();
@@ -211,9 +225,6 @@ impl<'a> Engine<'a> {
         // after every schema change.
         let mut pending: Vec<(Step, f64)> = Vec::new();
         let mut db_rows = expected.clone();
-        // Whether the history holds only what the rows imply: not known until the first
-        // write prunes it (another tool may have moved the rows before this run).
-        let mut history_clean = false;
         while let Some(step) = queue.pop_front() {
             let index = done.len();
             let section = self.section(&step);
@@ -222,7 +233,7 @@ impl<'a> Engine<'a> {
             // between the check and the section's version row.
             let hold = outside.map(|_| HeldLock::take(self.conn)).transpose()?;
             if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
-                self.flush(&mut pending, &mut db_rows, &mut history_clean)?;
+                self.flush(&mut pending, &mut db_rows, &mut history)?;
                 tx.commit()?;
             }
             if !tx.open {
@@ -235,14 +246,11 @@ impl<'a> Engine<'a> {
                     // plan again from where it stands and go on with what is left, once
                     // what it applied is checked as at the start.
                     let again = planner(&now)?;
-                    if verify {
-                        self.verify_checksums(&now)?;
-                    }
+                    history = if verify { self.verify_checksums(&now)? } else { History::Unknown };
                     queue = again.steps.into_iter().collect();
                     total = index + queue.len();
                     expected = now.clone();
                     db_rows = now;
-                    history_clean = false;
                     continue;
                 }
             }
@@ -267,14 +275,14 @@ impl<'a> Engine<'a> {
                 // The section's work is committed already: its version row follows at
                 // once, not with later steps, whose failure would roll the row back and
                 // leave the section applied but unrecorded (to run again next time).
-                self.flush(&mut pending, &mut db_rows, &mut history_clean)?;
+                self.flush(&mut pending, &mut db_rows, &mut history)?;
                 tx.commit()?;
             }
             if let Some(hold) = hold {
                 hold.release()?;
             }
         }
-        self.flush(&mut pending, &mut db_rows, &mut history_clean)?;
+        self.flush(&mut pending, &mut db_rows, &mut history)?;
         tx.commit()?;
         Ok(Report { plan: Plan { steps: done, after: expected, ..plan }, step_ms })
     }
@@ -290,7 +298,7 @@ impl<'a> Engine<'a> {
     /// Writes the version-table changes and history of the steps run since the last
     /// flush: their net effect on `db_rows` (the rows as the database holds them), and
     /// the history pruned to what the rows now imply.
-    fn flush(&self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>, history_clean: &mut bool) -> Result<()> {
+    fn flush(&self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>, history: &mut History) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -320,15 +328,15 @@ impl<'a> Engine<'a> {
             *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
         }
         // With the version-table writes, so no commit keeps the history of revisions its
-        // rows no longer imply (downgraded, or moved away from by another tool); read only
-        // when that can have changed (reading it at each of 1,000 per-migration commits
-        // cost a fifth of the run).
-        if may_take_away || !*history_clean {
-            let recorded = vt::checksums(self.conn, table)?;
-            vt::forget(self.conn, table, &integrity::stale(self.map, db_rows, recorded.keys()))?;
-            *history_clean = true;
-        }
-        Ok(())
+        // rows no longer imply (downgraded, or moved away from by another tool). Read
+        // again only when that can have changed: reading it at each of 1,000
+        // per-migration commits cost a fifth of the run.
+        let recorded = match std::mem::replace(history, History::Clean) {
+            History::Clean if !may_take_away => return Ok(()),
+            History::Read(recorded) => recorded,
+            _ => vt::checksums(self.conn, table)?,
+        };
+        vt::forget(self.conn, table, &integrity::stale(self.map, db_rows, recorded.keys()))
     }
 
     /// A `transaction:false` section: it may open its own transaction and switch
