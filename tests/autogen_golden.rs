@@ -6,11 +6,9 @@
 mod common;
 
 use athanor::autogen::{self, Generated, Schema};
-use athanor::core::graph::RevisionMap;
-use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
-use common::{athanor_bin as athanor, schema, script, section, OWN};
+use common::{athanor_bin as athanor, old_then_generated, schema, OWN};
 
 
 fn generated(old: &str, new: &str) -> Generated {
@@ -54,11 +52,7 @@ fn assert_healthy(conn: &Connection) {
 pub fn round_trip(old: &str, new: &str, data: &str) -> Generated {
     let g = generated(old, new);
     let (a, b) = (schema(old), schema(new));
-    let map = RevisionMap::new(vec![
-        script("r1", None, Section::new(old), Section::new("")),
-        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
-    ])
-    .unwrap();
+    let map = old_then_generated(old, &g);
     let conn = Connection::open_in_memory().unwrap();
     let engine = Engine::new(&conn, &map, Options::default());
     engine.upgrade("r1", &mut |_| {}).unwrap();
@@ -514,11 +508,7 @@ fn a_rebuild_that_breaks_a_foreign_key_fails_instead_of_committing() {
     let old = "CREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER);";
     let new = "CREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));";
     let g = generated(old, new);
-    let map = RevisionMap::new(vec![
-        script("r1", None, Section::new(old), Section::new("")),
-        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
-    ])
-    .unwrap();
+    let map = old_then_generated(old, &g);
     let conn = Connection::open_in_memory().unwrap();
     let engine = Engine::new(&conn, &map, Options::default());
     engine.upgrade("r1", &mut |_| {}).unwrap();

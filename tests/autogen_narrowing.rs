@@ -8,11 +8,9 @@
 mod common;
 
 use athanor::autogen::{self, Generated, Schema};
-use athanor::core::graph::RevisionMap;
-use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
-use common::{schema, script, section, OWN};
+use common::{old_then_generated, schema, OWN};
 
 
 fn generated(old: &str, new: &str) -> Generated {
@@ -36,11 +34,7 @@ fn dump(conn: &Connection) -> Vec<String> {
 /// `old` as revision r1 with `data` in it, then the generated r2 applied: its result.
 fn apply(old: &str, new: &str, data: &str) -> (Connection, athanor::core::error::Result<()>) {
     let g = generated(old, new);
-    let map = RevisionMap::new(vec![
-        script("r1", None, Section::new(old), Section::new("")),
-        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
-    ])
-    .unwrap();
+    let map = old_then_generated(old, &g);
     let conn = Connection::open_in_memory().unwrap();
     let result = {
         let engine = Engine::new(&conn, &map, Options::default());

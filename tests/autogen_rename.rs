@@ -6,11 +6,9 @@
 mod common;
 
 use athanor::autogen::{self, Generated, Renames, Schema};
-use athanor::core::graph::RevisionMap;
-use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
-use common::{athanor_bin as athanor, schema, script, section, OWN};
+use common::{athanor_bin as athanor, old_then_generated, schema, OWN};
 
 
 fn hints(h: &[&str]) -> Renames {
@@ -32,11 +30,7 @@ fn rows(conn: &Connection, sql: &str) -> Vec<String> {
 /// (against the new names) giving `expected`; down returns to `old`, and up again.
 fn round_trip(old: &str, new: &str, h: &[&str], data: &str, query: &str, expected: &[&str]) -> Generated {
     let g = generated(old, new, h);
-    let map = RevisionMap::new(vec![
-        script("r1", None, Section::new(old), Section::new("")),
-        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
-    ])
-    .unwrap();
+    let map = old_then_generated(old, &g);
     let conn = Connection::open_in_memory().unwrap();
     let engine = Engine::new(&conn, &map, Options::default());
     engine.upgrade("r1", &mut |_| {}).unwrap();

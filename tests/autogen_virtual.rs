@@ -7,11 +7,9 @@
 mod common;
 
 use athanor::autogen::{self, Schema};
-use athanor::core::graph::RevisionMap;
-use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
 use rusqlite::Connection;
-use common::{schema, script, section, OWN};
+use common::{old_then_generated, schema, OWN};
 
 
 
@@ -19,11 +17,7 @@ use common::{schema, script, section, OWN};
 /// `old`); returns the connection at r2 and the generated text.
 fn round_trip(old: &str, new: &str, data: &str) -> (Connection, autogen::Generated) {
     let g = autogen::generate(&schema(old), &schema(new)).expect("a change");
-    let map = RevisionMap::new(vec![
-        script("r1", None, Section::new(old), Section::new("")),
-        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
-    ])
-    .unwrap();
+    let map = old_then_generated(old, &g);
     let conn = Connection::open_in_memory().unwrap();
     {
         let engine = Engine::new(&conn, &map, Options::default());

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use athanor::autogen::{self, Rendered, Schema};
+use athanor::autogen::{self, Generated, Rendered, Schema};
+use athanor::core::graph::RevisionMap;
 use athanor::core::script::{Script, Section};
 use athanor::core::source::{from_fields, RevisionFields};
 
@@ -46,4 +47,13 @@ pub fn script(id: &str, parent: Option<&str>, up: Section, down: Section) -> Scr
 /// A generated section as a script section.
 pub fn section(r: &Rendered) -> Section {
     Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional }
+}
+
+/// Two revisions: r1 creates `old`, r2 is what autogenerate wrote from it (`g`).
+pub fn old_then_generated(old: &str, g: &Generated) -> RevisionMap {
+    RevisionMap::new(vec![
+        script("r1", None, Section::new(old), Section::new("")),
+        script("r2", Some("r1"), section(&g.upgrade), section(&g.downgrade)),
+    ])
+    .unwrap()
 }
