@@ -9,7 +9,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::cli::{self, Host, MigrationFile};
 use crate::core::error::{Error, Result};
-use crate::sqlite::prepare_connection;
 
 use super::node_vfs::VFS_NAME as NODE_VFS;
 
@@ -67,8 +66,7 @@ impl Host for CliHost {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = super::node_vfs::open(path, flags, (path != ":memory:").then_some(NODE_VFS))?;
-        prepare_connection(&conn, None)?;
+        let conn = super::node_vfs::open(path, flags, (path != ":memory:").then_some(NODE_VFS), None)?;
         Ok(Some(conn))
     }
 

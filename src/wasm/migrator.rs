@@ -12,7 +12,7 @@ use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::plan::{Step, StepKind, VersionOp};
 use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
-use crate::sqlite::{prepare_connection, sql_error};
+use crate::sqlite::sql_error;
 
 /// `openMigrator`'s options as the wasm reads them (camelCase in JS).
 #[derive(Default, Clone)]
@@ -121,8 +121,8 @@ fn open_connection(config: &Config) -> Result<Connection> {
     let database = config.database.as_deref().unwrap_or(":memory:");
     let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
     let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
-    let conn = super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs)?;
-    prepare_connection(&conn, config.busy_timeout.map(|ms| std::time::Duration::from_millis(ms.into())))?;
+    let busy = config.busy_timeout.map(|ms| std::time::Duration::from_millis(ms.into()));
+    let conn = super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs, busy)?;
     Ok(conn)
 }
 

@@ -63,18 +63,21 @@ pub(crate) fn installed() -> bool {
     INSTALLED.get()
 }
 
-/// Opens `database` with `vfs` (SQLite's default when `None`). A failure is `IO_ERROR`
-/// with the host's reason: SQLite itself only says "unable to open database file".
-pub(crate) fn open(database: &str, flags: rusqlite::OpenFlags, vfs: Option<&str>) -> Result<rusqlite::Connection, Error> {
+/// Opens `database` with `vfs` (SQLite's default when `None`), ready for migrating
+/// (`prepare_connection`, waiting `busy` for other writers). A failure to open is
+/// `IO_ERROR` with the host's reason: SQLite itself only says "unable to open database file".
+pub(crate) fn open(database: &str, flags: rusqlite::OpenFlags, vfs: Option<&str>, busy: Option<std::time::Duration>) -> Result<rusqlite::Connection, Error> {
     LAST_ERROR.with(|e| e.replace(None));
-    match vfs {
+    let conn = match vfs {
         Some(vfs) => rusqlite::Connection::open_with_flags_and_vfs(database, flags, vfs),
         None => rusqlite::Connection::open_with_flags(database, flags),
     }
     .map_err(|e| {
         let why = LAST_ERROR.with(|l| l.borrow().as_ref().map(|l| format!(" ({})", l.message()))).unwrap_or_default();
         Error::Io(format!("cannot open database '{database}': {e}{why}"))
-    })
+    })?;
+    crate::sqlite::prepare_connection(&conn, busy)?;
+    Ok(conn)
 }
 
 struct AppData {
