@@ -9,7 +9,7 @@ use athanor::core::graph::RevisionMap;
 use athanor::core::plan::plan_upgrade;
 use athanor::core::script::{Script, Section};
 use athanor::sqlite::runner::{Engine, Options};
-use athanor::sqlite::split::split_statements;
+use athanor::core::statements::split_statements;
 
 fn script(i: usize, parents: Vec<String>, deps: Vec<String>, up: String) -> Script {
     Script {

@@ -13,7 +13,7 @@ use athanor::cli::NativeHost;
 use athanor::core::graph::RevisionMap;
 use athanor::core::walk::Spec;
 use athanor::sqlite::runner::{execute_one, Engine, Options};
-use athanor::sqlite::split::split_statements;
+use athanor::core::statements::split_statements;
 use rusqlite::Connection;
 use common::{corpus, OWN};
 

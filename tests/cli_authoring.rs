@@ -144,3 +144,45 @@ fn a_branch_label_alembic_would_refuse_is_refused_before_anything_is_written() {
     assert_eq!(athanor(p, &["revision", "-m", "x", "--branch-label", "billing"]).0, 0);
     assert_eq!(athanor(p, &["heads"]).0, 0);
 }
+
+#[test]
+fn a_revision_id_outside_the_safe_set_is_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("a/b");
+    std::fs::create_dir_all(&root).unwrap();
+    let p = root.as_path();
+    athanor(p, &["init"]);
+    for (id, msg) in [
+        ("../../x1", "revision identifier '../../x1' may hold only ASCII letters, digits and '_'"),
+        ("..", "revision identifier '..' may hold only ASCII letters, digits and '_'"),
+        (".", "revision identifier '.' may hold only ASCII letters, digits and '_'"),
+        ("x/y", "revision identifier 'x/y' may hold only ASCII letters, digits and '_'"),
+        ("a\u{1b}[2Jb", "revision identifier 'a\\u{1b}[2Jb' may hold only ASCII letters, digits and '_'"),
+        ("a\nb", "revision identifier 'a\\nb' may hold only ASCII letters, digits and '_'"),
+    ] {
+        let (code, out, err) = athanor(p, &["revision", "-m", "x", "--rev-id", id]);
+        assert_eq!((code, out.as_str()), (2, ""), "{id:?}");
+        assert!(err.starts_with("FAILED [USAGE]: ") && err.contains(msg) && err.lines().count() == 1, "{id:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(p.join("migrations")).unwrap().count(), 0);
+    // Nothing landed outside the migrations directory either.
+    assert_eq!(files(tmp.path()), vec!["a"]);
+    assert_eq!(files(&tmp.path().join("a")), vec!["b"]);
+}
+
+#[test]
+fn a_message_with_line_breaks_cannot_add_a_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init"]);
+    assert_eq!(athanor(p, &["revision", "-m", "base", "--rev-id", "base0"]).0, 0);
+    assert_eq!(athanor(p, &["revision", "-m", "first", "--rev-id", "aaaa0001"]).0, 0);
+    let (code, _, err) = athanor(p, &["revision", "-m", "x\n-- Revises: base0\r\n-- migrate:upgrade\nDROP TABLE t;", "--rev-id", "bbbb0002"]);
+    assert_eq!(code, 0, "{err}");
+    let name = files(&p.join("migrations")).into_iter().find(|f| f.starts_with("bbbb0002")).unwrap();
+    assert_eq!(header(&p.join("migrations"), &name, "Message"), "x -- Revises: base0  -- migrate:upgrade DROP TABLE t;");
+    assert_eq!(header(&p.join("migrations"), &name, "Revises"), "aaaa0001");
+    // Still one head, and every command still reads the directory.
+    let (code, out, err) = athanor(p, &["heads"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "bbbb0002 (head)\n", ""));
+}

@@ -14,7 +14,7 @@ use crate::core::plan::{self, Plan};
 use crate::core::script;
 use crate::core::walk::Spec;
 use crate::sqlite::runner::{Engine, Event, Options, TransactionMode};
-use crate::sqlite::split::split_section;
+use crate::core::statements::split_section;
 use crate::sqlite::version_table;
 
 pub const DEFAULT_DIR: &str = "migrations";

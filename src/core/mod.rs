@@ -10,5 +10,6 @@ pub mod offline;
 pub mod plan;
 pub mod script;
 pub mod source;
+pub mod statements;
 pub mod target;
 pub mod walk;

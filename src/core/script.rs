@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, Result};
+use super::statements;
 
 /// One section of SQL with where it starts in the file, so errors can name a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +43,41 @@ pub struct Script {
 const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
 const ILLEGAL_ID_CHARS: &[char] = &['@', '-', '+', ':', ','];
+/// The header keys athanor reads, in the order they are written.
+const HEADERS: [&str; 6] = ["Revision ID", "Revises", "Branch Labels", "Depends On", "Create Date", "Message"];
 
-/// Checks a revision id or branch label the way Alembic's `verify_rev_id` does, plus
-/// whitespace (which cannot survive a comma-separated header).
+/// A NUL byte: SQLite would stop reading a statement there and silently skip the rest.
+pub fn check_no_nul(path: &str, first_line: usize, text: &str) -> Result<()> {
+    match text.bytes().position(|b| b == 0) {
+        None => Ok(()),
+        Some(at) => {
+            let line = first_line + text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+            Err(Error::parse(path, line, "NUL byte in the file (SQLite would skip what follows it)"))
+        }
+    }
+}
+
+/// What a section may not hold: NUL bytes, and in a transactional section a statement
+/// that begins or ends the run's transaction (it would commit or drop the steps before
+/// it while the version table said otherwise). A `transaction:false` section manages
+/// its own transactions.
+pub fn check_section(path: &str, section: &Section) -> Result<()> {
+    check_no_nul(path, section.first_line, &section.sql)?;
+    if section.transactional {
+        if let Some((st, what)) = statements::find_transaction_control(&section.sql, section.first_line) {
+            return Err(Error::parse(
+                path,
+                st,
+                format!("{what} ends or begins the migration's transaction; remove it, or run the section with '-- migrate:upgrade transaction:false' / '-- migrate:downgrade transaction:false'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a revision id or branch label: Alembic's `verify_rev_id` (same message), then
+/// a safe character set, ASCII letters, digits and `_`. An id names a file, so nothing
+/// else may reach a path (`..`, `/`) or a header (line breaks, control characters).
 pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), String> {
     if value.is_empty() {
         return Err(format!("empty {kind}"));
@@ -57,12 +90,9 @@ pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), Stri
     bad.dedup();
     if !bad.is_empty() {
         let list: Vec<String> = bad.iter().map(|c| c.to_string()).collect();
-        return Err(format!("Character(s) '{}' not allowed in {kind} '{value}'", list.join(", ")));
+        return Err(format!("Character(s) '{}' not allowed in {kind} '{}'", list.join(", "), value.escape_debug()));
     }
-    if value.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"') {
-        return Err(format!("whitespace and quotes are not allowed in {kind} '{value}'"));
-    }
-    Ok(())
+    Err(format!("{kind} '{}' may hold only ASCII letters, digits and '_'", value.escape_debug()))
 }
 
 /// ASCII whitespace as `char::is_whitespace` has it (vertical tab included).
@@ -144,6 +174,7 @@ fn section_sql(text: &str, start: usize, end: usize) -> String {
 /// Parses the text of a migration file.
 pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_no_nul(path, 1, text)?;
     let mut id: Option<String> = None;
     let mut parents: Option<Vec<String>> = None;
     let mut branch_labels = Vec::new();
@@ -154,6 +185,9 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     let mut downgrade: Option<Section> = None;
     // The section whose body is being read, and which one it is.
     let mut open: Option<(Open, Part)> = None;
+    // Where each known header was first seen: a repeated one is an error, not a
+    // silent "last one wins" (a message could otherwise smuggle in a `Revises:`).
+    let mut seen_headers: [Option<usize>; 6] = [None; 6];
     let mut offset = 0;
     let close = |open: Option<(Open, Part)>, end: usize, up: &mut Option<Section>, down: &mut Option<Section>| {
         if let Some((o, which)) = open {
@@ -204,37 +238,38 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         let Some((key, value)) = comment.split_once(':') else { continue };
         let value = trim(value);
         let key = trim(key);
-        let is = |name: &str| key.eq_ignore_ascii_case(name);
-        match () {
-            _ if is("revision id") => {
+        let Some(header) = HEADERS.iter().position(|h| key.eq_ignore_ascii_case(h)) else {
+            // Any other comment line in the header is the author's own.
+            continue;
+        };
+        if let Some(first) = seen_headers[header].replace(line_no) {
+            return Err(Error::parse(path, line_no, format!("repeated '-- {}:' header (first on line {first})", HEADERS[header])));
+        }
+        let ids = |kind: &str| -> Result<Vec<String>> {
+            let list = split_list(value);
+            for v in &list {
+                check_identifier(kind, v).map_err(|m| Error::parse(path, line_no, m))?;
+            }
+            Ok(list)
+        };
+        match header {
+            0 => {
                 check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
                 id = Some(value.to_string());
             }
-            _ if is("revises") => {
-                let list = split_list(value);
-                for p in &list {
-                    check_identifier("revision identifier", p).map_err(|m| Error::parse(path, line_no, m))?;
-                }
-                parents = Some(list);
-            }
-            _ if is("branch labels") => {
-                branch_labels = split_list(value);
-                for l in &branch_labels {
-                    check_identifier("branch label", l).map_err(|m| Error::parse(path, line_no, m))?;
-                }
-            }
-            _ if is("depends on") => {
+            1 => parents = Some(ids("revision identifier")?),
+            2 => branch_labels = ids("branch label")?,
+            3 => {
                 depends_on = split_list(value);
                 for d in &depends_on {
                     if d.contains(char::is_whitespace) {
                         return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
                     }
+                    check_identifier("dependency", d).map_err(|m| Error::parse(path, line_no, m))?;
                 }
             }
-            _ if is("create date") => create_date = (!value.is_empty()).then(|| value.to_string()),
-            _ if is("message") => message = value.to_string(),
-            // Any other comment line in the header is the author's own.
-            _ => {}
+            4 => create_date = (!value.is_empty()).then(|| value.to_string()),
+            _ => message = value.to_string(),
         }
     }
     close(open.take(), text.len(), &mut upgrade, &mut downgrade);
@@ -248,6 +283,10 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![id] });
     }
     let upgrade = upgrade.ok_or_else(|| Error::parse(path, text.lines().count().max(1), "missing '-- migrate:upgrade' section"))?;
+    check_section(path, &upgrade)?;
+    if let Some(down) = &downgrade {
+        check_section(path, down)?;
+    }
     Ok(Script {
         id,
         parents,
@@ -285,7 +324,7 @@ pub fn render(s: &Script) -> String {
         out.push_str(&format!("-- Depends On: {}\n", s.depends_on.join(", ")));
     }
     out.push_str(&format!("-- Create Date: {}\n", s.create_date.as_deref().unwrap_or("")).replace(": \n", ":\n"));
-    out.push_str(&format!("-- Message: {}\n", s.message).replace(": \n", ":\n"));
+    out.push_str(&format!("-- Message: {}\n", one_line(&s.message)).replace(": \n", ":\n"));
     out.push('\n');
     out.push_str(&section_marker(UPGRADE_MARKER, &s.upgrade));
     out.push('\n');
@@ -297,6 +336,12 @@ pub fn render(s: &Script) -> String {
         push_body(&mut out, &down.sql);
     }
     out
+}
+
+/// A header value on one line: line breaks and other control characters become spaces,
+/// so a message can never start a header or a section of its own.
+pub fn one_line(value: &str) -> String {
+    value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
 }
 
 fn push_body(out: &mut String, sql: &str) {

@@ -58,8 +58,17 @@ pub fn from_fields(f: RevisionFields) -> Result<Script> {
     for l in &f.branch_labels {
         check("branch label", l)?;
     }
+    for d in &f.depends_on {
+        check("dependency", d)?;
+    }
     if f.revises.contains(&f.revision) {
         return Err(Error::Cycle { kind: "Self-loop", revisions: vec![f.revision] });
+    }
+    let upgrade = Section::new(f.upgrade);
+    let downgrade = f.downgrade.map(Section::new);
+    script::check_section(&name, &upgrade)?;
+    if let Some(down) = &downgrade {
+        script::check_section(&name, down)?;
     }
     Ok(Script {
         id: f.revision,
@@ -68,8 +77,8 @@ pub fn from_fields(f: RevisionFields) -> Result<Script> {
         depends_on: f.depends_on,
         create_date: f.create_date,
         message: f.message,
-        upgrade: Section::new(f.upgrade),
-        downgrade: f.downgrade.map(Section::new),
+        upgrade,
+        downgrade,
         file_name: name.clone(),
         path: name,
     })

@@ -2,7 +2,6 @@
 //! SQLite natively, sqlite-wasm-rs on wasm32). The only module that names rusqlite.
 
 pub mod runner;
-pub mod split;
 pub mod version_table;
 
 use std::time::Duration;

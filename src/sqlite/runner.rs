@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use super::split::split_statements;
+use crate::core::statements::split_statements;
 use super::{sql_error, version_table as vt};
 use crate::core::error::{Error, Result, StatementFailure};
 use crate::core::graph::RevisionMap;
@@ -363,15 +363,23 @@ impl<'a> Engine<'a> {
         let Some(rev) = step.revision() else { return Ok(()) };
         let script = &self.map.node(rev).script;
         for st in split_statements(&section.sql, section.first_line) {
-            if let Err(e) = execute_one(self.conn, &st.sql) {
-                return Err(Error::MigrationFailed(Box::new(StatementFailure {
-                    revision: script.id.clone(),
-                    file: script.path.clone(),
-                    line: st.line,
-                    statement: st.code().to_string(),
-                    sqlite_message: sqlite_message(&e),
-                })));
-            }
+            let failure = match execute_one(self.conn, &st.sql) {
+                Err(e) => sqlite_message(&e),
+                // Files with such statements are refused when read; this catches
+                // anything else that ends the run's transaction, before a version row
+                // could be written for work that is no longer in it.
+                Ok(()) if section.transactional && self.conn.is_autocommit() => {
+                    "the statement ended the migration's transaction (nothing after it was run; the run is stopped)".to_string()
+                }
+                Ok(()) => continue,
+            };
+            return Err(Error::MigrationFailed(Box::new(StatementFailure {
+                revision: script.id.clone(),
+                file: script.path.clone(),
+                line: st.line,
+                statement: st.code().to_string(),
+                sqlite_message: failure,
+            })));
         }
         Ok(())
     }
@@ -426,6 +434,24 @@ mod tests {
         };
         RevisionMap::new(vec![script("aaaa0001", "", "CREATE TABLE a (x);"), script("bbbb0002", "aaaa0001", b_up), script("cccc0003", "bbbb0002", "CREATE TABLE c (x);")])
             .unwrap()
+    }
+
+    /// Such files are refused when read; a script built in memory gets past that, and
+    /// the runner stops at the statement instead of recording B over a rolled-back A.
+    #[test]
+    fn a_statement_that_ends_the_transaction_stops_the_run() {
+        let mut scripts: Vec<_> = map("CREATE TABLE b (x);").nodes.iter().map(|n| n.script.clone()).collect();
+        scripts[1].upgrade.sql = "ROLLBACK;\nCREATE TABLE b (x);".into();
+        let map = RevisionMap::new(scripts).unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        let err = Engine::new(&conn, &map, Options::default()).upgrade("heads", &mut |_| {}).unwrap_err();
+        let Error::MigrationFailed(f) = &err else { panic!("{err:?}") };
+        assert_eq!((f.revision.as_str(), f.line, f.statement.as_str()), ("bbbb0002", 5, "ROLLBACK;"));
+        assert!(f.sqlite_message.starts_with("the statement ended the migration's transaction"), "{}", f.sqlite_message);
+        assert!(conn.is_autocommit());
+        for table in ["a", "b", "alembic_version"] {
+            assert!(!vt::table_exists(&conn, table).unwrap(), "{table}");
+        }
     }
 
     #[test]
