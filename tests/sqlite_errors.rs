@@ -345,6 +345,67 @@ fn parse_error_non_utf8_file() {
     assert_load_error(&fx, "PARSE_ERROR", &format!("{}:3: not valid UTF-8 (byte {at})", fx.path(BAD)));
 }
 
+#[test]
+fn parse_error_nul_byte_names_its_line() {
+    let fx = Fx::chain_at(B);
+    // SQLite stops reading at a NUL: the DROP would be skipped in silence.
+    fx.write(BAD, &script("dddd0004", C, "CREATE TABLE a (x);\0DROP TABLE t1;", None));
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:6: NUL byte in the file (SQLite would skip what follows it)", fx.path(BAD)));
+    fx.write(BAD, &script_h("dddd0004", C, "-- Note: \0", "SELECT 1;", None));
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:4: NUL byte in the file (SQLite would skip what follows it)", fx.path(BAD)));
+}
+
+#[test]
+fn parse_error_repeated_header() {
+    let fx = Fx::chain_at(B);
+    fx.write(BAD, &script_h("dddd0004", C, "-- Revises: aaaa0001", "SELECT 1;", None));
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:4: repeated '-- Revises:' header (first on line 2)", fx.path(BAD)));
+    fx.write(BAD, &script_h("dddd0004", C, "-- message: again", "SELECT 1;", None));
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:4: repeated '-- Message:' header (first on line 3)", fx.path(BAD)));
+}
+
+#[test]
+fn parse_error_revision_id_outside_the_safe_set() {
+    let fx = Fx::chain_at(B);
+    for (id, shown) in [("..", ".."), ("x/y", "x/y"), ("a\u{7}b", "a\\u{7}b"), ("caf\u{e9}", "caf\u{e9}")] {
+        fx.write(BAD, &script(id, C, "SELECT 1;", None));
+        assert_load_error(&fx, "PARSE_ERROR", &format!("{}:1: revision identifier '{shown}' may hold only ASCII letters, digits and '_'", fx.path(BAD)));
+    }
+    fx.write(BAD, &script_h("dddd0004", C, "-- Depends On: ../x", "SELECT 1;", None));
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:4: dependency '../x' may hold only ASCII letters, digits and '_'", fx.path(BAD)));
+}
+
+/// Statements that would end or begin the run's transaction: before, `ROLLBACK;` in B
+/// dropped A's table yet the version table said B, and every rerun found nothing to do.
+#[test]
+fn parse_error_transaction_control_in_a_transactional_section() {
+    for (up, line, what) in [
+        ("ROLLBACK;\nCREATE TABLE b (x);", 6, "ROLLBACK"),
+        ("CREATE TABLE b (x);\n  commit transaction;", 7, "COMMIT"),
+        ("END;", 6, "END"),
+        ("SELECT 1; BEGIN IMMEDIATE;", 6, "BEGIN"),
+    ] {
+        let fx = Fx::chain();
+        fx.write(BAD, &script("dddd0004", C, up, None));
+        let message = format!(
+            "{}:{line}: {what} ends or begins the migration's transaction; remove it, or run the section with '-- migrate:upgrade transaction:false' / '-- migrate:downgrade transaction:false'",
+            fx.path(BAD)
+        );
+        assert_load_error(&fx, "PARSE_ERROR", &message);
+        assert_eq!(fx.tables(), ["app_data"]);
+    }
+    // In the downgrade section too.
+    let fx = Fx::chain();
+    fx.write(BAD, &script("dddd0004", C, "SELECT 1;", Some("DROP TABLE x;\nCOMMIT;")));
+    assert_err(fx.load(), "PARSE_ERROR", &format!("{}:10: COMMIT ends or begins the migration's transaction; remove it, or run the section with '-- migrate:upgrade transaction:false' / '-- migrate:downgrade transaction:false'", fx.path(BAD)));
+    // Savepoints keep the transaction open, and a transaction:false section manages its own.
+    fx.write(BAD, &script("dddd0004", C, "SAVEPOINT s;\nCREATE TABLE d (x);\nROLLBACK TO s;\nRELEASE s;", None));
+    fx.write("eeee0005_outside.sql", &outside_script("eeee0005", "dddd0004", "BEGIN;\nCREATE TABLE e (x);\nCOMMIT;"));
+    fx.upgrade("heads").unwrap();
+    assert_eq!(fx.rows(), ["eeee0005"]);
+    assert_eq!(fx.tables(), ["alembic_version", "app_data", "athanor_history", "e", "t1", "t2", "t3"]);
+}
+
 // ------------------------------------------------------- graph errors at load
 
 #[test]
@@ -848,6 +909,11 @@ fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
         (vec!["upgrade", "--dir"], "--dir needs a value".into()),
         (vec!["revision", "-m", "x", "--rename", "a=b"], "--rename needs --autogenerate".into()),
         (vec!["revision", "-m", "x", "--autogenerate", "--rename", "a.b"], "--rename 'a.b': expected OLD=NEW (a table) or TABLE.OLD=NEW (a column)".into()),
+        // Each command takes only its own options (history --purge used to exit 0).
+        (vec!["history", "--purge"], "history does not take --purge (its options: --verbose, --indicate-current, --rev-range)".into()),
+        (vec!["current", "--sql"], "current does not take --sql (its options: --verbose)".into()),
+        (vec!["show", "-v", "aaaa0001"], "show does not take --verbose (its options: none but the global ones)".into()),
+        (vec!["upgrade", "-m", "x"], "upgrade does not take --message (its options: --sql)".into()),
     ]
 }
 

@@ -34,6 +34,9 @@ pub struct Args {
     pub output: Option<String>,
     /// `revision --autogenerate --rename OLD=NEW` / `TABLE.OLD=NEW`, in order.
     pub renames: Vec<String>,
+    /// The command's own options given, by their long name, to check against the
+    /// command (each accepts only its own).
+    pub options_given: Vec<&'static str>,
 }
 
 const COMMANDS: &[&str] =
@@ -56,27 +59,33 @@ pub fn parse(argv: &[String]) -> Result<Args> {
                 None => value(it, flag),
             }
         };
+        if let Some(&(long, _, _)) = OPTIONS.iter().find(|(l, short, _)| flag == *l || Some(flag) == *short) {
+            a.options_given.push(long);
+            match long {
+                "--sql" => a.sql = true,
+                "--verbose" => a.verbose = true,
+                "--purge" => a.purge = true,
+                "--indicate-current" => a.indicate_current = true,
+                "--resolve-dependencies" => a.resolve_dependencies = true,
+                "--rev-range" => a.rev_range = Some(take(&mut it)?),
+                "--message" => a.message = Some(take(&mut it)?),
+                "--autogenerate" => a.autogenerate = true,
+                "--head" => a.head = Some(take(&mut it)?),
+                "--splice" => a.splice = true,
+                "--branch-label" => a.branch_labels.push(take(&mut it)?),
+                "--depends-on" => a.depends_on.push(take(&mut it)?),
+                "--rev-id" => a.rev_id = Some(take(&mut it)?),
+                "--rename" => a.renames.push(take(&mut it)?),
+                _ => a.output = Some(take(&mut it)?),
+            }
+            continue;
+        }
         match flag {
             "--dir" | "-d" => a.global.dir = Some(take(&mut it)?),
             "--db" => a.global.db = Some(take(&mut it)?),
             "--version-table" => a.global.version_table = Some(take(&mut it)?),
             "--transaction-per-migration" => a.global.per_migration = true,
             "--schema" => a.global.schema = Some(take(&mut it)?),
-            "--sql" => a.sql = true,
-            "--verbose" | "-v" => a.verbose = true,
-            "--purge" => a.purge = true,
-            "--indicate-current" | "-i" => a.indicate_current = true,
-            "--resolve-dependencies" => a.resolve_dependencies = true,
-            "-r" | "--rev-range" => a.rev_range = Some(take(&mut it)?),
-            "-m" | "--message" => a.message = Some(take(&mut it)?),
-            "--autogenerate" => a.autogenerate = true,
-            "--head" => a.head = Some(take(&mut it)?),
-            "--splice" => a.splice = true,
-            "--branch-label" => a.branch_labels.push(take(&mut it)?),
-            "--depends-on" => a.depends_on.push(take(&mut it)?),
-            "--rev-id" => a.rev_id = Some(take(&mut it)?),
-            "--rename" => a.renames.push(take(&mut it)?),
-            "-o" | "--output" => a.output = Some(take(&mut it)?),
             "--help" | "-h" => a.help = true,
             // A relative target such as `-1` is a positional, not a flag.
             f if f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit()) => {
@@ -94,7 +103,37 @@ pub fn parse(argv: &[String]) -> Result<Args> {
     if a.command.is_empty() && !a.help {
         return Err(Error::Usage(format!("no command given (commands: {})", COMMANDS.join(", "))));
     }
+    if let Some(wrong) = a.options_given.iter().find(|o| !takes(&a.command, o)) {
+        let own: Vec<&str> = OPTIONS.iter().filter(|(l, _, _)| takes(&a.command, l)).map(|(l, _, _)| *l).collect();
+        let own = if own.is_empty() { "none but the global ones".to_string() } else { own.join(", ") };
+        return Err(Error::Usage(format!("{} does not take {wrong} (its options: {own})", a.command)));
+    }
     Ok(a)
+}
+
+/// Each command's own options (long name, short name, the commands that take it); the
+/// global options (`--dir`, `--db`, ...) go with any command.
+const OPTIONS: &[(&str, Option<&str>, &[&str])] = &[
+    ("--sql", None, &["upgrade", "downgrade", "stamp"]),
+    ("--verbose", Some("-v"), &["current", "history", "heads", "branches"]),
+    ("--purge", None, &["stamp"]),
+    ("--indicate-current", Some("-i"), &["history"]),
+    ("--resolve-dependencies", None, &["heads"]),
+    ("--rev-range", Some("-r"), &["history"]),
+    ("--message", Some("-m"), &["revision", "merge"]),
+    ("--autogenerate", None, &["revision"]),
+    ("--head", None, &["revision"]),
+    ("--splice", None, &["revision"]),
+    ("--branch-label", None, &["revision", "merge"]),
+    ("--depends-on", None, &["revision"]),
+    ("--rev-id", None, &["revision", "merge"]),
+    ("--rename", None, &["revision"]),
+    ("--output", Some("-o"), &["bundle"]),
+];
+
+/// Whether `command` takes the option `long`; with no command (`--help` alone), any.
+fn takes(command: &str, long: &str) -> bool {
+    command.is_empty() || OPTIONS.iter().any(|(l, _, commands)| *l == long && commands.contains(&command))
 }
 
 /// `athanor COMMAND --help`.
