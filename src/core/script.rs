@@ -90,9 +90,26 @@ pub fn check_identifier(kind: &str, value: &str) -> std::result::Result<(), Stri
     bad.dedup();
     if !bad.is_empty() {
         let list: Vec<String> = bad.iter().map(|c| c.to_string()).collect();
-        return Err(format!("Character(s) '{}' not allowed in {kind} '{}'", list.join(", "), value.escape_debug()));
+        return Err(format!("Character(s) '{}' not allowed in {kind} '{}'", list.join(", "), shown(value)));
     }
-    Err(format!("{kind} '{}' may hold only ASCII letters, digits and '_'", value.escape_debug()))
+    Err(format!("{kind} '{}' may hold only ASCII letters, digits and '_'", shown(value)))
+}
+
+/// A value for an error message: control characters escaped (`\n`, `\u{1b}`), so a
+/// message stays one line and shows what was there. (Not `escape_debug`, whose Unicode
+/// tables cost the wasm 4 KiB.)
+fn shown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// ASCII whitespace as `char::is_whitespace` has it (vertical tab included).
