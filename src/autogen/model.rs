@@ -344,12 +344,14 @@ impl DefaultProbe {
             let current = ["current_time", "current_date", "current_timestamp"].contains(&t.text.as_str());
             return Ok(t.kind != Kind::Punct && !(t.kind == Kind::Word && current));
         }
-        if self.0.is_none() {
-            let c = super::memory()?;
-            c.execute_batch("CREATE TABLE p (x); INSERT INTO p VALUES (1)").map_err(sql_error)?;
-            self.0 = Some(c);
-        }
-        let Some(c) = &self.0 else { return Ok(false) };
+        let c = match &mut self.0 {
+            Some(c) => c,
+            none => {
+                let c = super::memory()?;
+                c.execute_batch("CREATE TABLE p (x); INSERT INTO p VALUES (1)").map_err(sql_error)?;
+                none.insert(c)
+            }
+        };
         // PRAGMA table_xinfo gives an expression DEFAULT without its parentheses.
         let added = c.execute_batch(&format!("SAVEPOINT probe; ALTER TABLE p ADD COLUMN c DEFAULT ({d})")).is_ok();
         c.execute_batch("ROLLBACK TO probe; RELEASE probe").map_err(sql_error)?;
