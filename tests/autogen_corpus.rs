@@ -1,4 +1,4 @@
-//! Autogenerate against real migration histories (../shared/corpus): the schema after
+//! Autogenerate against real migration histories (tests/fixtures/corpus): the schema after
 //! revision N, dumped as SQL, is the declared schema; a database migrated to N−k gets
 //! the generated upgrade, which must bring it exactly to N's schema, and the generated
 //! downgrade must bring it back to N−k's.

@@ -434,11 +434,46 @@ DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
 "#,
         r#"-- WARNING: drop column users.upper_name (its data is deleted)
--- table users: AUTOINCREMENT dropped
+-- table users: AUTOINCREMENT dropped (its sqlite_sequence high-water mark goes: ids of deleted rows can be given out again)
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT);
 INSERT INTO "athanor_new_users" ("id", "name") SELECT "id", "name" FROM "users";
 DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
+"#,
+    );
+}
+
+#[test]
+fn autoincrement_rebuild_keeps_its_sequence() {
+    golden(
+        r#"CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+"#,
+        r#"CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '');
+"#,
+        r#"INSERT INTO items (name) VALUES ('a'), ('b'), ('c'); DELETE FROM items WHERE id = 3;"#,
+        true,
+        r#"-- WARNING: column items.name: NOT NULL added (rows where it is NULL make the migration fail)
+-- column items.name: DEFAULT none -> ''
+CREATE TABLE "athanor_new_items" (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '');
+CREATE TEMP TABLE athanor_guard (n INTEGER CONSTRAINT "items.name becomes NOT NULL: rows where it is NULL need a value first" CHECK (n = 0));
+INSERT INTO athanor_guard SELECT count(*) FROM "items" WHERE "name" IS NULL;
+DROP TABLE athanor_guard;
+INSERT INTO "athanor_new_items" ("id", "name") SELECT "id", "name" FROM "items";
+-- items keeps its AUTOINCREMENT high-water mark
+DELETE FROM sqlite_sequence WHERE name = 'athanor_new_items';
+UPDATE sqlite_sequence SET name = 'athanor_new_items' WHERE name = 'items';
+DROP TABLE "items";
+ALTER TABLE "athanor_new_items" RENAME TO "items";
+"#,
+        r#"-- column items.name: NOT NULL dropped
+-- column items.name: DEFAULT '' -> none
+CREATE TABLE "athanor_new_items" (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+INSERT INTO "athanor_new_items" ("id", "name") SELECT "id", "name" FROM "items";
+-- items keeps its AUTOINCREMENT high-water mark
+DELETE FROM sqlite_sequence WHERE name = 'athanor_new_items';
+UPDATE sqlite_sequence SET name = 'athanor_new_items' WHERE name = 'items';
+DROP TABLE "items";
+ALTER TABLE "athanor_new_items" RENAME TO "items";
 "#,
     );
 }
@@ -458,10 +493,10 @@ CREATE TRIGGER t AFTER DELETE ON users BEGIN INSERT INTO audit VALUES (old.id); 
 "#,
         r#"INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"#,
         true,
-        r#"-- view v is created again after the table rebuild
-DROP VIEW "v";
--- trigger t is created again after the table rebuild
+        r#"-- trigger t is created again after the table rebuild
 DROP TRIGGER "t";
+-- view v is created again after the table rebuild
+DROP VIEW "v";
 -- WARNING: column users.name: NOT NULL added (rows where it is NULL make the migration fail)
 -- column users.name: DEFAULT none -> 'x'
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x');
@@ -474,10 +509,10 @@ ALTER TABLE "athanor_new_users" RENAME TO "users";
 CREATE VIEW v AS SELECT name FROM users;
 CREATE TRIGGER t AFTER DELETE ON users BEGIN INSERT INTO audit VALUES (old.id); END;
 "#,
-        r#"-- view v is created again after the table rebuild
-DROP VIEW "v";
--- trigger t is created again after the table rebuild
+        r#"-- trigger t is created again after the table rebuild
 DROP TRIGGER "t";
+-- view v is created again after the table rebuild
+DROP VIEW "v";
 -- column users.name: NOT NULL dropped
 -- column users.name: DEFAULT 'x' -> none
 CREATE TABLE "athanor_new_users" (id INTEGER PRIMARY KEY, name TEXT);

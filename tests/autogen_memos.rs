@@ -1,6 +1,6 @@
 //! `athanor check` on memos' whole history against upstream's declared schema
-//! (../shared/corpus/memos/schema.sql, memos' LATEST.sql). The two really differ, as
-//! ../shared/corpus/SOURCES.md and `python3 verify.py -v` document: `migration_history`
+//! (tests/fixtures/corpus/memos/schema.sql, memos' LATEST.sql). The two really differ, as
+//! tests/fixtures/corpus/SOURCES.md and `python3 verify.py -v` document: `migration_history`
 //! and `storage` survive only in upgraded databases; `memo.uid`, `attachment.uid` and
 //! `idp.uid` keep `DEFAULT ''` and a separately named unique index, where LATEST.sql
 //! declares them `UNIQUE` with no default; and the column order of those three tables

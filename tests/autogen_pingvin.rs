@@ -1,4 +1,4 @@
-//! Autogenerate on pingvin-share's real history (../shared/corpus/pingvin-share), where
+//! Autogenerate on pingvin-share's real history (tests/fixtures/corpus/pingvin-share), where
 //! a rename cannot be guessed: its `v0_11_0` migration turns `Config.key` into `name`
 //! (NOT NULL, no default) and makes the primary key `(name, category)`, filling `name`
 //! by hand-written INSERTs. Declaring that schema and autogenerating from the revision

@@ -1,14 +1,17 @@
 //! Autogenerate on random schema pairs with random rows: the generated upgrade, run by
 //! the real runner, reaches exactly the declared schema with the kept columns' rows
-//! intact, `foreign_key_check` empty and `integrity_check` ok, and the downgrade
-//! returns exactly to the original schema. Where the declared schema adds a NOT NULL
-//! column without a DEFAULT to a table with rows, the upgrade instead fails with the
-//! guard's message and changes nothing.
+//! intact, every AUTOINCREMENT table's `sqlite_sequence` high-water mark kept (its
+//! rows were deleted and inserted again, so the mark is above the highest id),
+//! `foreign_key_check` empty and `integrity_check` ok, and nothing left for a second
+//! autogenerate; the downgrade returns exactly to the original schema, the same way.
+//! Where the declared schema adds a NOT NULL column without a DEFAULT to a table with
+//! rows, the upgrade instead fails with the guard's message and changes nothing.
 //!
-//! The schemas cover what autogenerate detects: column types, NOT NULL, DEFAULT,
-//! UNIQUE, generated columns (VIRTUAL and STORED), foreign keys with ON DELETE / ON
-//! UPDATE actions, indexes (unique, partial, expression), views, triggers, WITHOUT
-//! ROWID and STRICT.
+//! The schemas cover what autogenerate detects: column types, NOT NULL, DEFAULT
+//! (constant, and expressions and CURRENT_TIMESTAMP, which ADD COLUMN refuses on a
+//! table with rows), UNIQUE, generated columns (VIRTUAL and STORED), foreign keys with
+//! ON DELETE / ON UPDATE actions, AUTOINCREMENT, indexes (unique, partial, expression),
+//! views with and without INSTEAD OF triggers, triggers, WITHOUT ROWID and STRICT.
 
 mod common;
 
@@ -26,6 +29,10 @@ const TYPES: &[&str] = &["INTEGER", "TEXT", "NUMERIC", "BLOB", ""];
 const STRICT_TYPES: &[&str] = &["INTEGER", "TEXT", "REAL", "ANY", "ANY"];
 const ACTIONS: &[&str] = &["", " ON DELETE CASCADE", " ON DELETE SET NULL", " ON UPDATE CASCADE", " ON DELETE RESTRICT ON UPDATE SET NULL"];
 const TABLES: usize = 3;
+/// Non-constant defaults; the text ones only where a STRICT column can hold text.
+const EXPR_DEFAULTS: &[&str] = &["(abs(-7))", "(lower('X'))", "CURRENT_TIMESTAMP"];
+/// INSTEAD OF triggers on a table's view.
+const INSTEAD: &[&str] = &["INSERT ON v{i} BEGIN INSERT INTO t{i} (id) VALUES (NEW.id); END", "DELETE ON v{i} BEGIN DELETE FROM t{i} WHERE id = OLD.id; END"];
 
 #[derive(Debug, Clone)]
 enum Null {
@@ -34,6 +41,9 @@ enum Null {
     WithDefault,
     /// NOT NULL without a DEFAULT: added to a table with rows, the upgrade must fail.
     NoDefault,
+    /// A non-constant DEFAULT (`EXPR_DEFAULTS`), NOT NULL or not: rows gain the
+    /// column through a rebuild.
+    Expr(usize, bool),
 }
 
 #[derive(Debug, Clone)]
@@ -63,12 +73,21 @@ struct Table {
     strict: bool,
     /// An index on the first present column.
     index: Option<Index>,
+    /// `id INTEGER PRIMARY KEY AUTOINCREMENT` (never with WITHOUT ROWID, which refuses it).
+    autoincrement: bool,
     view: bool,
+    /// An INSTEAD OF trigger on the view (`INSTEAD`).
+    instead: Option<usize>,
     trigger: bool,
 }
 
 fn col() -> impl Strategy<Value = Col> {
-    let null = prop_oneof![6 => Just(Null::Nullable), 3 => Just(Null::WithDefault), 1 => Just(Null::NoDefault)];
+    let null = prop_oneof![
+        6 => Just(Null::Nullable),
+        3 => Just(Null::WithDefault),
+        1 => Just(Null::NoDefault),
+        2 => (0..EXPR_DEFAULTS.len(), any::<bool>()).prop_map(|(k, notnull)| Null::Expr(k, notnull)),
+    ];
     (0..TYPES.len(), null, any::<bool>()).prop_map(|(ty, null, unique)| {
         // A column rows gain with one shared value (DEFAULT 0) cannot be UNIQUE.
         let unique = unique && matches!(null, Null::Nullable);
@@ -90,15 +109,18 @@ fn table() -> impl Strategy<Value = Table> {
         prop::option::of(index()),
         any::<bool>(),
         prop::bool::weighted(0.3),
+        (prop::bool::weighted(0.4), prop::option::weighted(0.5, 0..INSTEAD.len())),
     )
-        .prop_map(|(cols, generated, fk, without_rowid, strict, index, view, trigger)| Table {
+        .prop_map(|(cols, generated, fk, without_rowid, strict, index, view, trigger, (autoincrement, instead))| Table {
             cols,
             generated,
             fk,
             without_rowid,
             strict,
             index,
+            autoincrement: autoincrement && !without_rowid,
             view,
+            instead,
             trigger,
         })
 }
@@ -118,7 +140,7 @@ fn render(tables: &[Option<Table>]) -> String {
     for (i, t) in tables.iter().enumerate() {
         let Some(t) = t else { continue };
         let types = if t.strict { STRICT_TYPES } else { TYPES };
-        let mut defs = vec!["id INTEGER PRIMARY KEY".to_string()];
+        let mut defs = vec![format!("id INTEGER PRIMARY KEY{}", if t.autoincrement { " AUTOINCREMENT" } else { "" })];
         for (j, c) in t.cols.iter().enumerate() {
             let Some(c) = c else { continue };
             let mut d = format!("c{j} {}", types[c.ty]).trim_end().to_string();
@@ -126,6 +148,11 @@ fn render(tables: &[Option<Table>]) -> String {
                 Null::Nullable => {}
                 Null::WithDefault => d.push_str(" NOT NULL DEFAULT 0"),
                 Null::NoDefault => d.push_str(" NOT NULL"),
+                Null::Expr(k, notnull) => {
+                    // A STRICT INTEGER or REAL column refuses text.
+                    let k = if t.strict && (c.ty == 0 || c.ty == 2) { 0 } else { k };
+                    d.push_str(&format!("{} DEFAULT {}", if notnull { " NOT NULL" } else { "" }, EXPR_DEFAULTS[k]));
+                }
             }
             if c.unique {
                 d.push_str(" UNIQUE");
@@ -157,6 +184,9 @@ fn render(tables: &[Option<Table>]) -> String {
         if t.view {
             let cols = first.map(|j| format!(", c{j}")).unwrap_or_default();
             s.push_str(&format!("CREATE VIEW v{i} AS SELECT id{cols} FROM t{i};\n"));
+            if let Some(k) = t.instead {
+                s.push_str(&format!("CREATE TRIGGER vt{i} INSTEAD OF {};\n", INSTEAD[k].replace("{i}", &i.to_string())));
+            }
         }
         if t.trigger {
             let when = first.map(|j| format!(" WHEN NEW.c{j} IS NOT NULL")).unwrap_or_default();
@@ -167,14 +197,16 @@ fn render(tables: &[Option<Table>]) -> String {
 }
 
 /// Rows for the original schema: distinct non-NULL integers (valid in every column
-/// type, and never colliding with a UNIQUE); `p` names an existing parent row.
+/// type, and never colliding with a UNIQUE); `p` names an existing parent row. An
+/// AUTOINCREMENT table's rows then churn as an app's do: a row inserted and deleted,
+/// one inserted again (it gets a new id, never the deleted one's), and one more
+/// inserted and deleted, which leaves the high-water mark above every id.
 fn data(tables: &[Option<Table>], rows: &[usize]) -> String {
     let mut s = String::new();
     for (i, t) in tables.iter().enumerate() {
         let Some(t) = t else { continue };
-        for r in 0..rows[i] {
-            let mut names = vec!["id".to_string()];
-            let mut vals = vec![(r + 1).to_string()];
+        let row = |r: usize, id: bool| {
+            let (mut names, mut vals) = if id { (vec!["id".to_string()], vec![(r + 1).to_string()]) } else { (vec![], vec![]) };
             for (j, c) in t.cols.iter().enumerate() {
                 if c.is_some() {
                     names.push(format!("c{j}"));
@@ -185,12 +217,46 @@ fn data(tables: &[Option<Table>], rows: &[usize]) -> String {
                 names.push("p".into());
                 vals.push(if rows[i - 1] == 0 { "NULL".into() } else { (r % rows[i - 1] + 1).to_string() });
             }
-            s.push_str(&format!("INSERT INTO t{i} ({}) VALUES ({});\n", names.join(", "), vals.join(", ")));
+            if names.is_empty() {
+                format!("INSERT INTO t{i} DEFAULT VALUES;\n")
+            } else {
+                format!("INSERT INTO t{i} ({}) VALUES ({});\n", names.join(", "), vals.join(", "))
+            }
+        };
+        for r in 0..rows[i] {
+            s.push_str(&row(r, true));
+        }
+        if t.autoincrement {
+            let last = format!("DELETE FROM t{i} WHERE id = (SELECT max(id) FROM t{i});\n");
+            let n = rows[i];
+            for step in [row(n, false), last.clone(), row(n, false), row(n + 1, false), last] {
+                s.push_str(&step);
+            }
         }
     }
     s
 }
 
+/// Each AUTOINCREMENT table's `sqlite_sequence` value, by table.
+fn sequences(conn: &Connection) -> Vec<(String, i64)> {
+    let mut st = conn.prepare("SELECT name, seq FROM sqlite_sequence ORDER BY name").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// The sequences of the tables that are AUTOINCREMENT in both schemas: what a rebuild
+/// must keep.
+fn kept_sequences(conn: &Connection, a: &Schema, b: &Schema) -> Vec<(String, i64)> {
+    let exists: bool = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'", [], |r| r.get(0)).unwrap();
+    if !exists {
+        return vec![];
+    }
+    sequences(conn).into_iter().filter(|(n, _)| a.tables.get(n).is_some_and(|t| t.autoincrement) && b.tables.get(n).is_some_and(|t| t.autoincrement)).collect()
+}
+
+/// Rows per table (0 for a table the schema lacks).
+fn counts(conn: &Connection, tables: &[Option<Table>]) -> Vec<usize> {
+    (0..TABLES).map(|i| if tables[i].is_some() { conn.query_row(&format!("SELECT count(*) FROM t{i}"), [], |r| r.get::<_, i64>(0)).unwrap() as usize } else { 0 }).collect()
+}
 
 /// The values of the columns both schemas keep (generated ones aside), per table. The
 /// rows hold integers, which a type change may store as text or real: compared as
@@ -228,7 +294,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn upgrade_reaches_the_declared_schema_and_downgrade_returns(old in schema(), new in schema(), rows in prop::collection::vec(0usize..4, TABLES)) {
+    fn upgrade_reaches_the_declared_schema_and_downgrade_returns(old in schema(), new in schema(), rows in prop::collection::vec(prop_oneof![1 => Just(0usize), 5 => 1usize..4], TABLES)) {
         let (old_sql, new_sql) = (render(&old), render(&new));
         let (a, b) = (autogen::schema_of_sql("old.sql", &old_sql).unwrap(), autogen::schema_of_sql("new.sql", &new_sql).unwrap());
         let Some(g) = autogen::generate(&a, &b) else {
@@ -245,31 +311,39 @@ proptest! {
         engine.upgrade("r1", &mut |_| {}).unwrap();
         conn.execute_batch(&data(&old, &rows)).unwrap();
         let before = kept_rows(&conn, &a, &b);
+        let marks = kept_sequences(&conn, &a, &b);
+        let refused = needs_values(&old, &new, &counts(&conn, &old));
         let up = engine.upgrade("heads", &mut |_| {});
-        if needs_values(&old, &new, &rows) {
+        if refused {
             let e = up.expect_err("a NOT NULL column without a DEFAULT on a table with rows");
             prop_assert!(e.to_string().contains("is added NOT NULL without a DEFAULT: existing rows need a value"), "{}\n{}", e, g.upgrade.sql);
             prop_assert_eq!(&Schema::read(&conn, OWN).unwrap(), &a);
             prop_assert_eq!(&kept_rows(&conn, &a, &b), &before);
+            prop_assert_eq!(&kept_sequences(&conn, &a, &b), &marks);
             prop_assert_eq!(engine.current_rows().unwrap(), ["r1"]);
             return Ok(());
         }
         prop_assert!(up.is_ok(), "upgrade failed: {:?}\n{}\n--> {}\n{}", up.err(), old_sql, new_sql, g.upgrade.sql);
-        prop_assert_eq!(&Schema::read(&conn, OWN).unwrap(), &b, "after upgrade:\n{}", g.upgrade.sql);
+        let now = Schema::read(&conn, OWN).unwrap();
+        prop_assert_eq!(&now, &b, "after upgrade:\n{}", g.upgrade.sql);
+        prop_assert!(autogen::generate(&now, &b).is_none(), "a second autogenerate finds more:\n{}", g.upgrade.sql);
         prop_assert_eq!(&kept_rows(&conn, &a, &b), &before);
+        prop_assert_eq!(&kept_sequences(&conn, &a, &b), &marks, "ids would be given out again:\n{}", g.upgrade.sql);
         prop_assert_eq!(healthy(&conn), (0, "ok".to_string()));
         let down = engine.downgrade("r1", &mut |_| {});
         // Back down, a column the upgrade dropped returns NOT NULL without a DEFAULT:
         // it has no values for the rows, and the downgrade refuses in the same way.
         if let Err(e) = &down {
-            let rows_now: Vec<usize> = (0..TABLES).map(|i| if new[i].is_some() { conn.query_row(&format!("SELECT count(*) FROM t{i}"), [], |r| r.get::<_, i64>(0)).unwrap() as usize } else { 0 }).collect();
-            prop_assert!(needs_values(&new, &old, &rows_now), "downgrade failed: {}\n{}", e, g.downgrade.sql);
+            prop_assert!(needs_values(&new, &old, &counts(&conn, &new)), "downgrade failed: {}\n{}", e, g.downgrade.sql);
             prop_assert!(e.to_string().contains("is added NOT NULL without a DEFAULT: existing rows need a value"), "{}", e);
             prop_assert_eq!(&Schema::read(&conn, OWN).unwrap(), &b);
             return Ok(());
         }
-        prop_assert_eq!(&Schema::read(&conn, OWN).unwrap(), &a, "after downgrade:\n{}", g.downgrade.sql);
+        let now = Schema::read(&conn, OWN).unwrap();
+        prop_assert_eq!(&now, &a, "after downgrade:\n{}", g.downgrade.sql);
+        prop_assert!(autogen::generate(&now, &a).is_none(), "a second autogenerate finds more:\n{}", g.downgrade.sql);
         prop_assert_eq!(&kept_rows(&conn, &a, &b), &before);
+        prop_assert_eq!(&kept_sequences(&conn, &a, &b), &marks, "ids would be given out again:\n{}", g.downgrade.sql);
         prop_assert_eq!(healthy(&conn), (0, "ok".to_string()));
     }
 }

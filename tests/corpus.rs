@@ -1,6 +1,6 @@
-//! The real SQLite migration histories of ../shared/corpus run through athanor.
+//! The real SQLite migration histories of tests/fixtures/corpus run through athanor.
 //!
-//! Every expectation here is a real outcome, as ../shared/corpus/SOURCES.md and
+//! Every expectation here is a real outcome, as tests/fixtures/corpus/SOURCES.md and
 //! `python3 verify.py -v` document it: upstream defects included (a downgrade that fails,
 //! a full downgrade that leaves tables behind, a history that needs app-defined SQL
 //! functions or foreign keys off). No project is skipped and no check is loosened.

@@ -103,8 +103,8 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     for (kind, word, a_map, b_map) in [(Kind::View, "view", &old.views, &new.views), (Kind::Trigger, "trigger", &old.triggers, &new.triggers)] {
         for name in keys(a_map, b_map) {
             let (a, b) = (a_map.get(&name), b_map.get(&name));
-            if kind == Kind::Trigger && b.is_none() && a.is_some_and(|t| !new.tables.contains_key(&t.table.to_lowercase())) {
-                continue; // goes with its table
+            if kind == Kind::Trigger && b.is_none() && a.is_some_and(|t| !new.owns_triggers(&t.table)) {
+                continue; // goes with its table or view (INSTEAD OF)
             }
             match (a, b) {
                 (None, Some(o)) => out.push(change(kind, &name, Op::Add, vec![note(format!("add {word} {}", o.name), false)])),
@@ -159,6 +159,11 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
             if needs_value(c) {
                 let text = format!("add column {t}.{} NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if {t} has rows)", c.name);
                 notes.push(adds(note(text, true)));
+            } else if !c.constant_default {
+                // Not a choice the migration can make for the user, but worth saying:
+                // `DEFAULT (datetime('now'))` dates old rows to the upgrade.
+                let text = format!("add column {t}.{} (its DEFAULT is not a constant: rows already in {t} get the value it has when the migration runs)", c.name);
+                notes.push(adds(note(text, false)));
             } else {
                 notes.push(adds(note(format!("add column {t}.{}", c.name), false)));
             }
@@ -229,8 +234,10 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
     for o in a.options.iter().filter(|o| !b.options.contains(o)) {
         notes.push(note(format!("table {t}: {} dropped", o.to_uppercase()), false));
     }
-    if a.autoincrement != b.autoincrement {
-        notes.push(note(format!("table {t}: AUTOINCREMENT {}", if b.autoincrement { "added" } else { "dropped" }), false));
+    if a.autoincrement && !b.autoincrement {
+        notes.push(note(format!("table {t}: AUTOINCREMENT dropped (its sqlite_sequence high-water mark goes: ids of deleted rows can be given out again)"), false));
+    } else if b.autoincrement && !a.autoincrement {
+        notes.push(note(format!("table {t}: AUTOINCREMENT added"), false));
     }
     if notes.is_empty() {
         notes.push(note(format!("table {t}: definition changed"), true));
@@ -318,8 +325,9 @@ fn same_table_level(a: &Table, b: &Table) -> bool {
 }
 
 /// SQLite's rules for `ALTER TABLE ADD COLUMN`: appended at the end; not PRIMARY KEY or
-/// UNIQUE; a constant default; NOT NULL only with a non-NULL default; a REFERENCES
-/// column only with a NULL default; not a STORED generated column.
+/// UNIQUE; a constant default (as SQLite judges it: an expression or `CURRENT_TIMESTAMP`
+/// is refused on a table with rows); NOT NULL only with a non-NULL default; a
+/// REFERENCES column only with a NULL default; not a STORED generated column.
 fn can_add_columns(a: &Table, b: &Table, added: &[String]) -> bool {
     if added.is_empty() || b.columns.len() != a.columns.len() + added.len() || b.columns[..a.columns.len()] != a.columns[..] {
         return false;
@@ -334,15 +342,11 @@ fn can_add_columns(a: &Table, b: &Table, added: &[String]) -> bool {
     b.columns[a.columns.len()..].iter().all(|c| {
         let has_fk = b.foreign_keys.iter().any(|f| f.from.contains(&lc(&c.name)));
         let default_null = c.default.as_deref().map_or(true, |d| d.eq_ignore_ascii_case("null"));
-        let constant_default = c.default.as_deref().map_or(true, |d| {
-            let d = d.to_lowercase();
-            !d.starts_with('(') && !matches!(d.as_str(), "current_time" | "current_date" | "current_timestamp")
-        });
         c.pk == 0
             && !mentions(&c.def, "unique")
             && !mentions(&c.def, "primary")
             && c.hidden != 3
-            && constant_default
+            && c.constant_default
             && (!c.notnull || !default_null)
             && (!has_fk || default_null)
     })

@@ -27,10 +27,15 @@ pub struct Column {
     pub def: String,
     /// The same definition as written (for `ADD COLUMN`).
     pub def_src: String,
+    /// Whether SQLite takes the DEFAULT as a constant (a literal, possibly signed, in
+    /// parentheses or a CAST): only then can `ADD COLUMN` give it to existing rows.
+    /// An expression or `CURRENT_TIMESTAMP` is refused there on a table with rows.
+    pub constant_default: bool,
 }
 
 impl PartialEq for Column {
-    /// Names compare as SQLite does, without regard to case; `def_src` is layout.
+    /// Names compare as SQLite does, without regard to case; `def_src` is layout, and
+    /// `constant_default` follows from `default`.
     fn eq(&self, o: &Column) -> bool {
         self.name.eq_ignore_ascii_case(&o.name)
             && (&self.decl_type, self.notnull, &self.default, self.pk, self.hidden, &self.def)
@@ -180,13 +185,14 @@ impl Schema {
             }
         }
         let mut s = Schema::default();
+        let mut probe = DefaultProbe::default();
         for (kind, name, table, sql) in objects {
             if excluded(&name) || excluded(&table) || shadow.contains(&key(&name)) {
                 continue;
             }
             match kind.as_str() {
                 "table" => {
-                    let t = read_table(conn, &name, &sql)?;
+                    let t = read_table(conn, &name, &sql, &mut probe)?;
                     s.tables.insert(key(&name), t);
                 }
                 "index" => {
@@ -202,6 +208,13 @@ impl Schema {
             }
         }
         Ok(s)
+    }
+
+    /// Whether a table or a view named `name` exists: a trigger sits on either, and
+    /// goes when it does.
+    pub fn owns_triggers(&self, name: &str) -> bool {
+        let k = key(name);
+        self.tables.contains_key(&k) || self.views.contains_key(&k)
     }
 
     /// Every index on `table`, in name order.
@@ -252,7 +265,7 @@ fn parse_create_table(sql: &str, toks: &[Tok]) -> Parsed {
     p
 }
 
-fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
+fn read_table(conn: &Connection, name: &str, sql: &str, probe: &mut DefaultProbe) -> Result<Table> {
     let toks = tokens::tokenize(sql);
     let norm = tokens::normalize(&toks);
     let virtual_table = norm.starts_with("create virtual table");
@@ -277,7 +290,8 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
                 continue; // a virtual table's hidden column: part of its module, not declared
             }
             let (def, def_src) = parsed.defs.get(&key(&cname)).cloned().unwrap_or_default();
-            columns.push(Column { name: cname, decl_type: ty.to_uppercase(), notnull: notnull != 0, default, pk, hidden, def, def_src });
+            let constant_default = probe.constant(default.as_deref())?;
+            columns.push(Column { name: cname, decl_type: ty.to_uppercase(), notnull: notnull != 0, default, pk, hidden, def, def_src, constant_default });
         }
     }
     let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
@@ -312,6 +326,37 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<Table> {
         autoincrement: parsed.autoincrement,
         norm,
     })
+}
+
+/// Asks SQLite whether a DEFAULT is constant, as `ALTER TABLE … ADD COLUMN` decides
+/// it on a table with rows ("Cannot add a column with non-constant default"): on a
+/// one-row scratch table, in a savepoint rolled back each time. Opened on first need:
+/// a lone literal is answered without it.
+#[derive(Default)]
+struct DefaultProbe(Option<Connection>);
+
+impl DefaultProbe {
+    fn constant(&mut self, default: Option<&str>) -> Result<bool> {
+        let Some(d) = default else { return Ok(true) };
+        let toks = tokens::tokenize(d);
+        if let [t] = toks.as_slice() {
+            // A bare word is a string (or NULL, TRUE, FALSE), except these three.
+            let current = ["current_time", "current_date", "current_timestamp"].contains(&t.text.as_str());
+            return Ok(t.kind != Kind::Punct && !(t.kind == Kind::Word && current));
+        }
+        let c = match &mut self.0 {
+            Some(c) => c,
+            none => {
+                let c = super::memory()?;
+                c.execute_batch("CREATE TABLE p (x); INSERT INTO p VALUES (1)").map_err(sql_error)?;
+                none.insert(c)
+            }
+        };
+        // PRAGMA table_xinfo gives an expression DEFAULT without its parentheses.
+        let added = c.execute_batch(&format!("SAVEPOINT probe; ALTER TABLE p ADD COLUMN c DEFAULT ({d})")).is_ok();
+        c.execute_batch("ROLLBACK TO probe; RELEASE probe").map_err(sql_error)?;
+        Ok(added)
+    }
 }
 
 fn read_index(conn: &Connection, name: &str, table: &str, sql: &str) -> Result<Index> {

@@ -1,20 +1,23 @@
-//! SQL for a list of changes. Statements come in an order SQLite accepts: views and
-//! triggers that may name what changes are dropped first, then indexes, tables, and
-//! everything is created again last.
+//! SQL for a list of changes. Statements come in an order SQLite accepts: triggers and
+//! views that may name what changes are dropped first, then indexes, tables, and
+//! everything is created again last. A changed view's triggers are dropped and created
+//! again with it, as `DROP VIEW` takes them along.
 //!
 //! Table changes SQLite's `ALTER TABLE` cannot make are done by the rebuild documented
 //! at <https://sqlite.org/lang_altertable.html#otheralter>: create the new table under
 //! a temporary name, copy the kept columns, drop the old table, rename the new one, and
-//! create its indexes again. A migration with a rebuild runs in a `transaction:false`
-//! section that turns foreign keys off first (`PRAGMA foreign_keys` is a no-op inside a
-//! transaction, and dropping a parent table with them on would delete or refuse child
-//! rows), opens its own transaction, and checks every foreign key before COMMIT. Every
-//! view and trigger is dropped and created again around a rebuild: SQLite's RENAME
-//! re-parses the schema and refuses views or triggers naming the dropped table.
+//! create its indexes again; an AUTOINCREMENT table's `sqlite_sequence` row moves over
+//! to the new table, so ids of deleted rows are not given out again. A migration with a
+//! rebuild runs in a `transaction:false` section that turns foreign keys off first
+//! (`PRAGMA foreign_keys` is a no-op inside a transaction, and dropping a parent table
+//! with them on would delete or refuse child rows), opens its own transaction, and
+//! checks every foreign key before COMMIT. Every view and trigger is dropped and
+//! created again around a rebuild: SQLite's RENAME re-parses the schema and refuses
+//! views or triggers naming the dropped table.
 
 use super::diff::{affinity, needs_value, Change, Kind, Note, Op};
-use super::model::{Schema, Table};
-use super::tokens::quote;
+use super::model::{Object, Schema, Table};
+use super::tokens::{literal, quote};
 
 /// One section of a generated revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,10 +71,20 @@ pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool,
     // A virtual table dropped and created again needs no frame: nothing references it
     // through a foreign key, and no trigger sits on it.
     let any_rebuild = rebuilt.iter().any(|c| c.op == Op::Rebuild);
+    // DROP VIEW takes the view's (INSTEAD OF) triggers with it: a changed view's
+    // unchanged triggers are created again after it.
+    let view_replaced = |name: &str| of(Kind::View).any(|c| c.name == name.to_lowercase() && c.op == Op::Replace);
+    // An unchanged view or trigger that is dropped and created again; a trigger whose
+    // table or view goes (and that is not declared again) goes with it.
+    let recreated = |kind: Kind, key: &str, o: &Object| match kind {
+        Kind::Trigger => new.triggers.contains_key(key) && (any_rebuild || view_replaced(&o.table)),
+        _ => any_rebuild,
+    };
     let mut out = before.to_string();
 
-    // 1. Views and triggers that change or go (all of them around a rebuild).
-    for (kind, word, olds) in [(Kind::View, "VIEW", &old.views), (Kind::Trigger, "TRIGGER", &old.triggers)] {
+    // 1. Triggers, then views, that change or go, or are created again. Triggers first:
+    // dropping a view first would drop its triggers, and their own DROP would fail.
+    for (kind, word, olds) in [(Kind::Trigger, "TRIGGER", &old.triggers), (Kind::View, "VIEW", &old.views)] {
         for (key, o) in olds {
             let c = of(kind).find(|c| &c.name == key);
             match c {
@@ -80,12 +93,9 @@ pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool,
                     stmt(&mut out, &format!("DROP {word} {}", quote(&o.name)));
                 }
                 Some(_) => stmt(&mut out, &format!("DROP {word} {}", quote(&o.name))),
-                None if any_rebuild => {
-                    // Dropped with its table anyway if that table goes.
-                    if kind == Kind::Trigger && !new.tables.contains_key(&o.table.to_lowercase()) {
-                        continue;
-                    }
-                    out.push_str(&format!("-- {} {} is created again after the table rebuild\n", word.to_lowercase(), o.name));
+                None if recreated(kind, key, o) => {
+                    let after = if any_rebuild { "the table rebuild".to_string() } else { format!("view {} changes", o.table) };
+                    out.push_str(&format!("-- {} {} is created again after {after}\n", word.to_lowercase(), o.name));
                     stmt(&mut out, &format!("DROP {word} {}", quote(&o.name)));
                 }
                 None => {}
@@ -165,7 +175,7 @@ pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool,
                     comments(&mut out, c, undo);
                     stmt(&mut out, &o.sql);
                 }
-                None if any_rebuild => stmt(&mut out, &o.sql),
+                None if recreated(kind, key, o) => stmt(&mut out, &o.sql),
                 None => {}
             }
         }
@@ -265,6 +275,15 @@ fn rebuild(out: &mut String, a: &Table, b: &Table) {
             &format!("{}.{}: the new type would change stored values (e.g. '007' to 7); convert them first", a.name, c.name),
             &format!("SELECT count(*) FROM ({} EXCEPT {})", values(&old), values(&tmp)),
         );
+    }
+    if a.autoincrement && b.autoincrement {
+        // The copy left the new table's sqlite_sequence row at the highest id copied,
+        // and DROP TABLE deletes the old one's: ids of rows deleted since would be given
+        // out again. The old row moves over instead (RENAME then renames it too).
+        let tmp_name = literal(&format!("{REBUILD_PREFIX}{}", b.name));
+        out.push_str(&format!("-- {} keeps its AUTOINCREMENT high-water mark\n", b.name));
+        stmt(out, &format!("DELETE FROM sqlite_sequence WHERE name = {tmp_name}"));
+        stmt(out, &format!("UPDATE sqlite_sequence SET name = {tmp_name} WHERE name = {}", literal(&a.name)));
     }
     stmt(out, &format!("DROP TABLE {old}"));
     stmt(out, &format!("ALTER TABLE {tmp} RENAME TO {}", quote(&b.name)));

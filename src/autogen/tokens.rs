@@ -128,6 +128,11 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `text` as a single-quoted SQL string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Splits `toks` at commas that are not inside parentheses.
 pub fn split_top_level(toks: &[Tok]) -> Vec<&[Tok]> {
     let mut parts = Vec::new();

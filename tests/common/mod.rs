@@ -13,9 +13,9 @@ use athanor::core::source::{from_fields, RevisionFields};
 /// athanor's own tables, left out of every schema comparison.
 pub const OWN: &[&str] = &["alembic_version", "athanor_history"];
 
-/// `../shared/corpus`, or `ATHANOR_CORPUS`.
+/// `tests/fixtures/corpus` (the real histories, copied in with their sources), or `ATHANOR_CORPUS`.
 pub fn corpus() -> PathBuf {
-    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus").into()))
+    PathBuf::from(std::env::var("ATHANOR_CORPUS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/corpus").into()))
 }
 
 /// Runs the `athanor` binary in `cwd`: exit status, stdout, stderr.

@@ -1,6 +1,6 @@
-// The real histories of ../shared/corpus through the npm CLI on files: upgrade head,
+// The real histories of tests/fixtures/corpus through the npm CLI on files: upgrade head,
 // downgrade base where the project has downgrades; Debian's sqlite3 checks the files.
-// Outcomes are the documented real ones (../shared/corpus/SOURCES.md), failures included.
+// Outcomes are the documented real ones (tests/fixtures/corpus/SOURCES.md), failures included.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, execFileSync } from "node:child_process";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
-const corpus = process.env.ATHANOR_CORPUS ?? join(root, "../shared/corpus");
+const corpus = process.env.ATHANOR_CORPUS ?? join(root, "tests/fixtures/corpus");
 let work;
 before(() => (work = mkdtempSync(join(tmpdir(), "athanor-corpus-"))));
 after(() => rmSync(work, { recursive: true, force: true }));

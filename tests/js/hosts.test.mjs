@@ -16,7 +16,7 @@ import { snapshot } from "./lib/snapshot.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
-const corpus = process.env.ATHANOR_CORPUS ?? join(root, "../shared/corpus");
+const corpus = process.env.ATHANOR_CORPUS ?? join(root, "tests/fixtures/corpus");
 const athanor = await import(pathToFileURL(join(pkg, "node.js")).href);
 const { openMigrator } = athanor;
 

@@ -2,7 +2,7 @@
 // installed into a fresh project with miniflare, and loaded through its "workerd" export
 // condition (the .wasm as a CompiledWasm module). Migrates a D1 binding from a Worker and
 // a Durable Object's SQLite storage from its constructor; runs the example, checksum and
-// stamp cases and the ../shared/corpus histories through both, against the embedded engine.
+// stamp cases and the tests/fixtures/corpus histories through both, against the embedded engine.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -326,7 +326,7 @@ async function embedded(sets, ops) {
 }
 
 const readSet = (dir) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
-const corpus = process.env.ATHANOR_CORPUS ?? fileURLToPath(new URL("../../../shared/corpus", import.meta.url));
+const corpus = process.env.ATHANOR_CORPUS ?? fileURLToPath(new URL("../fixtures/corpus/", import.meta.url));
 
 const file = (id, revises, up, down = "") => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n${down}\n`;
 const base = {
@@ -401,7 +401,7 @@ for (const host of ["d1", "do"]) {
   });
 }
 
-// The corpus histories (../shared/corpus) through D1 and a Durable Object: upgrade head,
+// The corpus histories (tests/fixtures/corpus) through D1 and a Durable Object: upgrade head,
 // then downgrade base where the project ships downgrades. D1 and DO storage enforce
 // foreign keys and run each step on its own (a batch, a transactionSync), so outcomes are
 // compared with the embedded engine where they can agree, and otherwise asserted as the
