@@ -165,6 +165,9 @@ export declare class MigrationError extends Error {
     line?: number;
     statement?: string;
     sqliteMessage?: string;
+    /** SQLite's extended result code (e.g. 2067, SQLITE_CONSTRAINT_UNIQUE), where the
+     * host reports one: the embedded engine, node:sqlite, bun:sqlite, sqlite-wasm. */
+    sqliteCode?: number;
     [key: string]: unknown;
   };
   readonly revision?: string;

@@ -4,6 +4,9 @@
 import { MigrationError } from "./errors.js";
 
 const message = (e) => (e && typeof e === "object" && "message" in e ? String(e.message) : String(e));
+/** SQLite's extended result code, where the host's error carries one: node:sqlite's
+ * `errcode`, sqlite-wasm's `resultCode` (better-sqlite3 and D1 give only names or text). */
+const sqliteCode = (e) => [e?.errcode, e?.resultCode].find((c) => Number.isInteger(c));
 
 /** Rows of a query of athanor's tables; none when the table does not exist yet. */
 async function readOwn(adapter, sql, params, what) {
@@ -42,7 +45,7 @@ async function runStep(adapter, step) {
     throw new MigrationError(
       `Migration ${step.revision ?? "(stamp)"} failed (${adapter.name}): ${message(e)}`,
       "MIGRATION_FAILED",
-      { revision: step.revision, file: step.file, statement: failing?.code, line: failing?.line, sqliteMessage: message(e) },
+      { revision: step.revision, file: step.file, statement: failing?.code, line: failing?.line, sqliteMessage: message(e), sqliteCode: sqliteCode(e) },
     );
   }
   const wrong = step.writes.findIndex((w, i) => w.expectOne && changes[i] !== 1);

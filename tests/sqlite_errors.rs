@@ -700,6 +700,7 @@ fn migration_failed_rolls_back_the_whole_run_by_default() {
         line: 9,
         statement: "INSERT INTO t3 VALUES (1);".into(),
         sqlite_message: "UNIQUE constraint failed: t3.id".into(),
+        sqlite_code: Some(1555), // SQLITE_CONSTRAINT_PRIMARYKEY
     };
     assert_eq!(**f, expected);
     fx.assert_unchanged(&before);

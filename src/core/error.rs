@@ -11,6 +11,9 @@ pub struct StatementFailure {
     pub line: usize,
     pub statement: String,
     pub sqlite_message: String,
+    /// SQLite's extended result code (`SQLITE_CONSTRAINT_UNIQUE` is 2067), when the
+    /// failure came from SQLite.
+    pub sqlite_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +50,10 @@ pub enum Error {
     Locked(String),
     #[error("{0}")]
     VersionTable(String),
-    #[error("{0}")]
-    Sqlite(String),
+    /// SQLite refused something outside a migration's statements; `code`: its extended
+    /// result code.
+    #[error("{message}")]
+    Sqlite { message: String, code: Option<i32> },
     #[error("{0}")]
     Io(String),
     #[error("{0}")]
@@ -101,7 +106,7 @@ impl Error {
             Error::MigrationFailed(_) => "MIGRATION_FAILED",
             Error::Locked(_) => "LOCKED",
             Error::VersionTable(_) => "VERSION_TABLE",
-            Error::Sqlite(_) => "SQLITE_ERROR",
+            Error::Sqlite { .. } => "SQLITE_ERROR",
             Error::Io(_) => "IO_ERROR",
             Error::Usage(_) => "USAGE",
             Error::OpfsUnavailable(_) => "OPFS_UNAVAILABLE",

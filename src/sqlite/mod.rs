@@ -27,5 +27,13 @@ pub fn sql_error(e: rusqlite::Error) -> Error {
             return Error::Locked(e.to_string());
         }
     }
-    Error::Sqlite(e.to_string())
+    Error::Sqlite { message: e.to_string(), code: sqlite_code(&e) }
+}
+
+/// SQLite's extended result code of a failure, when SQLite reported it.
+pub fn sqlite_code(e: &rusqlite::Error) -> Option<i32> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(f.extended_code),
+        _ => None,
+    }
 }

@@ -363,13 +363,13 @@ impl<'a> Engine<'a> {
         let Some(rev) = step.revision() else { return Ok(()) };
         let script = &self.map.node(rev).script;
         for st in split_statements(&section.sql, section.first_line) {
-            let failure = match execute_one(self.conn, &st.sql) {
-                Err(e) => sqlite_message(&e),
+            let (failure, code) = match execute_one(self.conn, &st.sql) {
+                Err(e) => (sqlite_message(&e), super::sqlite_code(&e)),
                 // Files with such statements are refused when read; this catches
                 // anything else that ends the run's transaction, before a version row
                 // could be written for work that is no longer in it.
                 Ok(()) if section.transactional && self.conn.is_autocommit() => {
-                    "the statement ended the migration's transaction (nothing after it was run; the run is stopped)".to_string()
+                    ("the statement ended the migration's transaction (nothing after it was run; the run is stopped)".to_string(), None)
                 }
                 Ok(()) => continue,
             };
@@ -379,6 +379,7 @@ impl<'a> Engine<'a> {
                 line: st.line,
                 statement: st.code().to_string(),
                 sqlite_message: failure,
+                sqlite_code: code,
             })));
         }
         Ok(())

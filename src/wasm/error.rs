@@ -45,7 +45,11 @@ fn data(e: &Error) -> Object {
             set(&d, "line", f.line as u32);
             set(&d, "statement", f.statement.as_str());
             set(&d, "sqliteMessage", f.sqlite_message.as_str());
+            if let Some(code) = f.sqlite_code {
+                set(&d, "sqliteCode", code);
+            }
         }
+        Error::Sqlite { code: Some(code), .. } => set(&d, "sqliteCode", *code),
         Error::OpfsUnavailable(reason) => set(&d, "reason", reason.as_str()),
         _ => {}
     }

@@ -102,6 +102,7 @@ test("a failing migration rolls back and names revision, line and statement", as
     assert.equal(e.line, 7);
     assert.equal(e.statement, "INSERT INTO nope VALUES (1);");
     assert.equal(e.sqliteMessage, "no such table: nope");
+    assert.equal(e.data.sqliteCode, 1, "SQLite's extended result code (SQLITE_ERROR)");
     return true;
   });
   assert.deepEqual(await m.rows(), []);

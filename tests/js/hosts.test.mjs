@@ -200,6 +200,8 @@ for (const host of HOSTS) {
       assert.equal(e.data.revision, "b2b2");
       assert.equal(e.data.line, 7);
       assert.match(e.data.sqliteMessage, /no such table: nope/);
+      // SQLite's result code, where the host reports one (better-sqlite3 gives a name).
+      assert.equal(e.data.sqliteCode, host.name === "better-sqlite3" ? undefined : 1);
       return true;
     });
     assert.deepEqual(tables(db), []);
