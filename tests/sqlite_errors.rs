@@ -1191,6 +1191,14 @@ fn opfs_unavailable_says_why_and_what_to_do() {
 }
 
 #[test]
+fn worker_failed_is_raised_by_the_package_js() {
+    // "WORKER_FAILED" has no Rust variant: pkg-template/worker-client.js and
+    // opfs-worker.js raise it, and tests/js/worker_failure.test.mjs drives them in Chromium.
+    let js = include_str!("../pkg-template/worker-client.js").to_owned() + include_str!("../pkg-template/opfs-worker.js");
+    assert_eq!(js.matches("\"WORKER_FAILED\"").count(), 2);
+}
+
+#[test]
 fn the_typescript_error_codes_are_the_rust_ones() {
     // The JS types spell the union out (a wasm-bindgen custom section is a literal).
     let union = athanor::core::error::ERROR_CODES.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" | ");
