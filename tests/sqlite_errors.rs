@@ -1199,6 +1199,17 @@ fn worker_failed_is_raised_by_the_package_js() {
 }
 
 #[test]
+fn both_readmes_list_every_error_code() {
+    // The npm README is all a package user has: its table must name every code.
+    for (name, text) in [("README.md", include_str!("../README.md")), ("pkg-template/README.md", include_str!("../pkg-template/README.md"))] {
+        let section = &text[text.find("## Error codes").unwrap_or_else(|| panic!("{name} has no '## Error codes'"))..];
+        let section = section[3..].find("\n## ").map_or(section, |end| &section[..end + 3]);
+        let missing: Vec<&str> = athanor::core::error::ERROR_CODES.iter().copied().filter(|c| !section.contains(&format!("`{c}`"))).collect();
+        assert_eq!(missing, Vec::<&str>::new(), "{name}");
+    }
+}
+
+#[test]
 fn the_typescript_error_codes_are_the_rust_ones() {
     // The JS types spell the union out (a wasm-bindgen custom section is a literal).
     let union = athanor::core::error::ERROR_CODES.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" | ");
