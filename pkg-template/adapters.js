@@ -44,10 +44,35 @@ export function d1(db) {
         ...step.writes.map((w) => db.prepare(w.sql).bind(...w.params)),
       ];
       if (stmts.length === 0) return [];
-      const results = await db.batch(stmts);
-      return results.slice(step.statements.length).map((r) => r.meta?.changes ?? 1);
+      try {
+        const results = await db.batch(stmts);
+        return results.slice(step.statements.length).map((r) => r.meta?.changes ?? 1);
+      } catch (e) {
+        throw failedAt(e, await d1Failing(db, step.statements));
+      }
     },
   };
+}
+
+/** Which statement failed a D1 batch (D1's error does not say, and users need its line):
+ * bisect over prefixes of the step, each batch ended by a statement that fails on purpose
+ * so D1 rolls the probe back whole. Runs only after a failure. `undefined`: the failure
+ * was in a version-table write. */
+async function d1Failing(db, statements) {
+  const SENTINEL = "athanor_probe_rollback";
+  let lo = 0;
+  let hi = statements.length; // the first failing index is in [lo, hi]; hi: none of them
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const probe = statements.slice(0, mid + 1).map((s) => db.prepare(s.code));
+    const passed = await db.batch([...probe, db.prepare(`SELECT ${SENTINEL}()`)]).then(
+      () => false, // cannot happen (the sentinel always fails); treat as a failure here
+      (e) => String(e?.message ?? e).includes(SENTINEL),
+    );
+    if (passed) lo = mid + 1;
+    else hi = mid;
+  }
+  return statements[lo];
 }
 
 /** A Durable Object's SQL storage (`ctx.storage`): each step in `transactionSync`. */

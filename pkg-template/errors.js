@@ -11,6 +11,10 @@ export class MigrationError extends Error {
   }
 }
 
+/** What to do when the package's worker or its wasm does not load (WORKER_FAILED). */
+export const WORKER_HINT =
+  'opfs-worker.js and athanor_bg.wasm must be served from the package\'s own directory: with Vite\'s dev server, set optimizeDeps: { exclude: ["athanor"] } and worker: { format: "es" } in vite.config.js';
+
 export function toMigrationError(e) {
   if (e instanceof MigrationError) return e;
   if (e && typeof e === "object" && typeof e.code === "string") {

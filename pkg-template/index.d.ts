@@ -99,7 +99,8 @@ export interface OpenOptions {
    * Browsers: where a named database lives. "opfs" (the default for a named database)
    * persists it in the origin-private file system, from a dedicated worker (the package
    * starts one for a page); fails with OPFS_UNAVAILABLE where OPFS cannot be used.
-   * "memory" runs without persistence. Pass "opfs" explicitly to get the OpfsMigrator type.
+   * "memory" runs without persistence. A bundled browser app gets the OpfsMigrator type for
+   * a named database (web.d.ts); elsewhere pass "opfs" explicitly to get it.
    */
   storage?: "opfs" | "memory";
   /** Browsers: the OPFS directory of the pool holding the database (default ".athanor"). */
@@ -137,8 +138,9 @@ export interface Migrator {
   /** The app's reads: one statement with `?` parameters; rows as objects by column name
    * (integers past 2^53 as BigInt, blobs as Uint8Array). */
   query<Row = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<Row[]>;
-  /** The app's writes: statements without parameters; resolves to the rows changed. */
-  exec(sql: string): Promise<number>;
+  /** The app's writes; resolves to the rows changed. With `params`, one statement with
+   * `?` bound as `query` binds them; without, any number of statements. */
+  exec(sql: string, params?: SqlValue[]): Promise<number>;
   close(): void;
 }
 
@@ -241,6 +243,8 @@ export interface AdapterMigrator {
   close(): void;
 }
 
+// Node's (and Deno's, Bun's, workerd's) openMigrator. A browser app's bundler reads
+// web.d.ts instead, where a named database is an OpfsMigrator without `storage: "opfs"`.
 export declare function openMigrator(options: OpenOptions & { adapter: Adapter }): Promise<AdapterMigrator>;
 export declare function openMigrator(options: OpenOptions & { storage: "opfs" }): Promise<OpfsMigrator>;
 export declare function openMigrator(options: OpenOptions): Promise<Migrator>;

@@ -4,8 +4,6 @@ import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, existsSy
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
-const pad = (n, w = 2) => String(n).padStart(w, "0");
-
 export const nodeHost = {
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
@@ -33,9 +31,8 @@ export const nodeHost = {
     return statSync(path).isDirectory() && readdirSync(path).length === 0;
   },
   now() {
-    // Local time, as Alembic's Create Date: YYYY-MM-DD HH:MM:SS.ffffff
-    const d = new Date();
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}000`;
+    // The wasm formats it (UTC, as the native CLI).
+    return Date.now();
   },
   randomHex(n) {
     return randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);

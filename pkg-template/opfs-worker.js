@@ -2,7 +2,7 @@
 // OPFS pool and the migrator, and answers the page's calls (worker-client.js).
 import initWasm, * as wasm from "./athanor.js";
 import { openOpfsMigrator } from "./opfs.js";
-import { toMigrationError } from "./errors.js";
+import { toMigrationError, MigrationError, WORKER_HINT } from "./errors.js";
 
 let migrator;
 
@@ -18,7 +18,9 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
       // The page compiled the wasm while this worker started (a WebAssembly.Module),
       // or left it to us.
       const [set, options, wasmModule] = args;
-      await initWasm({ module_or_path: wasmModule ?? new URL("./athanor_bg.wasm", import.meta.url) });
+      await initWasm({ module_or_path: wasmModule ?? new URL("./athanor_bg.wasm", import.meta.url) }).catch((e) => {
+        throw new MigrationError(`the athanor worker could not load its wasm: ${e?.message ?? e}. ${WORKER_HINT}`, "WORKER_FAILED");
+      });
       migrator = openOpfsMigrator(wasm, set, options);
     } else if (op === "close") {
       await migrator?.close();

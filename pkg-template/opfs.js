@@ -85,9 +85,9 @@ export class OpfsMigrator {
   query(sql, params) {
     return this.#withDatabase((m) => m.query(sql, params));
   }
-  /** The app's writes: statements without parameters; resolves to rows changed. */
-  exec(sql) {
-    return this.#withDatabase((m) => m.exec(sql));
+  /** The app's writes (`params`: one statement, `?` bound); resolves to rows changed. */
+  exec(sql, params) {
+    return this.#withDatabase((m) => m.exec(sql, params));
   }
   /** The files this pool stores (databases and journals). */
   files() {

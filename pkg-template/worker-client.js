@@ -1,12 +1,14 @@
 // The page's side of an OPFS database: the same promise API as an in-memory migrator,
 // each call forwarded to the dedicated worker (opfs-worker.js) that owns the database.
-import { MigrationError } from "./errors.js";
+import { MigrationError, WORKER_HINT } from "./errors.js";
 
 export class WorkerMigrator {
   #worker;
   #next = 0;
   #pending = new Map(); // id -> { resolve, reject, onProgress }
   #onProgress;
+  /** Set once the worker failed: every later call gets it (a dead worker never answers). */
+  #failed = null;
 
   constructor(worker, onProgress) {
     this.#worker = worker;
@@ -26,16 +28,19 @@ export class WorkerMigrator {
       if (data.error) p.reject(new MigrationError(data.error.message, data.error.code, data.error.data));
       else p.resolve(data.ok);
     };
+    // A worker that fails to load (a 404, a dev server that rewrote its URL), to
+    // instantiate, or that crashes fires this, often before the first call is posted.
     worker.onerror = (event) => {
       event.preventDefault?.();
-      const error = new MigrationError(`the athanor worker failed: ${event.message ?? "could not start it"}`, "IO_ERROR");
-      for (const p of this.#pending.values()) p.reject(error);
+      this.#failed ??= new MigrationError(`the athanor worker failed: ${event.message || "could not load it"}. ${WORKER_HINT}`, "WORKER_FAILED");
+      for (const p of this.#pending.values()) p.reject(this.#failed);
       this.#pending.clear();
     };
   }
 
   post(op, method, args, onProgress) {
     if (!this.#worker) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
+    if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
@@ -79,8 +84,8 @@ export class WorkerMigrator {
   query(sql, params) {
     return this.#call("query", [sql, params]);
   }
-  exec(sql) {
-    return this.#call("exec", [sql]);
+  exec(sql, params) {
+    return this.#call("exec", [sql, params]);
   }
   files() {
     return this.#call("files", []);

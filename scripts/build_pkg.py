@@ -57,6 +57,11 @@ def main() -> int:
     if missing:
         print(f"error: the wasm imports {len(missing)} undefined symbol(s) from \"env\" (see {built})", file=sys.stderr)
         return 1
+    # wasm-bindgen declares `[Symbol.dispose]()` on each class, which only TypeScript's
+    # esnext lib knows: without skipLibCheck, a project on the default libs fails with
+    # TS2550. The method stays at run time; the package's API never exposes these classes.
+    dts = out / f"{name}.d.ts"
+    dts.write_text(re.sub(r"\n *\[Symbol\.dispose\]\(\): void;", "", dts.read_text()))
     wasm = out / f"{name}_bg.wasm"
     passes = cfg["build"].get("wasm-opt", [])
     if passes:

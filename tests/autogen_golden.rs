@@ -574,9 +574,10 @@ fn cli_check_and_revision_autogenerate() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     assert_eq!(athanor(p, &["init"]).0, 0);
-    // No schema file: an IO error naming it.
+    // No schema file: an IO error naming it, with check's own status (3): 1 is kept for
+    // a real difference, so CI can tell "needs a migration" from "could not compare".
     let (code, _, err) = athanor(p, &["check"]);
-    assert_eq!((code, err.starts_with("FAILED [IO_ERROR]: schema file 'schema.sql' does not exist")), (1, true), "{err}");
+    assert_eq!((code, err.starts_with("FAILED [IO_ERROR]: schema file 'schema.sql' does not exist")), (3, true), "{err}");
     std::fs::write(p.join("schema.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n").unwrap();
     let (code, out, err) = athanor(p, &["check"]);
     assert_eq!(code, 1);
@@ -594,7 +595,7 @@ fn cli_check_and_revision_autogenerate() {
 
     // --db: the database must be at the heads; then it is what is compared.
     let (code, _, err) = athanor(p, &["--db", "app.db", "check"]);
-    assert_eq!((code, err.as_str()), (1, "FAILED [NOT_UP_TO_DATE]: Target database is not up to date.\n"));
+    assert_eq!((code, err.as_str()), (3, "FAILED [NOT_UP_TO_DATE]: Target database is not up to date.\n"));
     assert!(!p.join("app.db").exists(), "check creates no database");
     assert_eq!(athanor(p, &["--db", "app.db", "upgrade", "head"]).0, 0);
     std::fs::write(p.join("other.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);\n").unwrap();
@@ -608,5 +609,5 @@ fn cli_check_and_revision_autogenerate() {
     // A declared schema SQLite refuses: a parse error with its line, not a panic.
     std::fs::write(p.join("bad.sql"), "CREATE TABLE a (x);\nCREATE TABLE a (x);\n").unwrap();
     let (code, _, err) = athanor(p, &["--schema", "bad.sql", "check"]);
-    assert_eq!((code, err.starts_with("FAILED [PARSE_ERROR]: bad.sql:2: table a already exists")), (1, true), "{err}");
+    assert_eq!((code, err.starts_with("FAILED [PARSE_ERROR]: bad.sql:2: table a already exists")), (3, true), "{err}");
 }

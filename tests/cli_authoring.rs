@@ -130,6 +130,34 @@ fn bundle_writes_an_es_module_of_the_migrations() {
     let (code, out, _) = athanor(p, &["bundle", "-o", "migrations.js"]);
     assert_eq!((code, out.as_str()), (0, "Generating migrations.js ...  done\n"));
     assert!(std::fs::read_to_string(p.join("migrations.js")).unwrap().contains("export default migrations;"));
+    // Into a directory that does not exist yet (a fresh app's src/): it is created.
+    let (code, out, err) = athanor(p, &["bundle", "-o", "src/gen/migrations.js"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "Generating src/gen/migrations.js ...  done\n", ""));
+    assert!(std::fs::read_to_string(p.join("src/gen/migrations.js")).unwrap().contains("export default migrations;"));
+}
+
+#[test]
+fn create_date_is_utc() {
+    // One rule for both CLIs (the npm CLI's is tested in tests/js/cli.test.mjs): UTC,
+    // whatever the machine's time zone.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init"]);
+    let utc_hour = || {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        athanor::cli::host::format_timestamp(secs * 1_000_000)[..13].to_string()
+    };
+    let before = utc_hour();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_athanor"))
+        .current_dir(p)
+        .env("TZ", "Pacific/Kiritimati") // UTC+14: never the same hour as UTC
+        .args(["revision", "-m", "x", "--rev-id", "aaaa00000001"])
+        .output()
+        .unwrap();
+    let after = utc_hour();
+    assert!(out.status.success());
+    let date = header(&p.join("migrations"), "aaaa00000001_x.sql", "Create Date");
+    assert!(date[..13] == before || date[..13] == after, "{date} vs UTC {after}");
 }
 
 #[test]

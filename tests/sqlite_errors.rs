@@ -1002,7 +1002,13 @@ fn read_only_commands_never_create_the_database() {
     ];
     for args in cmds {
         let out = fx.cli(args);
-        assert_eq!((out.status, out.stderr.as_str()), (0, ""), "{args:?}");
+        // --sql never reads --db (Alembic's offline mode), and says so on stderr.
+        let stderr = if args.contains(&"--sql") {
+            format!("WARNING [athanor] --sql does not read the database: '{}' is ignored and the SQL starts from base (or from FROM in FROM:TO)\n", fx.db_s())
+        } else {
+            String::new()
+        };
+        assert_eq!((out.status, out.stderr.as_str()), (0, stderr.as_str()), "{args:?}");
         assert!(!fx.db.exists(), "{args:?} created the database");
     }
     assert_eq!(fx.cli(&["current"]).stdout, "", "nothing is current in a missing database");
@@ -1183,6 +1189,25 @@ fn opfs_unavailable_says_why_and_what_to_do() {
     let e = athanor::core::error::Error::OpfsUnavailable("no sync access handles".into());
     assert_eq!(e.code(), "OPFS_UNAVAILABLE");
     assert!(e.to_string().contains("storage: \"memory\""), "{e}");
+}
+
+#[test]
+fn worker_failed_is_raised_by_the_package_js() {
+    // "WORKER_FAILED" has no Rust variant: pkg-template/worker-client.js and
+    // opfs-worker.js raise it, and tests/js/worker_failure.test.mjs drives them in Chromium.
+    let js = include_str!("../pkg-template/worker-client.js").to_owned() + include_str!("../pkg-template/opfs-worker.js");
+    assert_eq!(js.matches("\"WORKER_FAILED\"").count(), 2);
+}
+
+#[test]
+fn both_readmes_list_every_error_code() {
+    // The npm README is all a package user has: its table must name every code.
+    for (name, text) in [("README.md", include_str!("../README.md")), ("pkg-template/README.md", include_str!("../pkg-template/README.md"))] {
+        let section = &text[text.find("## Error codes").unwrap_or_else(|| panic!("{name} has no '## Error codes'"))..];
+        let section = section[3..].find("\n## ").map_or(section, |end| &section[..end + 3]);
+        let missing: Vec<&str> = athanor::core::error::ERROR_CODES.iter().copied().filter(|c| !section.contains(&format!("`{c}`"))).collect();
+        assert_eq!(missing, Vec::<&str>::new(), "{name}");
+    }
 }
 
 #[test]

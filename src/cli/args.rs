@@ -151,7 +151,7 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
         "show" => "usage: athanor show REV\n\nOne revision in full (REV may be current).\n",
         "stamp" => "usage: athanor stamp TARGET... [--purge] [--sql]\n\nSets the version table to TARGET(s) without running migrations.\n  --purge  delete every row (and recorded checksums) first\n",
         "bundle" => "usage: athanor bundle [-o FILE]\n\nWrites the migrations as an ES module (default export: file name -> text; `checksums`: revision -> SHA-256)\nfor a Worker or a browser app: `openMigrator({ migrations })` takes the default export as it is.\n",
-        "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads); exits non-zero listing the differences.\n",
+        "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads). Exit status: 0 no differences, 1 differences (listed), 2 usage error,\n3 the comparison could not run (no schema file, a migration that does not parse, ...).\n",
         _ => return None,
     })
 }

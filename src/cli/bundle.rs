@@ -58,6 +58,10 @@ pub fn bundle(map: &RevisionMap, dir: &str, files: &[MigrationFile], output: Opt
     match output {
         None => out.stdout.push_str(&text),
         Some(path) => {
+            // `-o src/migrations.js` in a fresh project: make `src/` as a shell user expects.
+            if let Some(parent) = std::path::Path::new(path).parent().and_then(|p| p.to_str()).filter(|p| !p.is_empty() && !host.exists(p)) {
+                host.create_dir(parent)?;
+            }
             host.write_file(path, &text)?;
             out.stdout.push_str(&format!("Generating {path} ...  done\n"));
         }

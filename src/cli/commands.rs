@@ -238,6 +238,17 @@ fn offline_start(ctx: &Ctx, from: Option<&str>) -> Result<Vec<String>> {
     }
 }
 
+/// `--sql` is Alembic's offline mode: it never reads the database, unlike the JS API's
+/// `plan()`, which starts from the database's rows. A `--db` (or `db =` in athanor.ini)
+/// looks as if it counted: say that it does not, on stderr (stdout is the SQL).
+fn offline_warning(ctx: &Ctx, out: &mut Output) {
+    if let Some(db) = &ctx.args.global.db {
+        out.stderr.push_str(&format!(
+            "WARNING [athanor] --sql does not read the database: '{db}' is ignored and the SQL starts from base (or from FROM in FROM:TO)\n"
+        ));
+    }
+}
+
 fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
     let target = match ctx.args.positional.as_slice() {
         [] if up => "heads".to_string(),
@@ -252,6 +263,7 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
         if !up && from.is_none() {
             return Err(Error::Usage("downgrade with --sql requires <fromrev>:<torev>".into()));
         }
+        offline_warning(ctx, out);
         let rows = offline_start(ctx, from.as_deref())?;
         let plan = if up { plan::plan_upgrade(&ctx.map, &rows, &target)? } else { plan::plan_downgrade(&ctx.map, &rows, &target)? };
         out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
@@ -290,6 +302,7 @@ fn stamp(ctx: &Ctx, out: &mut Output) -> Result<()> {
         if ctx.args.purge {
             return Err(Error::Usage("Can't use --purge with --sql mode".into()));
         }
+        offline_warning(ctx, out);
         let mut from = None;
         let mut targets = vec![];
         for t in &ctx.args.positional {

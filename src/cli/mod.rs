@@ -23,7 +23,9 @@ pub struct Output {
 /// Runs one command line (without the program name).
 pub fn run(argv: &[String], host: &dyn Host) -> Output {
     let mut out = Output::default();
+    let mut command = String::new();
     let result = args::parse(argv).and_then(|a| {
+        command.clone_from(&a.command);
         if a.help {
             out.stdout.push_str(&args::command_usage(&a.command).map(String::from).unwrap_or_else(args::usage));
             return Ok(());
@@ -32,7 +34,19 @@ pub fn run(argv: &[String], host: &dyn Host) -> Output {
     });
     if let Err(e) = result {
         out.stderr.push_str(&format!("FAILED [{}]: {}\n", e.code(), e));
-        out.status = if e.code() == "USAGE" { 2 } else { 1 };
+        out.status = exit_status(&command, e.code());
     }
     out
+}
+
+/// 0 success, 1 failure, 2 usage error. `check` keeps 1 for "the schema differs" alone,
+/// so CI can tell a needed migration from a check that could not run (3: no schema.sql,
+/// a migration that does not parse, a database that cannot be read...).
+pub fn exit_status(command: &str, code: &str) -> i32 {
+    match code {
+        "USAGE" => 2,
+        "SCHEMA_DIFF" => 1,
+        _ if command == "check" => 3,
+        _ => 1,
+    }
 }

@@ -127,6 +127,9 @@ pub const ERROR_CODES: &[&str] = &[
     "IRREVERSIBLE", "DATABASE_AHEAD", "CHECKSUM_MISMATCH", "MIGRATION_FAILED", "LOCKED",
     "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE", "SCHEMA_DIFF", "NOT_UP_TO_DATE",
     "OPFS_UNAVAILABLE",
+    // Raised by the npm package's JS alone (no variant here): the worker a page starts
+    // for an OPFS database, or its wasm, failed to load, or the worker crashed.
+    "WORKER_FAILED",
 ];
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -31,8 +31,10 @@ extern "C" {
     fn exists(this: &CliHost, path: &str) -> bool;
     #[wasm_bindgen(method, catch, js_name = dirIsEmpty)]
     fn dir_is_empty(this: &CliHost, path: &str) -> std::result::Result<bool, JsValue>;
+    /// Milliseconds since the Unix epoch (`Date.now()`): formatted here, in UTC, as the
+    /// native CLI does, so a Create Date never depends on which CLI wrote it.
     #[wasm_bindgen(method)]
-    fn now(this: &CliHost) -> String;
+    fn now(this: &CliHost) -> f64;
     #[wasm_bindgen(method, js_name = randomHex)]
     fn random_hex(this: &CliHost, n: usize) -> String;
 }
@@ -95,7 +97,7 @@ impl Host for CliHost {
     }
 
     fn now(&self) -> String {
-        CliHost::now(self)
+        cli::host::format_timestamp(CliHost::now(self) as i64 * 1000)
     }
 
     fn random_hex(&self, n: usize) -> String {

@@ -245,12 +245,18 @@ impl Migrator {
         super::values::query(self.conn().map_err(to_js)?, sql, params).map_err(to_js)
     }
 
-    /// The app's own writes: any number of statements, no parameters. Returns the
-    /// number of rows they changed.
-    pub fn exec(&self, sql: &str) -> std::result::Result<f64, JsValue> {
+    /// The app's own writes. Returns the number of rows they changed. Without `params`,
+    /// any number of statements; with them, one statement with `?` bound as `query`
+    /// binds (better-sqlite3's `run`): dropping them would bind NULL silently.
+    pub fn exec(&self, sql: &str, params: Option<Array>) -> std::result::Result<f64, JsValue> {
         let conn = self.conn().map_err(to_js)?;
         let before = conn.total_changes();
-        conn.execute_batch(sql).map_err(|e| to_js(sql_error(e)))?;
+        match params.filter(|p| p.length() > 0) {
+            Some(p) => {
+                super::values::query(conn, sql, Some(p)).map_err(to_js)?;
+            }
+            None => conn.execute_batch(sql).map_err(|e| to_js(sql_error(e)))?,
+        }
         Ok((conn.total_changes() - before) as f64)
     }
 

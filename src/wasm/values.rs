@@ -55,7 +55,10 @@ pub fn query(conn: &Connection, sql: &str, params: Option<Array>) -> Result<Arra
         .map(|p| p.iter().zip(1..).map(|(v, i)| to_sqlite(&v, i)).collect::<Result<Vec<_>>>())
         .transpose()?
         .unwrap_or_default();
-    let mut stmt = conn.prepare(sql).map_err(sql_error)?;
+    let mut stmt = conn.prepare(sql).map_err(|e| match e {
+        rusqlite::Error::MultipleStatement => Error::Usage("parameters bind to one statement: pass one statement per call".into()),
+        e => sql_error(e),
+    })?;
     let names: Vec<JsValue> = stmt.column_names().map(JsValue::from_str).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(sql_error)?;
     let out = Array::new();

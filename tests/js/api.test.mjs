@@ -150,6 +150,37 @@ test("query and exec: the app's reads and writes through the migrated connection
   m.close();
 });
 
+test("exec binds its params as query does (better-sqlite3's run), never dropping them", async () => {
+  const m = await openMigrator({ migrations: [file("aaaa0001", "", "CREATE TABLE note (id INTEGER PRIMARY KEY, title TEXT NOT NULL);")] });
+  await m.upgrade("head");
+  assert.equal(await m.exec("INSERT INTO note (title) VALUES (?), (?)", ["a", "b"]), 2);
+  assert.equal(await m.exec("UPDATE note SET title = ? WHERE id = ?", ["c", 2]), 1);
+  assert.deepEqual(await m.query("SELECT title FROM note ORDER BY id"), [{ title: "a" }, { title: "c" }]);
+  // No params (or none to bind): a script of any number of statements, as before.
+  assert.equal(await m.exec("DELETE FROM note WHERE id = 1; DELETE FROM note WHERE id = 2;", []), 2);
+  // Params bind to one statement: a script with them is refused, and nothing ran.
+  await assert.rejects(m.exec("INSERT INTO note (title) VALUES (?); DELETE FROM note;", ["x"]), { code: "USAGE", message: /one statement/ });
+  await assert.rejects(m.exec("INSERT INTO note (title) VALUES (?)", [{}]), { code: "USAGE", message: /parameter 1/ });
+  assert.deepEqual(await m.query("SELECT count(*) AS n FROM note"), [{ n: 0 }]);
+  m.close();
+});
+
+test("a closed migrator answers every call with a coded error, not a TypeError", async () => {
+  const m = await openMigrator({ migrations: chain });
+  await m.upgrade("head");
+  m.close();
+  m.close(); // twice is fine
+  const closed = { name: "MigrationError", code: "USAGE", message: "the migrator is closed" };
+  for (const call of [() => m.upgrade("head"), () => m.downgrade("base"), () => m.stamp("base"), () => m.current(), () => m.rows(), () => m.heads(), () => m.history(), () => m.query("SELECT 1"), () => m.exec("SELECT 1")]) {
+    await assert.rejects(call(), closed);
+  }
+  // The synchronous ones throw it.
+  assert.throws(() => m.plan("head"), closed);
+  assert.throws(() => m.autogenerate("CREATE TABLE x (y);"), closed);
+  const err = await m.current().catch((e) => e);
+  assert.ok(err instanceof MigrationError);
+});
+
 test("the embedded SQLite has FTS5, R*Tree, JSON and the math functions", async () => {
   // The wasm build drops some of sqlite-wasm-rs's extensions for size (.cargo/config.toml);
   // these are the ones an app's schema may rely on.

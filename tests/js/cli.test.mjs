@@ -183,3 +183,39 @@ test("init, revision and merge write files the native CLI would", () => {
   assert.equal(r([...db, "upgrade", "head"]).status, 0);
   assert.match(r([...db, "current"]).stdout, /^[0-9a-f]{12} \(head\)\n$/);
 });
+
+test("check: 3 when it cannot compare (no schema.sql), 1 kept for a real difference", () => {
+  const [missing] = same("check", [["check"]]);
+  assert.equal(missing.status, 3);
+  assert.match(missing.stderr, /^FAILED \[IO_ERROR\]: schema file 'schema\.sql' does not exist/);
+  const [differs] = same("check-diff", [["check"]], (p) => writeFileSync(join(p, "schema.sql"), "CREATE TABLE extra (id INTEGER PRIMARY KEY);\n"));
+  assert.equal(differs.status, 1);
+  assert.match(differs.stderr, /^FAILED \[SCHEMA_DIFF\]/);
+});
+
+test("bundle -o into a directory that does not exist yet creates it", () => {
+  const [out] = same("bundle-dir", [["bundle", "-o", "src/gen/migrations.js"]]);
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout, "Generating src/gen/migrations.js ...  done\n");
+  assert.match(readFileSync(join(work, "bundle-dir-npm", "src/gen/migrations.js"), "utf8"), /export default migrations;/);
+});
+
+test("--sql with --db: the same SQL as without, and a warning on stderr that the database is ignored", () => {
+  const outs = same("offline-db", [[...db, "upgrade", "heads"], [...db, "upgrade", "heads", "--sql"], ["upgrade", "heads", "--sql"]]);
+  assert.equal(outs[1].stdout, outs[2].stdout);
+  assert.equal(outs[1].stderr, "WARNING [athanor] --sql does not read the database: 'app.db' is ignored and the SQL starts from base (or from FROM in FROM:TO)\n");
+  assert.equal(outs[2].stderr, "");
+});
+
+test("Create Date is UTC from the npm CLI too, whatever the time zone", () => {
+  const p = join(work, "utc");
+  mkdirSync(join(p, "migrations"), { recursive: true });
+  const hour = () => new Date().toISOString().slice(0, 13).replace("T", " ");
+  const before = hour();
+  const r = spawnSync("node", [join(pkg, "cli.mjs"), "revision", "-m", "x", "--rev-id", "abcd00000001"], { cwd: p, encoding: "utf8", env: { ...process.env, TZ: "Pacific/Kiritimati" } });
+  const after = hour();
+  assert.equal(r.status, 0, r.stderr);
+  const date = readFileSync(join(p, "migrations", "abcd00000001_x.sql"), "utf8").match(/^-- Create Date: (.*)$/m)[1];
+  assert.ok([before, after].includes(date.slice(0, 13)), `${date} is not UTC (${after})`);
+  assert.match(date, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+});

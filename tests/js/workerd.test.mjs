@@ -269,6 +269,11 @@ test("D1: upgrade to head, no-op, downgrade -1 and back, failing revision stops 
   assert.equal(bad.isMigrationError, true);
   assert.equal(bad.data.revision, SECOND);
   assert.match(bad.data.sqliteMessage, /no such table: no_such_table/);
+  // As the embedded engine: the statement and its line in the file (D1's own error
+  // names neither; the adapter finds it by bisecting in rolled-back batches).
+  const text = Object.entries(migrationSets().broken).find(([f]) => f.startsWith(SECOND))[1];
+  assert.equal(bad.data.statement, "INSERT INTO no_such_table VALUES (1);");
+  assert.equal(bad.data.line, text.split("\n").indexOf("INSERT INTO no_such_table VALUES (1);") + 1);
   assert.deepEqual(bad.rows, [FIRST]);
   // The failing step's batch rolled back as a whole: its CREATE TABLEs are gone too.
   assert.ok(bad.tables.includes("note"), JSON.stringify(bad.tables));

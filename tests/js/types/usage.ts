@@ -12,11 +12,12 @@ async function main(db: unknown) {
   try { await h.upgrade(); } catch (e) { if (e instanceof MigrationError) console.log(e.code, e.data.revision); }
   const rows = await m.query<{ n: number }>("SELECT ? AS n", [1]);
   const changed: number = await m.exec("CREATE TABLE b (y)");
+  const bound: number = await m.exec("INSERT INTO b VALUES (?)", [1]);
   // A browser's OPFS database: every method answers asynchronously.
   const o = await openMigrator({ migrations: { "a.sql": "x" }, database: "app.db", storage: "opfs" });
   const offline: string = await o.plan("head");
   const files: string[] = await o.files();
   await o.close();
-  return [r, sql, parts, rows[0].n, changed, offline, files];
+  return [r, sql, parts, rows[0].n, changed, bound, offline, files];
 }
 main(null);
