@@ -148,15 +148,15 @@ impl Heads {
 }
 
 /// The version-table changes of one migration step (`HeadMaintainer.update_to_step`
-/// with a `RevisionStep`). `implied` is what the rows imply before the step.
-fn revision_step_ops(map: &RevisionMap, implied: &Implied, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
+/// with a `RevisionStep`). `implied` is what the rows imply before the step (built
+/// here if not given).
+fn revision_step_ops(map: &RevisionMap, implied: Option<&Implied>, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
     let mut ops = Vec::new();
     let node = map.node(rev);
     let id = node.id();
     let down_revs = node.normalized_down();
     let down: Vec<String> = down_revs.iter().map(|&d| map.id(d).to_string()).collect();
     let is_row = |r: usize| heads.contains(map.id(r));
-    let children_inside = |r: usize| implied.children_inside(r, is_row(r));
     // Which of this step's down revisions the rows other than `exclude` imply (Alembic
     // unions the other rows' ancestors). When no down revision is an ancestor of
     // another, a look at the neighbours tells: (upgrade, `exclude` = the down revisions'
@@ -164,6 +164,16 @@ fn revision_step_ops(map: &RevisionMap, implied: &Implied, heads: &mut Heads, re
     // revision's row) when `d` is another row, has an implied child besides this
     // revision, or this revision is itself below another row. Else a walk up from `d`.
     let implied_by_others = |exclude: &[String]| -> BTreeSet<String> {
+        let built;
+        let implied = match implied {
+            Some(i) => i,
+            None => {
+                // The caller builds it for every step that may ask; correct anyway.
+                built = Implied::new(map, heads.rows().iter().filter_map(|r| map.index_of(r)));
+                &built
+            }
+        };
+        let children_inside = |r: usize| implied.children_inside(r, is_row(r));
         down_revs
             .iter()
             .filter(|&&d| {
@@ -338,14 +348,25 @@ fn check_rows(map: &RevisionMap, rows: &[String]) -> Result<()> {
 
 fn revision_steps(map: &RevisionMap, rows: &[String], order: &[usize], upgrade: bool) -> Result<Plan> {
     let mut heads = Heads::new(rows);
-    let mut implied = Implied::new(map, rows.iter().filter_map(|r| map.index_of(r)));
+    // Built at the first step that may ask it (a merge, or a downgrade beside other
+    // rows), from the rows then: a plain chain never pays for it.
+    let mut implied: Option<Implied> = None;
     let mut steps = Vec::with_capacity(order.len());
     for &rev in order {
         let node = map.node(rev);
         let parents: Vec<String> = node.parents.iter().map(|&p| map.id(p).to_string()).collect();
         let me = vec![node.id().to_string()];
-        let ops = revision_step_ops(map, &implied, &mut heads, rev, upgrade)?;
-        track(map, &mut implied, &ops);
+        let may_ask = node.parents.len() + node.norm_deps.len() > 1 || (!upgrade && heads.distinct() > 1);
+        if may_ask && implied.is_none() {
+            implied = Some(Implied::new(map, heads.rows().iter().filter_map(|r| map.index_of(r))));
+        }
+        let ops = match &implied {
+            Some(i) => revision_step_ops(map, Some(i), &mut heads, rev, upgrade)?,
+            None => revision_step_ops(map, None, &mut heads, rev, upgrade)?,
+        };
+        if let Some(i) = &mut implied {
+            track(map, i, &ops);
+        }
         let (kind, from, to) = if upgrade { (StepKind::Upgrade(rev), parents, me) } else { (StepKind::Downgrade(rev), me, parents) };
         steps.push(Step { kind, from, to, ops });
     }
