@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use athanor::core::graph::RevisionMap;
-use athanor::core::plan::plan_upgrade;
+use athanor::core::plan::{plan_downgrade, plan_upgrade};
+use athanor::core::walk::Spec;
 use athanor::core::script::{Script, Section};
 use athanor::sqlite::runner::{Engine, Options};
 use athanor::core::statements::split_statements;
@@ -75,6 +76,49 @@ pub fn dag(n: usize) -> Vec<Script> {
         out.push(script(i, ids(&parents), ids(&deps), small_sql(i)));
     }
     out
+}
+
+/// One merge revision of `k` branches: bases and two-revision chains, alternately.
+pub fn wide_merge(k: usize) -> Vec<Script> {
+    let mut out = vec![];
+    let mut parents = vec![];
+    let mut i = 0;
+    for b in 0..k {
+        out.push(script(i, vec![], vec![], small_sql(i)));
+        if b % 2 == 1 {
+            out.push(script(i + 1, vec![format!("{i:012x}")], vec![], small_sql(i + 1)));
+            i += 1;
+        }
+        parents.push(format!("{i:012x}"));
+        i += 1;
+    }
+    out.push(script(i, parents, vec![], small_sql(i)));
+    out
+}
+
+/// The deep and wide histories of issue 11 (planning was quadratic there): the map,
+/// `history`, `upgrade heads` from empty and `downgrade base` from the heads, planned.
+fn bench_scale(name: &str, scripts: Vec<Script>) {
+    let t = Instant::now();
+    let map = RevisionMap::new(scripts).expect("valid graph");
+    let build = t.elapsed();
+    let t = Instant::now();
+    let history = map.walk_revisions(&Spec::Expr("base".into()), &Spec::Expr("heads".into())).expect("history");
+    let walk = t.elapsed();
+    let t = Instant::now();
+    let up = plan_upgrade(&map, &[], "heads").expect("plan");
+    let upgrade = t.elapsed();
+    let t = Instant::now();
+    let down = plan_downgrade(&map, &up.after, "base").expect("plan");
+    let downgrade = t.elapsed();
+    assert_eq!((history.len(), up.steps.len(), down.steps.len()), (map.len(), map.len(), map.len()));
+    println!(
+        "{name:<28} build map {:>12}   history {:>12}   plan upgrade heads {:>12}   plan downgrade base {:>12}",
+        ms(build),
+        ms(walk),
+        ms(upgrade),
+        ms(downgrade)
+    );
 }
 
 fn best_of(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
@@ -184,5 +228,7 @@ fn main() {
     bench_parsing(1_000);
     bench_planning("linear chain, 10,000", chain(10_000));
     bench_planning("DAG, 2,000 (branches+merges)", dag(2_000));
+    bench_scale("linear chain, 200,000", chain(200_000));
+    bench_scale("merge of 20,000 branches", wide_merge(20_000));
     bench_execution(1_000);
 }

@@ -213,4 +213,40 @@ fn a_message_with_line_breaks_cannot_add_a_header() {
     // Still one head, and every command still reads the directory.
     let (code, out, err) = athanor(p, &["heads"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "bbbb0002 (head)\n", ""));
+
+/// A merge that revises a revision and its own descendant (`r2` revises `r1`, `m`
+/// revises both) used to pass `heads` and `history` and break the version table on a
+/// later command. Every command now refuses the map with a coded error that names the
+/// merge, its file and both revisions, touching nothing; `merge` cannot write one.
+#[test]
+fn a_merge_of_a_revision_and_its_descendant_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    athanor(p, &["init"]);
+    athanor(p, &["revision", "-m", "one", "--rev-id", "aaaa00000001"]);
+    athanor(p, &["revision", "-m", "two", "--rev-id", "aaaa00000002"]);
+    let m = p.join("migrations");
+    std::fs::write(
+        m.join("cccc00000001_bad_merge.sql"),
+        "-- Revision ID: cccc00000001\n-- Revises: aaaa00000001, aaaa00000002\n-- Message: bad merge\n\n-- migrate:upgrade\nCREATE TABLE t (x);\n\n-- migrate:downgrade\nDROP TABLE t;\n",
+    )
+    .unwrap();
+    let expected = "revises both aaaa00000001 and aaaa00000002, but aaaa00000001 is already an ancestor of aaaa00000002: a merge's parents must be independent (revise aaaa00000002 alone)\n";
+    for cmd in [&["--db", "app.db", "upgrade", "heads"][..], &["heads"], &["history"], &["upgrade", "base:heads", "--sql"]] {
+        let (code, out, err) = athanor(p, cmd);
+        assert_eq!((code, out.as_str()), (1, ""), "{cmd:?}: {err}");
+        assert!(err.starts_with("FAILED [PARSE_ERROR]: Revision cccc00000001 (") && err.contains("cccc00000001_bad_merge.sql) ") && err.ends_with(expected), "{cmd:?}: {err}");
+    }
+    assert!(!p.join("app.db").exists(), "nothing was created");
+
+    // `merge` refuses to write one (with --splice, since aaaa00000001 is not a head).
+    std::fs::remove_file(m.join("cccc00000001_bad_merge.sql")).unwrap();
+    let before = files(&m);
+    let (code, _, err) = athanor(p, &["merge", "-m", "bad", "aaaa00000001", "aaaa00000002", "--splice", "--rev-id", "dddd00000001"]);
+    assert_eq!(code, 1);
+    assert_eq!(err, format!("FAILED [PARSE_ERROR]: Revision dddd00000001 (migrations/dddd00000001_bad.sql) {expected}"));
+    assert_eq!(files(&m), before, "nothing written");
+    // The history itself is fine.
+    let (code, _, err) = athanor(p, &["--db", "app.db", "upgrade", "heads"]);
+    assert_eq!(code, 0, "{err}");
 }

@@ -847,6 +847,122 @@ fn unknown_parent_or_dependency() {
     assert_err(&e, "UNKNOWN_PARENT", "Revision zz01 referenced from b001 is not present");
 }
 
+// ---------------------------------------------------------------------------------------
+// deep and wide histories: planning stays linear
+
+/// A revision built directly (no file text): the big graphs below skip the parser.
+fn bare(id: String, parents: Vec<String>) -> Script {
+    let mut s = scripts("x001").unwrap().remove(0);
+    s.file_name = format!("{id}_m.sql");
+    s.path = format!("migrations/{id}_m.sql");
+    s.id = id;
+    s.parents = parents;
+    s
+}
+
+/// 50,000 revisions in one chain: building the map, `heads`, `history`, `current`, and
+/// planning `upgrade heads` from nothing and `downgrade base` from the top (which took
+/// minutes here when each step walked the chain below it). No timing is asserted: a
+/// quadratic planner shows up as this test hanging.
+#[test]
+fn a_deep_chain_plans_in_linear_time() {
+    let n = 50_000;
+    let id = |i: usize| format!("c{i:06}");
+    let map = RevisionMap::new((0..n).map(|i| bare(id(i), if i == 0 { vec![] } else { vec![id(i - 1)] })).collect()).unwrap();
+    let top = id(n - 1);
+    assert_eq!(map.heads.iter().map(|&h| map.id(h)).collect::<Vec<_>>(), [top.as_str()]);
+    let history = map.walk_revisions(&Spec::Expr("base".into()), &Spec::Expr("heads".into())).unwrap();
+    assert_eq!((history.len(), map.id(history[0])), (n, top.as_str()));
+    assert_eq!(map.all_current(&[id(n / 2)]).unwrap(), vec![n / 2]);
+    let up = plan_upgrade(&map, &[], "heads").unwrap();
+    assert_eq!((up.steps.len(), up.after.clone()), (n, vec![top.clone()]));
+    let down = plan_downgrade(&map, std::slice::from_ref(&top), "base").unwrap();
+    assert_eq!(down.steps.len(), n);
+    assert_eq!(down.steps[0].ops, vec![VersionOp::Update { from: top.clone(), to: id(n - 2) }]);
+    assert_eq!(down.steps[n - 1].ops, vec![VersionOp::Delete(id(0))]);
+    let partial = plan_downgrade(&map, std::slice::from_ref(&top), &id(10)).unwrap();
+    assert_eq!(partial.after, vec![id(10)]);
+    let relative = plan_upgrade(&map, &[id(0)], &format!("+{}", n - 1)).unwrap();
+    assert_eq!(relative.after, vec![top]);
+}
+
+/// One merge of 20,000 branches (bases and two-revision chains, alternately): the map,
+/// `upgrade heads` (20,000 rows at once before the merge), `downgrade base` back
+/// through the merge, and a downgrade to one branch, in linear time.
+#[test]
+fn a_wide_merge_plans_in_linear_time() {
+    let mut all = Vec::new();
+    let mut parents = Vec::new();
+    for k in 0..20_000usize {
+        let b = format!("b{k:05}");
+        all.push(bare(b.clone(), vec![]));
+        if k % 2 == 1 {
+            let c = format!("c{k:05}");
+            all.push(bare(c.clone(), vec![b]));
+            parents.push(c);
+        } else {
+            parents.push(b);
+        }
+    }
+    all.push(bare("m00001".into(), parents.clone()));
+    let map = RevisionMap::new(all).unwrap();
+    let history = map.walk_revisions(&Spec::Expr("base".into()), &Spec::Expr("heads".into())).unwrap();
+    assert_eq!((history.len(), map.id(history[0])), (30_001, "m00001"));
+    let up = plan_upgrade(&map, &[], "heads").unwrap();
+    assert_eq!((up.steps.len(), up.after.clone()), (30_001, vec!["m00001".to_string()]));
+    let merge = up.steps.last().unwrap();
+    assert_eq!(merge.ops.len(), 20_000, "deletes 19,999 parent rows, updates the last");
+    let down = plan_downgrade(&map, &["m00001".to_string()], "base").unwrap();
+    assert_eq!((down.steps.len(), down.after.len()), (30_001, 0));
+    let one = plan_downgrade(&map, &["m00001".to_string()], "c00001").unwrap();
+    assert_eq!(one.after.len(), 20_000);
+}
+
+/// A merge that revises a revision and one of its descendants would pass `heads` and
+/// `history` and then break the version table (a downgrade through it from two heads
+/// re-inserts a row the other one implies; Alembic fails the same way): refused when
+/// the map is built, naming both revisions and the merge's file.
+#[test]
+fn merge_of_a_revision_and_its_descendant() {
+    let e = try_map("r001\nr002 < r001\nm001 < r001 r002").unwrap_err();
+    assert_err(
+        &e,
+        "PARSE_ERROR",
+        "Revision m001 (migrations/m001_m.sql) revises both r001 and r002, but r001 is already an ancestor of r002: a merge's parents must be independent (revise r002 alone)",
+    );
+    // Written the other way round, further apart, through a dependency, beside other bases.
+    let e = try_map("r001\nr002 < r001\nr003 < r002\nx001\nm001 < r003 x001 r001").unwrap_err();
+    assert_err(
+        &e,
+        "PARSE_ERROR",
+        "Revision m001 (migrations/m001_m.sql) revises both r001 and r003, but r001 is already an ancestor of r003: a merge's parents must be independent (revise r003 alone)",
+    );
+    let e = try_map("r001\nx001 &r001\nm001 < x001 r001").unwrap_err();
+    assert!(e.to_string().contains("r001 is already an ancestor of x001"), "{e}");
+    // Independent parents, with common ancestors, stay a valid merge.
+    assert!(try_map("r001\na001 < r001\nb001 < r001\nm001 < a001 b001").is_ok());
+}
+
+/// The check is not quadratic: a merge of 20,000 branches, and a chain of 10,000 merges
+/// that each bring in a new base (searching down from every merge alone would walk the
+/// whole chain each time; the search up from the new base stops at once).
+#[test]
+fn merge_checks_stay_linear_on_wide_and_deep_merges() {
+    let mut spec = String::new();
+    let mut parents = Vec::new();
+    for k in 0..20_000 {
+        spec += &format!("b{k:05}\n");
+        parents.push(format!("b{k:05}"));
+    }
+    spec += &format!("m0001 < {}\n", parents.join(" "));
+    assert_eq!(try_map(&spec).unwrap().len(), 20_001);
+    let mut spec = String::from("m00000\n");
+    for k in 1..10_000 {
+        spec += &format!("x{k:05}\nm{k:05} < m{:05} x{k:05}\n", k - 1);
+    }
+    assert_eq!(try_map(&spec).unwrap().len(), 19_999);
+}
+
 #[test]
 fn duplicate_revision_id() {
     let mut s = scripts("a001\nb001 < a001").unwrap();

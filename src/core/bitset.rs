@@ -1,5 +1,5 @@
-//! A fixed-size set of revision indices: ancestor sets are built and probed on every
-//! planning step, and a word per 64 revisions keeps that cheap on large graphs.
+//! A fixed-size set of revision indices (ancestor and lineage sets, built once per
+//! question): a word per 64 revisions keeps that cheap on large graphs.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BitSet {

@@ -1,80 +1,79 @@
-//! Ancestor sets on demand, remembered at the revisions where chains meet (bases,
-//! merges, revisions with dependencies). A plain chain costs nothing to remember; a
-//! merge's set is its parents' sets joined, so a plan asks the graph once, not once
-//! per step.
+//! What a set of version-table rows implies (the rows and all their ancestors), kept up
+//! to date as the rows change, so the planner asks "is this revision below another row?"
+//! at a revision's neighbours instead of walking the graph at every step.
 
-use std::collections::HashMap;
-
-use super::bitset::BitSet;
 use super::graph::RevisionMap;
 
-pub struct Closure<'m> {
+/// `anc*(rows)` along parents and normalized dependencies, as counts: a revision's count
+/// is how often it is a row plus how many of its children are in the set, so it is in
+/// the set while its count is above zero. Adding a row costs the revisions it brings
+/// into the set, removing one the revisions that leave it: a plan that moves rows one
+/// revision at a time pays one revision a step.
+pub struct Implied<'m> {
     map: &'m RevisionMap,
-    memo: HashMap<usize, BitSet>,
+    count: Vec<u32>,
 }
 
-impl<'m> Closure<'m> {
-    pub fn new(map: &'m RevisionMap) -> Closure<'m> {
-        Closure { map, memo: HashMap::new() }
-    }
-
-    /// Where chains meet: anything but exactly one parent and no dependency.
-    fn is_joint(&self, i: usize) -> bool {
-        let n = self.map.node(i);
-        n.parents.len() != 1 || !n.norm_deps.is_empty()
-    }
-
-    /// Walks down a plain chain from `i`: the plain revisions passed, and the joint
-    /// where it stops.
-    fn chain(&self, mut i: usize) -> (Vec<usize>, usize) {
-        let mut passed = Vec::new();
-        while !self.is_joint(i) {
-            passed.push(i);
-            i = self.map.node(i).parents[0];
-        }
-        (passed, i)
-    }
-
-    fn down(&self, j: usize) -> Vec<usize> {
-        let n = self.map.node(j);
-        n.parents.iter().chain(n.norm_deps.iter()).copied().collect()
-    }
-
-    /// Fills the memo for joint `j` and every joint below it, children after parents.
-    fn remember(&mut self, j: usize) {
-        let mut stack = vec![(j, false)];
-        while let Some((x, expanded)) = stack.pop() {
-            if self.memo.contains_key(&x) {
-                continue;
-            }
-            let below: Vec<(Vec<usize>, usize)> = self.down(x).into_iter().map(|p| self.chain(p)).collect();
-            if !expanded {
-                stack.push((x, true));
-                stack.extend(below.iter().filter(|(_, z)| !self.memo.contains_key(z)).map(|&(_, z)| (z, false)));
-                continue;
-            }
-            let mut set = BitSet::new(self.map.len());
-            set.insert(x);
-            for (passed, z) in below {
-                for p in passed {
-                    set.insert(p);
-                }
-                if let Some(m) = self.memo.get(&z) {
-                    set.union_with(m);
-                }
-            }
-            self.memo.insert(x, set);
-        }
-    }
-
-    /// `x` and all its ancestors through parents and (normalized) dependencies.
-    pub fn ancestors(&mut self, x: usize) -> BitSet {
-        let (passed, joint) = self.chain(x);
-        self.remember(joint);
-        let mut set = self.memo.get(&joint).cloned().unwrap_or_else(|| BitSet::new(self.map.len()));
-        for p in passed {
-            set.insert(p);
+impl<'m> Implied<'m> {
+    pub fn new(map: &'m RevisionMap, rows: impl IntoIterator<Item = usize>) -> Implied<'m> {
+        let mut set = Implied { map, count: vec![0; map.len()] };
+        for r in rows {
+            set.add(r);
         }
         set
+    }
+
+    pub fn contains(&self, i: usize) -> bool {
+        self.count[i] > 0
+    }
+
+    /// How many children of `i` (through parents or normalized dependencies) are in the
+    /// set; `is_row`: whether `i` is a row itself.
+    pub fn children_inside(&self, i: usize, is_row: bool) -> u32 {
+        self.count[i] - u32::from(is_row && self.count[i] > 0)
+    }
+
+    /// One more row at `i`.
+    pub fn add(&mut self, i: usize) {
+        let mut todo = vec![i];
+        while let Some(x) = todo.pop() {
+            self.count[x] += 1;
+            if self.count[x] == 1 {
+                todo.extend(self.map.node(x).normalized_down());
+            }
+        }
+    }
+
+    /// One row fewer at `i`.
+    pub fn remove(&mut self, i: usize) {
+        let mut todo = vec![i];
+        while let Some(x) = todo.pop() {
+            if self.count[x] == 0 {
+                continue;
+            }
+            self.count[x] -= 1;
+            if self.count[x] == 0 {
+                todo.extend(self.map.node(x).normalized_down());
+            }
+        }
+    }
+
+    /// Is `i` at or below a revision that `is_row` accepts? Walks up from `i` inside the
+    /// set only (outside it nothing leads to a row): the exact answer where neighbours
+    /// alone cannot tell.
+    pub fn below_row(&self, i: usize, is_row: impl Fn(usize) -> bool) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![i];
+        while let Some(x) = todo.pop() {
+            if is_row(x) {
+                return true;
+            }
+            for &c in &self.map.node(x).all_next {
+                if self.contains(c) && seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        false
     }
 }

@@ -27,6 +27,9 @@ pub enum Error {
     UnknownParent { missing: String, from: String },
     #[error("Branch name '{label}' in revision {revision} already used by revision {other}")]
     DuplicateLabel { label: String, revision: String, other: String },
+    /// A merge that revises a revision and one of its descendants.
+    #[error("Revision {revision} ({file}) revises both {ancestor} and {descendant}, but {ancestor} is already an ancestor of {descendant}: a merge's parents must be independent (revise {descendant} alone)")]
+    RedundantParent { revision: String, file: String, ancestor: String, descendant: String },
     #[error("{kind} is detected in revisions ({})", revisions.join(", "))]
     Cycle { kind: &'static str, revisions: Vec<String> },
     #[error("{message}")]
@@ -91,7 +94,7 @@ impl Error {
     /// Stable machine-readable code; never changes for a kind once released.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Parse { .. } => "PARSE_ERROR",
+            Error::Parse { .. } | Error::RedundantParent { .. } => "PARSE_ERROR",
             Error::DuplicateRevision { .. } => "DUPLICATE_REVISION",
             Error::UnknownParent { .. } => "UNKNOWN_PARENT",
             Error::DuplicateLabel { .. } => "DUPLICATE_LABEL",

@@ -23,6 +23,12 @@ pub struct Node {
     pub all_next: Vec<usize>,
     /// Own and inherited branch labels.
     pub labels: BTreeSet<String>,
+    /// Longest path from a base through parents and dependencies: an ancestor always
+    /// sits on a lower level than its descendants.
+    pub level: usize,
+    /// No revision of `normalized_down` is an ancestor of another one (always so for
+    /// fewer than two): the planner's row checks can then look at neighbours only.
+    pub independent_down: bool,
 }
 
 impl Node {
@@ -54,11 +60,21 @@ impl Node {
     }
 }
 
+/// The items in first-seen order without repeats: a scan for the usual handful, a
+/// hash set past that (a merge may have thousands of parents).
 fn dedupe(it: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut out = Vec::new();
+    let mut seen: Option<std::collections::HashSet<usize>> = None;
     for x in it {
-        if !out.contains(&x) {
+        let fresh = match &mut seen {
+            Some(set) => set.insert(x),
+            None => !out.contains(&x),
+        };
+        if fresh {
             out.push(x);
+            if seen.is_none() && out.len() > 16 {
+                seen = Some(out.iter().copied().collect());
+            }
         }
     }
     out
@@ -153,14 +169,16 @@ impl RevisionMap {
                 norm_deps: Vec::new(),
                 next: Vec::new(),
                 all_next: Vec::new(),
+                level: 0,
+                independent_down: true,
             });
         }
         for i in 0..nodes.len() {
             for d in nodes[i].all_down() {
                 nodes[d].all_next.push(i);
-                if nodes[i].parents.contains(&d) {
-                    nodes[d].next.push(i);
-                }
+            }
+            for d in dedupe(nodes[i].parents.iter().copied()) {
+                nodes[d].next.push(i);
             }
         }
         let mut map = RevisionMap {
@@ -175,6 +193,8 @@ impl RevisionMap {
         };
         map.normalize_depends_on();
         map.detect_cycles()?;
+        map.set_levels();
+        map.check_merges()?;
         map.add_branch_labels();
         Ok(map)
     }
@@ -216,6 +236,10 @@ impl RevisionMap {
             Edges::All => &n.deps,
             Edges::Normalized => &n.norm_deps,
         };
+        if n.parents.len() + extra.len() > 16 {
+            out.extend(dedupe(n.parents.iter().chain(extra).copied()));
+            return;
+        }
         let start = out.len();
         for &x in n.parents.iter().chain(extra) {
             if !out[start..].contains(&x) {
@@ -236,6 +260,10 @@ impl RevisionMap {
     /// `check`, a target reached from another target is an "overlaps" error.
     fn related(&self, targets: &[usize], check: bool, next: impl Fn(usize, &mut Vec<usize>)) -> Result<Vec<usize>> {
         let mut seen = vec![false; self.nodes.len()];
+        let mut is_target = vec![false; if check { self.nodes.len() } else { 0 }];
+        if check {
+            targets.iter().for_each(|&t| is_target[t] = true);
+        }
         let mut out = Vec::new();
         for &target in targets {
             let mut todo = vec![target];
@@ -253,7 +281,7 @@ impl RevisionMap {
             }
             if check {
                 let overlaps: Vec<&str> =
-                    per_target.iter().filter(|&&r| r != target && targets.contains(&r)).map(|&r| self.id(r)).collect();
+                    per_target.iter().filter(|&&r| r != target && is_target[r]).map(|&r| self.id(r)).collect();
                 if !overlaps.is_empty() {
                     return Err(Error::InvalidTarget(format!(
                         "Requested revision {} overlaps with other requested revisions {}",
@@ -344,6 +372,99 @@ impl RevisionMap {
             if !lost.is_empty() {
                 lost.sort();
                 return Err(Error::Cycle { kind, revisions: lost });
+            }
+        }
+        Ok(())
+    }
+
+    /// Each revision's `level`, parents and dependencies first (Kahn's order; the graph
+    /// has no cycle by now).
+    fn set_levels(&mut self) {
+        let mut waiting: Vec<usize> = self.nodes.iter().map(|n| n.all_down().len()).collect();
+        let mut ready: Vec<usize> = (0..self.nodes.len()).filter(|&i| waiting[i] == 0).collect();
+        while let Some(i) = ready.pop() {
+            let level = self.nodes[i].level + 1;
+            for k in 0..self.nodes[i].all_next.len() {
+                let c = self.nodes[i].all_next[k];
+                self.nodes[c].level = self.nodes[c].level.max(level);
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+    }
+
+    /// A pair `(a, b)` of `set` where `a` is a strict ancestor of `b` (through parents
+    /// and dependencies), if any. Searches down from the set and up from it at once, each
+    /// kept between the set's lowest and highest level (a path between two members never
+    /// leaves them), and stops when either search is done: the cost is that of the
+    /// smaller region, not of the history below or above.
+    pub fn dependent_pair(&self, set: &[usize]) -> Option<(usize, usize)> {
+        if set.len() < 2 {
+            return None;
+        }
+        let lo = set.iter().map(|&i| self.nodes[i].level).min().unwrap_or(0);
+        let hi = set.iter().map(|&i| self.nodes[i].level).max().unwrap_or(0);
+        let member: HashMap<usize, ()> = set.iter().map(|&i| (i, ())).collect();
+        // Each search: the origin (a member) every visited revision was reached from.
+        let mut down_seen: HashMap<usize, usize> = set.iter().map(|&i| (i, i)).collect();
+        let mut up_seen = down_seen.clone();
+        let mut down_todo: Vec<usize> = set.to_vec();
+        let mut up_todo: Vec<usize> = set.to_vec();
+        loop {
+            if let Some(x) = down_todo.pop() {
+                let origin = down_seen[&x];
+                let n = &self.nodes[x];
+                for &y in n.parents.iter().chain(&n.deps) {
+                    if member.contains_key(&y) {
+                        return Some((y, origin));
+                    }
+                    if self.nodes[y].level >= lo && !down_seen.contains_key(&y) {
+                        down_seen.insert(y, origin);
+                        down_todo.push(y);
+                    }
+                }
+            } else {
+                return None;
+            }
+            if let Some(x) = up_todo.pop() {
+                let origin = up_seen[&x];
+                for &y in &self.nodes[x].all_next {
+                    if member.contains_key(&y) {
+                        return Some((origin, y));
+                    }
+                    if self.nodes[y].level <= hi && !up_seen.contains_key(&y) {
+                        up_seen.insert(y, origin);
+                        up_todo.push(y);
+                    }
+                }
+            } else {
+                return None;
+            }
+        }
+    }
+
+    /// A merge whose parents include an ancestor of another parent is refused: its
+    /// version-table rows cannot be kept as Alembic keeps them (a downgrade through it
+    /// brings back a row that another row already implies, and the next command fails
+    /// on overlapping rows; Alembic fails the same way). Also marks which revisions'
+    /// down revisions are independent of each other, for the planner.
+    fn check_merges(&mut self) -> Result<()> {
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            if n.parents.len() > 1 {
+                if let Some((a, b)) = self.dependent_pair(&dedupe(n.parents.iter().copied())) {
+                    return Err(Error::RedundantParent {
+                        revision: n.script.id.clone(),
+                        file: n.script.path.clone(),
+                        ancestor: self.id(a).to_string(),
+                        descendant: self.id(b).to_string(),
+                    });
+                }
+            }
+            if !n.norm_deps.is_empty() && n.normalized_down().len() > 1 {
+                self.nodes[i].independent_down = self.dependent_pair(&self.nodes[i].normalized_down()).is_none();
             }
         }
         Ok(())

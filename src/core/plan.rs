@@ -2,11 +2,9 @@
 //! version-table changes Alembic's `HeadMaintainer` would make. Pure: the rows of the
 //! version table come in as data.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use super::bitset::BitSet;
-use super::closure::Closure;
+use super::closure::Implied;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::match_relative;
@@ -76,31 +74,61 @@ pub struct Plan {
 }
 
 /// The version table's rows as Alembic's `HeadMaintainer` keeps them, in rowid order
-/// (an UPDATE keeps a row's place; an INSERT goes last).
+/// (an UPDATE keeps a row's place; an INSERT goes last). Indexed by value, so a step
+/// costs the same with one row or twenty thousand.
 struct Heads {
-    rows: Vec<String>,
+    /// Rows in rowid order; `None` where a row was deleted.
+    slots: Vec<Option<String>>,
+    /// Where each value sits (its first slot, should the caller's rows repeat one).
+    at: HashMap<String, usize>,
+    /// The rows given repeat a value: a removal looks for another copy.
+    repeats: bool,
 }
 
 impl Heads {
-    fn set(&self) -> BTreeSet<String> {
-        self.rows.iter().cloned().collect()
+    fn new(rows: &[String]) -> Heads {
+        let mut at = HashMap::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            at.entry(r.clone()).or_insert(i);
+        }
+        let repeats = at.len() != rows.len();
+        Heads { slots: rows.iter().cloned().map(Some).collect(), at, repeats }
+    }
+    fn rows(&self) -> Vec<String> {
+        self.slots.iter().flatten().cloned().collect()
+    }
+    /// How many different values the rows hold.
+    fn distinct(&self) -> usize {
+        self.at.len()
     }
     fn contains(&self, r: &str) -> bool {
-        self.rows.iter().any(|x| x == r)
+        self.at.contains_key(r)
+    }
+    /// Drops `v` from the index (its slot is gone or holds another value); a repeated
+    /// value keeps its next copy indexed.
+    fn unindex(&mut self, v: &str) {
+        self.at.remove(v);
+        if self.repeats {
+            if let Some(i) = self.slots.iter().position(|x| x.as_deref() == Some(v)) {
+                self.at.insert(v.to_string(), i);
+            }
+        }
     }
     fn insert(&mut self, ops: &mut Vec<VersionOp>, v: &str) -> Result<()> {
         if self.contains(v) {
             return Err(Error::VersionTable(format!("revision {v} is already in the version table")));
         }
-        self.rows.push(v.to_string());
+        self.at.insert(v.to_string(), self.slots.len());
+        self.slots.push(Some(v.to_string()));
         ops.push(VersionOp::Insert(v.to_string()));
         Ok(())
     }
     fn delete(&mut self, ops: &mut Vec<VersionOp>, v: &str) -> Result<()> {
-        let Some(at) = self.rows.iter().position(|x| x == v) else {
+        let Some(&at) = self.at.get(v) else {
             return Err(Error::VersionTable(format!("Online migration expected to match one row when deleting '{v}'; 0 found")));
         };
-        self.rows.remove(at);
+        self.slots[at] = None;
+        self.unindex(v);
         ops.push(VersionOp::Delete(v.to_string()));
         Ok(())
     }
@@ -108,41 +136,67 @@ impl Heads {
         if self.contains(to) {
             return Err(Error::VersionTable(format!("revision {to} is already in the version table")));
         }
-        let Some(at) = self.rows.iter().position(|x| x == from) else {
+        let Some(&at) = self.at.get(from) else {
             return Err(Error::VersionTable(format!("Online migration expected to match one row when updating '{from}' to '{to}'; 0 found")));
         };
-        self.rows[at] = to.to_string();
+        self.slots[at] = Some(to.to_string());
+        self.unindex(from);
+        self.at.insert(to.to_string(), at);
         ops.push(VersionOp::Update { from: from.to_string(), to: to.to_string() });
         Ok(())
     }
 }
 
 /// The version-table changes of one migration step (`HeadMaintainer.update_to_step`
-/// with a `RevisionStep`).
-fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
+/// with a `RevisionStep`). `implied` is what the rows imply before the step (built
+/// here if not given).
+fn revision_step_ops(map: &RevisionMap, implied: Option<&Implied>, heads: &mut Heads, rev: usize, upgrade: bool) -> Result<Vec<VersionOp>> {
     let mut ops = Vec::new();
     let node = map.node(rev);
     let id = node.id();
-    let down: Vec<String> = node.normalized_down().iter().map(|&d| map.id(d).to_string()).collect();
-    let set = heads.set();
-    // Which of this step's down revisions the other rows already imply. Asked from
-    // below (is `d` under another row?), as merges sit near the top of the graph.
-    let ancestors_of_others = |exclude: &[String]| -> BTreeSet<String> {
-        let mut implied = BitSet::new(map.len());
-        for h in set.iter().filter(|h| !exclude.contains(h)).filter_map(|h| map.index_of(h)) {
-            implied.union_with(&closure.borrow_mut().ancestors(h));
-        }
-        node.normalized_down().into_iter().filter(|&d| implied.contains(d)).map(|d| map.id(d).to_string()).collect()
+    let down_revs = node.normalized_down();
+    let down: Vec<String> = down_revs.iter().map(|&d| map.id(d).to_string()).collect();
+    let is_row = |r: usize| heads.contains(map.id(r));
+    // Which of this step's down revisions the rows other than `exclude` imply (Alembic
+    // unions the other rows' ancestors). When no down revision is an ancestor of
+    // another, a look at the neighbours tells: (upgrade, `exclude` = the down revisions'
+    // rows) `d` is implied when a child of `d` is; (downgrade, `exclude` = this
+    // revision's row) when `d` is another row, has an implied child besides this
+    // revision, or this revision is itself below another row. Else a walk up from `d`.
+    let implied_by_others = |exclude: &[String]| -> BTreeSet<String> {
+        let built;
+        let implied = match implied {
+            Some(i) => i,
+            None => {
+                // The caller builds it for every step that may ask; correct anyway.
+                built = Implied::new(map, heads.rows().iter().filter_map(|r| map.index_of(r)));
+                &built
+            }
+        };
+        let children_inside = |r: usize| implied.children_inside(r, is_row(r));
+        down_revs
+            .iter()
+            .filter(|&&d| {
+                if !node.independent_down {
+                    implied.below_row(d, |r| is_row(r) && !exclude.iter().any(|e| e == map.id(r)))
+                } else if upgrade {
+                    children_inside(d) > 0
+                } else {
+                    (is_row(d) && d != rev) || children_inside(d) > 1 || children_inside(rev) > 0
+                }
+            })
+            .map(|&d| map.id(d).to_string())
+            .collect()
     };
     if upgrade {
-        let present = down.iter().filter(|d| set.contains(*d)).count();
+        let present = down.iter().filter(|d| heads.contains(d)).count();
         if down.is_empty() || present == 0 {
             heads.insert(&mut ops, id)?;
         } else if down.len() > 1 && present > 1 {
             // Merge: delete all but one parent row, update the last.
-            let others_exist = set.iter().any(|h| !down.contains(h));
+            let others_exist = heads.distinct() > present;
             let from: Vec<String> = if others_exist {
-                let anc = ancestors_of_others(&down);
+                let anc = implied_by_others(&down);
                 down.iter().filter(|d| !anc.contains(*d)).cloned().collect()
             } else {
                 down.clone()
@@ -156,7 +210,7 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
             let from = if down.len() == 1 {
                 down[0].clone()
             } else {
-                let present: Vec<&String> = down.iter().filter(|d| set.contains(*d)).collect();
+                let present: Vec<&String> = down.iter().filter(|d| heads.contains(d)).collect();
                 if present.len() != 1 {
                     return Err(Error::VersionTable("Can't do an UPDATE because downrevision is ambiguous".into()));
                 }
@@ -167,24 +221,25 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
         return Ok(ops);
     }
     // Downgrade.
-    let in_heads = set.contains(id);
+    let in_heads = heads.contains(id);
     let unmerge_to = || -> Vec<String> {
         let me = vec![id.to_string()];
-        if set.iter().any(|h| h != id) {
-            let anc = ancestors_of_others(&me);
+        if heads.distinct() > usize::from(in_heads) {
+            let anc = implied_by_others(&me);
             down.iter().filter(|d| !anc.contains(*d)).cloned().collect()
+        } else if node.independent_down {
+            down.clone()
         } else {
-            let tos: Vec<usize> = node.normalized_down();
-            let mut implied = BTreeSet::new();
-            for &t in &tos {
-                let anc = closure.borrow_mut().ancestors(t);
-                for &o in &tos {
-                    if o != t && anc.contains(o) {
-                        implied.insert(map.id(o).to_string());
+            // Down revisions below another one of them.
+            let mut below = std::collections::HashSet::new();
+            for &t in &down_revs {
+                for a in map.ancestor_set(&[t], Edges::Normalized).iter() {
+                    if a != t {
+                        below.insert(a);
                     }
                 }
             }
-            down.iter().filter(|d| !implied.contains(*d)).cloned().collect()
+            down_revs.iter().filter(|d| !below.contains(*d)).map(|&d| map.id(d).to_string()).collect()
         }
     };
     if in_heads && (down.is_empty() || unmerge_to().is_empty()) {
@@ -200,7 +255,7 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
         let to = if down.len() == 1 {
             down[0].clone()
         } else {
-            let present: Vec<&String> = down.iter().filter(|d| set.contains(*d)).collect();
+            let present: Vec<&String> = down.iter().filter(|d| heads.contains(d)).collect();
             if present.len() != 1 {
                 return Err(Error::VersionTable("Can't do an UPDATE because downrevision is ambiguous".into()));
             }
@@ -209,6 +264,26 @@ fn revision_step_ops(map: &RevisionMap, closure: &RefCell<Closure>, heads: &mut 
         heads.update(&mut ops, id, &to)?;
     }
     Ok(ops)
+}
+
+/// Brings `implied` up to date with `ops`: rows added first, so that moving a row down
+/// a chain costs one revision, not a walk out of the set and back in.
+fn track(map: &RevisionMap, implied: &mut Implied, ops: &[VersionOp]) {
+    let index = |v: &str| map.index_of(v);
+    for op in ops {
+        if let VersionOp::Insert(v) | VersionOp::Update { to: v, .. } = op {
+            if let Some(i) = index(v) {
+                implied.add(i);
+            }
+        }
+    }
+    for op in ops {
+        if let VersionOp::Delete(v) | VersionOp::Update { from: v, .. } = op {
+            if let Some(i) = index(v) {
+                implied.remove(i);
+            }
+        }
+    }
 }
 
 /// The rows after `ops`, in rowid order (an UPDATE keeps a row's place, an INSERT goes
@@ -272,18 +347,30 @@ fn check_rows(map: &RevisionMap, rows: &[String]) -> Result<()> {
 }
 
 fn revision_steps(map: &RevisionMap, rows: &[String], order: &[usize], upgrade: bool) -> Result<Plan> {
-    let mut heads = Heads { rows: rows.to_vec() };
-    let closure = RefCell::new(Closure::new(map));
+    let mut heads = Heads::new(rows);
+    // Built at the first step that may ask it (a merge, or a downgrade beside other
+    // rows), from the rows then: a plain chain never pays for it.
+    let mut implied: Option<Implied> = None;
     let mut steps = Vec::with_capacity(order.len());
     for &rev in order {
         let node = map.node(rev);
         let parents: Vec<String> = node.parents.iter().map(|&p| map.id(p).to_string()).collect();
         let me = vec![node.id().to_string()];
-        let ops = revision_step_ops(map, &closure, &mut heads, rev, upgrade)?;
+        let may_ask = node.parents.len() + node.norm_deps.len() > 1 || (!upgrade && heads.distinct() > 1);
+        if may_ask && implied.is_none() {
+            implied = Some(Implied::new(map, heads.rows().iter().filter_map(|r| map.index_of(r))));
+        }
+        let ops = match &implied {
+            Some(i) => revision_step_ops(map, Some(i), &mut heads, rev, upgrade)?,
+            None => revision_step_ops(map, None, &mut heads, rev, upgrade)?,
+        };
+        if let Some(i) = &mut implied {
+            track(map, i, &ops);
+        }
         let (kind, from, to) = if upgrade { (StepKind::Upgrade(rev), parents, me) } else { (StepKind::Downgrade(rev), me, parents) };
         steps.push(Step { kind, from, to, ops });
     }
-    Ok(Plan { before: rows.to_vec(), after: heads.rows, steps, purge: false, warnings: vec![] })
+    Ok(Plan { before: rows.to_vec(), after: heads.rows(), steps, purge: false, warnings: vec![] })
 }
 
 /// Alembic names the target as typed in a multiple-heads error (`head-1`, not `head`).
@@ -376,7 +463,7 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
     // once; Alembic would try it twice and fail on its own first change.
     let mut seen = BTreeSet::new();
     dests.retain(|d| seen.insert(*d));
-    let mut heads = Heads { rows: rows.clone() };
+    let mut heads = Heads::new(&rows);
     let mut steps = Vec::new();
     let ids = |v: &[usize]| v.iter().map(|&i| map.id(i).to_string()).collect::<Vec<_>>();
     for dest in dests {
@@ -403,10 +490,9 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
             (vec![], true, true)
         };
         let mut ops = vec![];
-        let set = heads.set();
         if !is_upgrade && branch_move {
             heads.delete(&mut ops, &from[0])?;
-        } else if is_upgrade && (branch_move || from.iter().any(|f| !set.contains(f))) && to.iter().any(|t| !set.contains(t)) {
+        } else if is_upgrade && (branch_move || from.iter().any(|f| !heads.contains(f))) && to.iter().any(|t| !heads.contains(t)) {
             heads.insert(&mut ops, &to[0])?;
         } else if from.len() > 1 {
             let (last, rest) = from.split_last().ok_or_else(|| Error::VersionTable("empty stamp".into()))?;
@@ -420,7 +506,7 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
         }
         steps.push(Step { kind: StepKind::Stamp, from, to, ops });
     }
-    Ok(Plan { before: rows, after: heads.rows, steps, purge, warnings: vec![] })
+    Ok(Plan { before: rows, after: heads.rows(), steps, purge, warnings: vec![] })
 }
 
 #[cfg(test)]

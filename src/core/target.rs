@@ -2,6 +2,7 @@
 //! ids and unique prefixes, branch labels, `label@rev`, and relative `+N` / `-N` /
 //! `rev+N` / `rev-N` / `label@+N` walks.
 
+use super::bitset::BitSet;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 
@@ -157,7 +158,8 @@ impl RevisionMap {
                 let mut keys: Vec<(&str, usize)> =
                     self.keys().filter(|(k, _)| k.chars().count() > 3 && k.starts_with(ident)).collect();
                 if let Some(b) = branch_rev {
-                    keys.retain(|&(_, i)| self.shares_lineage(i, &[b], false));
+                    let lineage = self.lineage(&[b], false);
+                    keys.retain(|&(_, i)| lineage.contains(i));
                 }
                 match keys.len() {
                     0 => {
@@ -198,11 +200,33 @@ impl RevisionMap {
 
     /// `_shares_lineage`: does `target` sit above or below one of `against`?
     pub fn shares_lineage(&self, target: usize, against: &[usize], include_deps: bool) -> bool {
-        if against.is_empty() {
-            return true;
+        against.is_empty() || self.lineage(against, include_deps).contains(target)
+    }
+
+    /// Every revision that shares lineage with one of `against` (non-empty): their
+    /// ancestors and descendants, found once rather than walked from each candidate.
+    /// Down edges are normalized where dependencies count, which reach the same
+    /// revisions as all of them.
+    fn lineage(&self, against: &[usize], include_deps: bool) -> BitSet {
+        let edges = if include_deps { Edges::All } else { Edges::Versioned };
+        let mut set = self.ancestor_set(against, edges);
+        for d in self.descendants(against, edges) {
+            set.insert(d);
         }
-        let (down, up) = if include_deps { (Edges::Normalized, Edges::All) } else { (Edges::Versioned, Edges::Versioned) };
-        self.descendants(&[target], up).iter().chain(self.ancestors(&[target], down).iter()).any(|r| against.contains(r))
+        set
+    }
+
+    /// What `filter_for_lineage` checks against, resolved: `None` when that is nothing
+    /// (every target passes).
+    fn lineage_of(&self, check_against: &str, include_deps: bool) -> Result<Option<BitSet>> {
+        let (ids, label) = self.resolve_number(check_against)?;
+        let mut shares = Vec::new();
+        for key in label.iter().chain(ids.iter()) {
+            if let Some(i) = self.revision_for_ident(Some(key), None)? {
+                shares.push(i);
+            }
+        }
+        Ok((!shares.is_empty()).then(|| self.lineage(&shares, include_deps)))
     }
 
     /// `filter_for_lineage`: the targets that share lineage with `check_against`.
@@ -212,20 +236,19 @@ impl RevisionMap {
         if targets.is_empty() {
             return Ok(vec![]);
         }
-        let (ids, label) = self.resolve_number(check_against)?;
-        let mut shares = Vec::new();
-        for key in label.iter().chain(ids.iter()) {
-            if let Some(i) = self.revision_for_ident(Some(key), None)? {
-                shares.push(i);
-            }
-        }
-        Ok(targets.iter().copied().filter(|&t| self.shares_lineage(t, &shares, include_deps)).collect())
+        Ok(match self.lineage_of(check_against, include_deps)? {
+            None => targets.to_vec(),
+            Some(set) => targets.iter().copied().filter(|&t| set.contains(t)).collect(),
+        })
     }
 
     /// `_walk`: `steps` up (> 0) or down (< 0). `Ok(None)` when the walk runs off the
     /// graph and `no_overwalk` is set.
     pub fn walk(&self, start: Pos, steps: i64, branch: Option<&str>, no_overwalk: bool) -> Result<Option<Pos>> {
         let mut initial = start;
+        // The branch's lineage, resolved at the first step that needs it (and only then,
+        // as Alembic, so a walk that never filters never fails on the branch).
+        let mut lineage: Option<Option<BitSet>> = None;
         for _ in 0..steps.unsigned_abs() {
             let children: Vec<Pos> = if steps > 0 {
                 let up: Vec<usize> = match initial {
@@ -234,8 +257,16 @@ impl RevisionMap {
                     Pos::Base => return Err(Error::InvalidTarget("can't walk up from base".into())),
                 };
                 let up = match branch {
-                    Some(b) => self.filter_for_lineage(&up, b, false)?,
-                    None => up,
+                    Some(b) if !up.is_empty() => {
+                        if lineage.is_none() {
+                            lineage = Some(self.lineage_of(b, false)?);
+                        }
+                        match lineage.as_ref().and_then(Option::as_ref) {
+                            Some(set) => up.into_iter().filter(|&u| set.contains(u)).collect(),
+                            None => up,
+                        }
+                    }
+                    _ => up,
                 };
                 up.into_iter().map(Pos::Rev).collect()
             } else {
@@ -361,11 +392,9 @@ impl RevisionMap {
     pub fn all_current(&self, rows: &[String]) -> Result<Vec<usize>> {
         let top: Vec<usize> = self.get_revisions_all(rows)?.into_iter().filter_map(Pos::rev).collect();
         let all: std::collections::BTreeSet<usize> = self.ancestors(&top, Edges::Normalized).into_iter().chain(top).collect();
-        Ok(all
-            .iter()
-            .copied()
-            .filter(|&r| !self.descendants(&[r], Edges::Versioned).iter().any(|d| *d != r && all.contains(d)))
-            .collect())
+        // `all` holds every ancestor of its members, so a member with a descendant in it
+        // has a child in it: one look at the children, not a walk up from each member.
+        Ok(all.iter().copied().filter(|&r| !self.nodes[r].next.iter().any(|c| all.contains(c))).collect())
     }
 }
 

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::bitset::BitSet;
-use super::closure::Closure;
+use super::closure::Implied;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
 use super::target::Pos;
@@ -166,46 +165,107 @@ impl RevisionMap {
 
     /// `_topological_sort`: revisions from the heads down, switching to another head
     /// before emitting anything that head still needs.
+    ///
+    /// Alembic keeps each pending head's ancestor set; here one count of what all the
+    /// pending heads imply (`Implied`) answers "does another head need this?" at the
+    /// candidate itself (it has an implied child), and only then a walk up from it finds
+    /// which head comes first. The heads are a linked list in Alembic's list order (a
+    /// slot keeps its place when its head moves down; new heads go last), so the slot's
+    /// number is its order.
     pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize]) -> Result<Vec<usize>> {
-        let mut todo = revisions.clone();
-        let mut closure = Closure::new(self);
-        let mut ancestors_of = |h: usize| closure.ancestors(h);
-        let mut current: Vec<usize> = heads.iter().copied().filter(|h| todo.contains(h)).collect::<BTreeSet<_>>().into_iter().collect();
-        let mut ancestors: Vec<BitSet> = current.iter().map(|&h| ancestors_of(h)).collect();
-        let mut out = Vec::with_capacity(todo.len());
-        let mut idx = 0;
-        while !current.is_empty() {
-            let candidate = current[idx];
-            if let Some(j) = ancestors.iter().enumerate().position(|(j, a)| j != idx && a.contains(candidate)) {
-                idx = j;
+        const NONE: usize = usize::MAX;
+        let mut todo = vec![false; self.len()];
+        for &r in revisions {
+            todo[r] = true;
+        }
+        let mut left = revisions.len();
+        let initial: BTreeSet<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
+        // Slots: (revision, previous slot, next slot).
+        let mut slots: Vec<(usize, usize, usize)> = Vec::with_capacity(initial.len());
+        let mut slot_of = vec![NONE; self.len()];
+        let mut first = NONE;
+        let mut last = NONE;
+        let mut implied = Implied::new(self, initial.iter().copied());
+        let push = |slots: &mut Vec<(usize, usize, usize)>, slot_of: &mut Vec<usize>, first: &mut usize, last: &mut usize, rev: usize| {
+            let s = slots.len();
+            slots.push((rev, *last, NONE));
+            if *last == NONE {
+                *first = s;
+            } else {
+                slots[*last].2 = s;
+            }
+            *last = s;
+            slot_of[rev] = s;
+        };
+        for &h in &initial {
+            push(&mut slots, &mut slot_of, &mut first, &mut last, h);
+        }
+        let mut out = Vec::with_capacity(left);
+        let mut idx = first;
+        while idx != NONE {
+            let candidate = slots[idx].0;
+            if implied.children_inside(candidate, true) > 0 {
+                // Another head needs it: go to the first of those in list order.
+                idx = self.first_head_above(candidate, &implied, &slot_of);
                 continue;
             }
-            if todo.remove(&candidate) {
+            if todo[candidate] {
+                todo[candidate] = false;
+                left -= 1;
                 out.push(candidate);
             }
             let node = self.node(candidate);
-            let add: Vec<usize> = node.normalized_down().into_iter().filter(|r| todo.contains(r) && !current.contains(r)).collect();
+            let add: Vec<usize> = node.normalized_down().into_iter().filter(|&r| todo[r] && slot_of[r] == NONE).collect();
             if add.is_empty() {
-                current.remove(idx);
-                ancestors.remove(idx);
-                idx = idx.saturating_sub(1);
-            } else if node.norm_deps.is_empty() && node.parents.len() == 1 {
-                current[idx] = add[0];
-                ancestors[idx].remove(candidate);
-            } else {
-                current[idx] = add[0];
-                ancestors[idx] = ancestors_of(add[0]);
-                for &h in &add[1..] {
-                    current.push(h);
-                    ancestors.push(ancestors_of(h));
+                let (_, prev, next) = slots[idx];
+                if prev == NONE {
+                    first = next;
+                } else {
+                    slots[prev].2 = next;
                 }
+                if next == NONE {
+                    last = prev;
+                } else {
+                    slots[next].1 = prev;
+                }
+                slot_of[candidate] = NONE;
+                implied.remove(candidate);
+                idx = if prev == NONE { first } else { prev };
+            } else {
+                slots[idx].0 = add[0];
+                slot_of[add[0]] = idx;
+                slot_of[candidate] = NONE;
+                implied.add(add[0]);
+                for &h in &add[1..] {
+                    push(&mut slots, &mut slot_of, &mut first, &mut last, h);
+                    implied.add(h);
+                }
+                implied.remove(candidate);
             }
         }
-        if !todo.is_empty() {
-            let left: Vec<&str> = todo.iter().map(|&r| self.id(r)).collect();
+        if left > 0 {
+            let left: Vec<&str> = revisions.iter().filter(|&&r| todo[r]).map(|&r| self.id(r)).collect();
             return Err(Error::InvalidTarget(format!("revisions {} are not reachable from the given heads", left.join(", "))));
         }
         Ok(out)
+    }
+
+    /// The pending head above `rev` that comes first in list order (lowest slot).
+    fn first_head_above(&self, rev: usize, implied: &Implied, slot_of: &[usize]) -> usize {
+        let mut best = usize::MAX;
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![rev];
+        while let Some(x) = todo.pop() {
+            if x != rev && slot_of[x] != usize::MAX {
+                best = best.min(slot_of[x]);
+            }
+            for &c in &self.node(x).all_next {
+                if implied.contains(c) && seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        best
     }
 
     /// `walk_revisions(base, head)`: the revisions of a history range, newest first.

@@ -29,6 +29,12 @@ fn data(e: &Error) -> Object {
             set(&d, "recorded", recorded.as_str());
             set(&d, "current", current.as_str());
         }
+        Error::RedundantParent { revision, file, ancestor, descendant } => {
+            set(&d, "revision", revision.as_str());
+            set(&d, "file", file.as_str());
+            set(&d, "ancestor", ancestor.as_str());
+            set(&d, "descendant", descendant.as_str());
+        }
         Error::UnknownParent { missing, from } => {
             set(&d, "revision", from.as_str());
             set(&d, "missing", missing.as_str());
