@@ -66,7 +66,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     for name in keys(&old.indexes, &new.indexes) {
         let (a, b) = (old.indexes.get(&name), new.indexes.get(&name));
         // An index goes with its table: a dropped table's indexes need no change of their own.
-        if b.is_none() && a.is_some_and(|i| !new.tables.contains_key(&i.table.to_lowercase())) {
+        if b.is_none() && a.is_some_and(|i| !new.tables.contains_key(&i.table.to_ascii_lowercase())) {
             continue;
         }
         let describe = |i: &super::model::Index| {
@@ -85,7 +85,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
         };
         // A new or changed UNIQUE index on a table that may have rows fails on duplicates
         // (and the migration rolls back) rather than losing any.
-        let narrows = |i: &super::model::Index| i.unique && old.tables.contains_key(&i.table.to_lowercase());
+        let narrows = |i: &super::model::Index| i.unique && old.tables.contains_key(&i.table.to_ascii_lowercase());
         let duplicates = " (rows with duplicate keys make the migration fail)";
         match (a, b) {
             (None, Some(i)) => {
@@ -134,7 +134,7 @@ fn change(kind: Kind, name: &str, op: Op, notes: Vec<Note>) -> Change {
 }
 
 fn lc(s: &str) -> String {
-    s.to_lowercase()
+    s.to_ascii_lowercase()
 }
 
 /// Whether the normalized text `norm` mentions the identifier `name` (lower-cased).
@@ -229,10 +229,10 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         notes.push(note(format!("table {t}: foreign key dropped: {}", f.describe()), false));
     }
     for o in b.options.iter().filter(|o| !a.options.contains(o)) {
-        notes.push(note(format!("table {t}: {} added", o.to_uppercase()), o == "strict"));
+        notes.push(note(format!("table {t}: {} added", o.to_ascii_uppercase()), o == "strict"));
     }
     for o in a.options.iter().filter(|o| !b.options.contains(o)) {
-        notes.push(note(format!("table {t}: {} dropped", o.to_uppercase()), false));
+        notes.push(note(format!("table {t}: {} dropped", o.to_ascii_uppercase()), false));
     }
     if a.autoincrement && !b.autoincrement {
         notes.push(note(format!("table {t}: AUTOINCREMENT dropped (its sqlite_sequence high-water mark goes: ids of deleted rows can be given out again)"), false));
@@ -302,7 +302,7 @@ pub fn needs_value(c: &Column) -> bool {
 /// SQLite's column affinity of a declared type (<https://sqlite.org/datatype3.html#determination_of_column_affinity>):
 /// what a stored value is converted to.
 pub fn affinity(decl_type: &str) -> &'static str {
-    let t = decl_type.to_uppercase();
+    let t = decl_type.to_ascii_uppercase();
     if t.contains("INT") {
         "INTEGER"
     } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {

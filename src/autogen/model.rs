@@ -94,7 +94,7 @@ pub struct Table {
 impl PartialEq for Table {
     /// Equal when SQLite would treat them alike; the texts' layout does not count.
     fn eq(&self, o: &Table) -> bool {
-        self.name.to_lowercase() == o.name.to_lowercase()
+        self.name.to_ascii_lowercase() == o.name.to_ascii_lowercase()
             && self.virtual_table == o.virtual_table
             && self.columns == o.columns
             && self.constraints == o.constraints
@@ -107,8 +107,8 @@ impl PartialEq for Table {
 
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
-        let key = name.to_lowercase();
-        self.columns.iter().find(|c| c.name.to_lowercase() == key)
+        let key = name.to_ascii_lowercase();
+        self.columns.iter().find(|c| c.name.to_ascii_lowercase() == key)
     }
 }
 
@@ -157,7 +157,7 @@ pub struct Schema {
 }
 
 fn key(name: &str) -> String {
-    name.to_lowercase()
+    name.to_ascii_lowercase()
 }
 
 impl Schema {
@@ -165,7 +165,7 @@ impl Schema {
     /// tables, shadow tables of virtual tables, and the tables named in `exclude`
     /// (athanor's version and history tables) with their indexes and triggers.
     pub fn read(conn: &Connection, exclude: &[&str]) -> Result<Schema> {
-        let excluded = |t: &str| exclude.iter().any(|e| e.eq_ignore_ascii_case(t)) || t.to_lowercase().starts_with("sqlite_");
+        let excluded = |t: &str| exclude.iter().any(|e| e.eq_ignore_ascii_case(t)) || t.to_ascii_lowercase().starts_with("sqlite_");
         let mut shadow = Vec::new();
         {
             let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_error)?;
@@ -291,7 +291,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str, probe: &mut DefaultProbe
             }
             let (def, def_src) = parsed.defs.get(&key(&cname)).cloned().unwrap_or_default();
             let constant_default = probe.constant(default.as_deref())?;
-            columns.push(Column { name: cname, decl_type: ty.to_uppercase(), notnull: notnull != 0, default, pk, hidden, def, def_src, constant_default });
+            columns.push(Column { name: cname, decl_type: ty.to_ascii_uppercase(), notnull: notnull != 0, default, pk, hidden, def, def_src, constant_default });
         }
     }
     let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();

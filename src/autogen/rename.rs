@@ -84,9 +84,9 @@ impl Renames {
         let mut out: Vec<Rename> = vec![];
         for r in tables {
             let fail = |why: String| Error::Usage(format!("--rename {}{}={}: {why}", r.prefix(), r.from, r.to));
-            let t = current.tables.get(&r.from.to_lowercase()).ok_or_else(|| fail(format!("no table {} to rename", r.from)))?;
-            let d = declared.tables.get(&r.to.to_lowercase()).ok_or_else(|| fail(format!("the declared schema has no table {}", r.to)))?;
-            if current.tables.contains_key(&r.to.to_lowercase()) {
+            let t = current.tables.get(&r.from.to_ascii_lowercase()).ok_or_else(|| fail(format!("no table {} to rename", r.from)))?;
+            let d = declared.tables.get(&r.to.to_ascii_lowercase()).ok_or_else(|| fail(format!("the declared schema has no table {}", r.to)))?;
+            if current.tables.contains_key(&r.to.to_ascii_lowercase()) {
                 return Err(fail(format!("table {} already exists", r.to)));
             }
             out.push(Rename { table: None, from: t.name.clone(), to: d.name.clone() });
@@ -100,8 +100,8 @@ impl Renames {
                 .iter()
                 .find(|t| t.from.eq_ignore_ascii_case(&named) || t.to.eq_ignore_ascii_case(&named))
                 .map_or((named.clone(), named.clone()), |t| (t.from.clone(), t.to.clone()));
-            let cur = current.tables.get(&old.to_lowercase()).ok_or_else(|| fail(format!("no table {named}")))?;
-            let dec = declared.tables.get(&new.to_lowercase()).ok_or_else(|| fail(format!("the declared schema has no table {new}")))?;
+            let cur = current.tables.get(&old.to_ascii_lowercase()).ok_or_else(|| fail(format!("no table {named}")))?;
+            let dec = declared.tables.get(&new.to_ascii_lowercase()).ok_or_else(|| fail(format!("the declared schema has no table {new}")))?;
             let c = cur.column(&r.from).ok_or_else(|| fail(format!("table {} has no column {} to rename", cur.name, r.from)))?;
             let d = dec.column(&r.to).ok_or_else(|| fail(format!("the declared table {} has no column {}", dec.name, r.to)))?;
             if cur.column(&r.to).is_some() {

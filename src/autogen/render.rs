@@ -67,13 +67,13 @@ pub fn render(old: &Schema, new: &Schema, changes: &[Change], undo: bool) -> Ren
 pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool, before: &str, after: &str) -> Rendered {
     let of = |k: Kind| changes.iter().filter(move |c| c.kind == k);
     let rebuilt: Vec<&Change> = of(Kind::Table).filter(|c| matches!(c.op, Op::Rebuild | Op::Replace)).collect();
-    let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_lowercase());
+    let is_rebuilt = |table: &str| rebuilt.iter().any(|c| c.name == table.to_ascii_lowercase());
     // A virtual table dropped and created again needs no frame: nothing references it
     // through a foreign key, and no trigger sits on it.
     let any_rebuild = rebuilt.iter().any(|c| c.op == Op::Rebuild);
     // DROP VIEW takes the view's (INSTEAD OF) triggers with it: a changed view's
     // unchanged triggers are created again after it.
-    let view_replaced = |name: &str| of(Kind::View).any(|c| c.name == name.to_lowercase() && c.op == Op::Replace);
+    let view_replaced = |name: &str| of(Kind::View).any(|c| c.name == name.to_ascii_lowercase() && c.op == Op::Replace);
     // An unchanged view or trigger that is dropped and created again; a trigger whose
     // table or view goes (and that is not declared again) goes with it.
     let recreated = |kind: Kind, key: &str, o: &Object| match kind {
@@ -95,7 +95,7 @@ pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool,
                 Some(_) => stmt(&mut out, &format!("DROP {word} {}", quote(&o.name))),
                 None if recreated(kind, key, o) => {
                     let after = if any_rebuild { "the table rebuild".to_string() } else { format!("view {} changes", o.table) };
-                    out.push_str(&format!("-- {} {} is created again after {after}\n", word.to_lowercase(), o.name));
+                    out.push_str(&format!("-- {} {} is created again after {after}\n", word.to_ascii_lowercase(), o.name));
                     stmt(&mut out, &format!("DROP {word} {}", quote(&o.name)));
                 }
                 None => {}
@@ -217,7 +217,7 @@ fn drop_order<'c>(old: &Schema, mut left: Vec<&'c Change>) -> Vec<&'c Change> {
 /// Creates the indexes of a rebuilt table (dropped with the old one).
 fn indexes_of(out: &mut String, new: &Schema, table: &str, changes: &[Change], undo: bool) {
     for i in new.indexes_on(table) {
-        if let Some(c) = changes.iter().find(|c| c.kind == Kind::Index && c.name == i.name.to_lowercase()) {
+        if let Some(c) = changes.iter().find(|c| c.kind == Kind::Index && c.name == i.name.to_ascii_lowercase()) {
             comments(out, c, undo);
         }
         stmt(out, &i.sql);

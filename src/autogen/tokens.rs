@@ -81,20 +81,20 @@ pub fn tokenize(sql: &str) -> Vec<Tok> {
                 if c == b'\'' {
                     (Kind::Str, sql[start..i].to_string())
                 } else {
-                    (Kind::Quoted, inner.to_lowercase())
+                    (Kind::Quoted, inner.to_ascii_lowercase())
                 }
             }
             b'0'..=b'9' | b'.' if c != b'.' || b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
                     i += 1;
                 }
-                (Kind::Num, sql[start..i].to_lowercase())
+                (Kind::Num, sql[start..i].to_ascii_lowercase())
             }
             _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
                     i += 1;
                 }
-                (Kind::Word, sql[start..i].to_lowercase())
+                (Kind::Word, sql[start..i].to_ascii_lowercase())
             }
             _ => {
                 i += 1;

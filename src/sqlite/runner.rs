@@ -176,7 +176,7 @@ impl<'a> Engine<'a> {
     /// (nothing runs); `purge` also forgets the recorded ones, which is how an edited
     /// migration is accepted.
     pub fn stamp(&self, targets: &[String], purge: bool) -> Result<Report> {
-        self.run_checked(false, |rows| plan::plan_stamp(self.map, rows, targets, purge), &mut |_| {})
+        self.run_checked(false, &|rows| plan::plan_stamp(self.map, rows, targets, purge), &mut |_| {})
     }
 
     /// An applied revision whose file changed since is refused before anything runs. The
@@ -188,15 +188,12 @@ impl<'a> Engine<'a> {
     }
 
     fn run(&self, planner: impl Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
-        self.run_checked(true, planner, on_event)
+        self.run_checked(true, &planner, on_event)
     }
 
-    fn run_checked(
-        &self,
-        verify: bool,
-        planner: impl Fn(&[String]) -> Result<Plan>,
-        on_event: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
+    /// One body for upgrade, downgrade and stamp (`planner` as a trait object: a copy
+    /// per caller cost the wasm 10 KB).
+    fn run_checked(&self, verify: bool, planner: &dyn Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
         let table = &self.options.version_table;
         // A look without the write lock first: most runs (a page load, a cold start)
         // find nothing to do, and then take no lock and hash nothing. Checksums guard
