@@ -19,8 +19,11 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = readMigrations)]
     fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<js_sys::Array, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = readText)]
-    fn read_text(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
+    /// The file's bytes, `null` when nothing is there; throws for what is not a regular file.
+    #[wasm_bindgen(method, catch, js_name = readBytes)]
+    fn read_bytes(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = removeFile)]
+    fn remove_file(this: &CliHost, path: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = createFile)]
     fn create_file(this: &CliHost, path: &str, text: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = writeFile)]
@@ -71,7 +74,15 @@ impl Host for CliHost {
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {
-        Ok(CliHost::read_text(self, path).map_err(io)?.as_string())
+        let bytes = CliHost::read_bytes(self, path).map_err(io)?;
+        if bytes.is_null() || bytes.is_undefined() {
+            return Ok(None);
+        }
+        cli::host::decode_text(path, Uint8Array::new(&bytes).to_vec()).map(Some)
+    }
+
+    fn remove_file(&self, path: &str) -> Result<()> {
+        CliHost::remove_file(self, path).map_err(io)
     }
 
     fn create_file(&self, path: &str, text: &str) -> Result<()> {
