@@ -180,3 +180,39 @@ fn symlinked_migrations_are_followed_and_broken_links_refused() {
     let (code, _, err) = athanor_within(p, &["--dir", "m", "--db", "x.db", "upgrade", "head"], 10);
     assert_eq!((code, err), (1, format!("FAILED [IO_ERROR]: cannot read '{}/a3_fifo.sql': it is a FIFO, not a regular file\n", real.display())));
 }
+
+/// `heads` with the given athanor.ini (raw bytes): exit status and stderr.
+fn with_ini(ini: &[u8], args: &[&str]) -> (i32, String, tempfile::TempDir) {
+    let tmp = project_with_one_migration();
+    std::fs::write(tmp.path().join("athanor.ini"), ini).unwrap();
+    let (code, _, err) = athanor(tmp.path(), args);
+    (code, err, tmp)
+}
+
+#[test]
+fn athanor_ini_is_read_as_written_or_refused_at_its_line() {
+    let up = ["upgrade", "head"];
+    // A byte order mark is skipped: the settings under it count.
+    let (code, err, tmp) = with_ini(b"\xef\xbb\xbf[athanor]\ndir = m\ndb = app.db\n", &up);
+    assert_eq!(code, 0, "{err}");
+    assert!(tmp.path().join("app.db").exists());
+    let cases: &[(&[u8], &str)] = &[
+        (b"[ athanor ]\ndir = m\ndb = app.db\n", "athanor.ini:1: unknown section '[ athanor ]': athanor.ini has one section, written exactly [athanor]"),
+        (b"[alembic]\nscript_location = m\n", "athanor.ini:1: unknown section '[alembic]': athanor.ini has one section, written exactly [athanor]"),
+        (b"dir = m\n[athanor]\n", "athanor.ini:1: 'dir = m' is outside any section: settings go under [athanor]"),
+        (b"[athanor]\ndir = m # where they live\ndb = app.db\n", "athanor.ini:2: 'dir = m # where they live': a comment must be on a line of its own (inline comments are not read)"),
+        (b"[athanor]\ndir = m\ndb =\n", "athanor.ini:3: 'db' is empty: give it a value, or remove the line"),
+        (b"[athanor]\ndir = m\ndb = a.db\ndb = b.db\n", "athanor.ini:4: 'db' is set twice (first on line 3)"),
+        (b"[athanor]\ndir = m\n[athanor]\n", "athanor.ini:3: section [athanor] appears twice (first on line 1)"),
+        (b"[athanor]\ndir = m\ntransaction_per_migration = sure\n", "athanor.ini:3: transaction_per_migration = sure: expected true or false"),
+        (b"[athanor]\n# caf\xe9\ndir = m\n", "athanor.ini:2: not UTF-8 text (byte 0xe9); save the file as UTF-8"),
+    ];
+    for (ini, message) in cases {
+        let (code, err, tmp) = with_ini(ini, &up);
+        assert_eq!((code, err.as_str()), (1, format!("FAILED [PARSE_ERROR]: {message}\n").as_str()), "{}", String::from_utf8_lossy(ini));
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(left.iter().all(|f| !f.ends_with(".db")), "nothing migrated: {left:?}");
+    }
+    let (code, err, _) = with_ini(b"[athanor]\ndir = m\n", &["--db", "", "upgrade", "head"]);
+    assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: --db is empty: pass the database file's path\n"));
+}

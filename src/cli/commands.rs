@@ -30,6 +30,7 @@ impl Ctx<'_> {
         self.args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into())
     }
     fn db_path(&self) -> Result<&str> {
+        // Never empty: the arguments and athanor.ini refuse that.
         self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
     }
     fn open(&self, create: bool) -> Result<Option<Connection>> {
