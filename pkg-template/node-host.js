@@ -20,7 +20,7 @@ function kind(st) {
  * The bytes of a regular file (or of the one a symlink leads to); `null` when nothing
  * is at `path`. Anything else throws: reading a FIFO would block forever.
  */
-function readRegular(path) {
+export function readRegular(path) {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) {
     if (lstatSync(path, { throwIfNoEntry: false })) throw new Error(`cannot read '${path}': it is a symlink to nothing, not a regular file`);

@@ -187,3 +187,47 @@ test("a full disk is reported as full, by both CLIs", (t) => {
     }
   });
 });
+
+test("the Node API refuses a FIFO among the migrations rather than blocking on it", async () => {
+  const { openMigrator } = await import(join(pkg, "node.js"));
+  const p = project();
+  mkfifo(join(p, "m/a2_fifo.sql"));
+  await assert.rejects(openMigrator({ database: ":memory:", migrations: join(p, "m") }), (e) => {
+    assert.equal(e.code, "IO_ERROR");
+    assert.equal(e.message, `cannot read '${join(p, "m/a2_fifo.sql")}': it is a FIFO, not a regular file`);
+    return true;
+  });
+});
+
+const burn = (rows) => `CREATE TABLE burn AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) SELECT count(*) AS n FROM c;`;
+
+test("npm migrators racing to create a database: the losers fail LOCKED and leave the winner's file whole", async () => {
+  // Calibrate: the winner's upgrade must outlast the losers' 5 s wait for the lock.
+  const c = project();
+  writeFileSync(join(c, "m/a2_burn.sql"), migration("a2", "a1", burn(2_000_000)));
+  const start = Date.now();
+  assert.equal(run(npm, c, ["--dir", "m", "--db", "x.db", "upgrade", "head"]).status, 0);
+  const rows = Math.round((2_000_000 * 9000) / (Date.now() - start));
+
+  const p = project();
+  writeFileSync(join(p, "m/a1_t.sql"), migration("a1", "", "CREATE TABLE log (rev TEXT);\nINSERT INTO log VALUES ('a1');"));
+  writeFileSync(join(p, "m/a2_burn.sql"), migration("a2", "a1", `${burn(rows)}\nINSERT INTO log VALUES ('a2');`));
+  const { spawn } = await import("node:child_process");
+  const runs = await Promise.all(
+    Array.from({ length: 4 }, () => new Promise((done) => {
+      const child = spawn(npm[0], [...npm.slice(1), "--dir", "m", "--db", "x.db", "upgrade", "head"], { cwd: p });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (status) => done({ status, stderr }));
+    })),
+  );
+  assert.equal(runs.filter((r) => r.status === 0).length, 1, JSON.stringify(runs, null, 1));
+  for (const r of runs.filter((r) => r.status !== 0)) assert.match(r.stderr, /FAILED \[LOCKED\]/);
+  const { openMigrator } = await import(join(pkg, "node.js"));
+  const m = await openMigrator({ database: join(p, "x.db"), migrations: join(p, "m") });
+  assert.deepEqual(await m.current(), ["a2"]);
+  assert.deepEqual(await m.query("PRAGMA integrity_check"), [{ integrity_check: "ok" }]);
+  assert.deepEqual((await m.query("SELECT rev FROM log ORDER BY rowid")).map((r) => r.rev), ["a1", "a2"]);
+  await m.close();
+  assert.deepEqual(readdirSync(p).sort(), ["m", "x.db"]);
+});
