@@ -117,7 +117,14 @@ impl Host for CliHost {
 /// Runs one command line; returns `{ stdout, stderr, status }`.
 #[wasm_bindgen(js_name = runCli)]
 pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
-    let out = cli::run(&argv, &host);
+    super::node_vfs::clear_last_error();
+    let mut out = cli::run(&argv, &host);
+    // A failure on the file: SQLite's words plus the VFS's (which file, and why).
+    if let Some(failed) = out.stderr.strip_suffix('\n').and_then(|s| s.rsplit('\n').next()).filter(|l| l.starts_with("FAILED [")) {
+        if let Some(why) = super::node_vfs::reason_for(failed) {
+            out.stderr.insert_str(out.stderr.len() - 1, &format!(" ({why})"));
+        }
+    }
     let o = Object::new();
     set(&o, "stdout", out.stdout);
     set(&o, "stderr", out.stderr);
