@@ -233,3 +233,20 @@ test("npm migrators racing to create a database: the losers fail LOCKED and leav
   await m.close();
   assert.deepEqual(readdirSync(p).sort(), ["m", "x.db"]);
 });
+
+test("a connection whose database file was removed while it was open writes nothing and says so", async () => {
+  const { openMigrator } = await import(join(pkg, "node.js"));
+  const p = project();
+  assert.equal(run(npm, p, ["--dir", "m", "--db", "x.db", "upgrade", "head"]).status, 0);
+  writeFileSync(join(p, "m/a2_u.sql"), migration("a2", "a1", "CREATE TABLE u (id INTEGER);"));
+  const m = await openMigrator({ database: join(p, "x.db"), migrations: join(p, "m") });
+  assert.deepEqual(await m.current(), ["a1"]);
+  rmSync(join(p, "x.db"));
+  await assert.rejects(m.upgrade("head"), (e) => {
+    // SQLite's words (SQLITE_READONLY, as the unix VFS's DBMOVED); the CLI adds the VFS's reason.
+    assert.equal(e.message, "attempt to write a readonly database");
+    return true;
+  });
+  m.close();
+  assert.deepEqual(readdirSync(p).sort(), ["m"]);
+});

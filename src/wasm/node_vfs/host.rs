@@ -53,6 +53,10 @@ extern "C" {
 
     #[wasm_bindgen(method, getter)]
     pub fn size(this: &Stats) -> f64;
+    #[wasm_bindgen(method, getter)]
+    pub fn ino(this: &Stats) -> f64;
+    #[wasm_bindgen(method, getter)]
+    pub fn dev(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter, js_name = mtimeMs)]
     pub fn mtime_ms(this: &Stats) -> f64;
     #[wasm_bindgen(method, catch, js_name = isFile)]

@@ -137,6 +137,11 @@ impl DbLock {
         DbLock { host, me, mutex_path: format!("{db_path}-lock"), table_path: format!("{db_path}-locks"), level: LockLevel::None, denied: Default::default(), unrecorded: false }
     }
 
+    /// The level this connection holds.
+    pub fn level(&self) -> LockLevel {
+        self.level
+    }
+
     pub fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
         if self.level >= level {
             return Ok(());
