@@ -153,8 +153,9 @@ fn fifos_are_refused_not_read() {
     let tmp = project_with_one_migration();
     let p = tmp.path();
     mkfifo(&p.join("schema.sql"));
-    let (code, _, err) = athanor_within(p, &["--dir", "m", "check"], 10);
+    let (code, _, err) = athanor_within(p, &["--dir", "m", "revision", "--autogenerate", "-m", "x"], 10);
     assert_eq!((code, err.as_str()), (1, "FAILED [IO_ERROR]: cannot read 'schema.sql': it is a FIFO, not a regular file\n"));
+    assert_eq!(std::fs::read_dir(p.join("m")).unwrap().count(), 1, "no revision written");
 }
 
 #[test]

@@ -68,7 +68,7 @@ test("FIFOs are refused with IO_ERROR naming them, not read (athanor.ini, a migr
   assert.equal(r.stderr, "FAILED [IO_ERROR]: cannot read 'athanor.ini': it is a FIFO, not a regular file\n");
   r = both((p) => mkfifo(join(p, "m/a2_fifo.sql")), ["--dir", "m", "heads"]);
   assert.equal(r.stderr, "FAILED [IO_ERROR]: cannot read '<P>/m/a2_fifo.sql': it is a FIFO, not a regular file\n");
-  r = both((p) => mkfifo(join(p, "schema.sql")), ["--dir", "m", "check"]);
+  r = both((p) => mkfifo(join(p, "schema.sql")), ["--dir", "m", "revision", "--autogenerate", "-m", "x"]);
   assert.equal(r.stderr, "FAILED [IO_ERROR]: cannot read 'schema.sql': it is a FIFO, not a regular file\n");
 });
 
