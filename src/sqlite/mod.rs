@@ -24,11 +24,12 @@ pub fn prepare_connection(conn: &rusqlite::Connection, busy: Option<Duration>) -
 /// After a failed run on a database file it may have created: is the file empty and
 /// ours alone, so that removing it loses nothing? Takes an EXCLUSIVE lock without
 /// waiting (any other connection's lock means the file is in use: theirs to keep),
-/// then checks that the file holds nothing (no schema, no header settings) and is still the one at its path. On `true`
-/// the lock is held until `conn` closes; the caller removes the file before that, so no
-/// other connection can be writing it meanwhile. A connection that opened the file and
-/// waits for its lock finds it moved when it writes (SQLITE_READONLY_DBMOVED) rather
-/// than writing a file that is gone.
+/// then checks that the file holds nothing (no schema, no header settings) and is
+/// still the one at its path. On `true` the lock is held until `conn` closes; the
+/// caller removes the file before that, so no other connection can be writing it
+/// meanwhile. A connection that opened the file and waits for its lock finds it moved
+/// when it writes (the unix VFS's SQLITE_READONLY_DBMOVED, the Node VFS's same check)
+/// rather than writing a file that is gone.
 pub fn claim_if_empty(conn: &rusqlite::Connection) -> bool {
     if conn.busy_timeout(Duration::ZERO).is_err() || conn.execute_batch("BEGIN EXCLUSIVE").is_err() {
         return false;
