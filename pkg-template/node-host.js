@@ -1,19 +1,56 @@
 // What the CLI layer (in the wasm) needs from Node: synchronous file access, the clock
 // and randomness. The database file itself goes through the VFS, not through here.
-import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, existsSync, realpathSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+
+/** What a path is when it is not a regular file; words as the native host's. */
+function kind(st) {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isDirectory()) return "a directory";
+  return "a special file";
+}
+
+/**
+ * The bytes of a regular file (or of the one a symlink leads to); `null` when nothing
+ * is at `path`. Anything else throws: reading a FIFO would block forever.
+ */
+export function readRegular(path) {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) {
+    if (lstatSync(path, { throwIfNoEntry: false })) throw new Error(`cannot read '${path}': it is a symlink to nothing, not a regular file`);
+    return null;
+  }
+  if (!st.isFile()) throw new Error(`cannot read '${path}': it is ${kind(st)}, not a regular file`);
+  return readFileSync(path);
+}
 
 export const nodeHost = {
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
     const real = realpathSync(resolve(dir));
     return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".sql"))
-      .map((e) => ({ fileName: e.name, path: join(real, e.name), bytes: readFileSync(join(real, e.name)) }));
+      .filter((e) => e.name.endsWith(".sql"))
+      .map((e) => {
+        // A symlinked migration is read through its link and shown at its target.
+        const bytes = readRegular(join(real, e.name));
+        if (bytes === null) throw new Error(`cannot read '${join(real, e.name)}': it is gone (removed while being read), not a regular file`);
+        const path = e.isSymbolicLink() ? realpathSync(join(real, e.name)) : join(real, e.name);
+        return { fileName: e.name, path, bytes };
+      });
   },
-  readText(path) {
-    return existsSync(path) ? readFileSync(path, "utf8") : null;
+  readBytes(path) {
+    return readRegular(path);
+  },
+  removeFile(path) {
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
   },
   createFile(path, text) {
     writeFileSync(path, text, { flag: "wx" });

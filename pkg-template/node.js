@@ -5,6 +5,7 @@ import { join } from "node:path";
 import * as wasm from "./athanor.js";
 import { createApi, acceptMigrations, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
+import { readRegular } from "./node-host.js";
 
 wasm.initSync({ module: readFileSync(new URL("./athanor_bg.wasm", import.meta.url)) });
 installVfs(wasm);
@@ -19,7 +20,17 @@ function resolveMigrations(migrations) {
     } catch (e) {
       throw new MigrationError(`cannot read migrations directory '${migrations}': ${e.message}`, "IO_ERROR");
     }
-    return names.map((name) => ({ name, text: readFileSync(join(migrations, name), "utf8") }));
+    return names.map((name) => {
+      // Regular files and symlinks to them only: a FIFO would block forever.
+      let bytes;
+      try {
+        bytes = readRegular(join(migrations, name));
+      } catch (e) {
+        throw new MigrationError(e.message, "IO_ERROR");
+      }
+      if (bytes === null) throw new MigrationError(`cannot read '${join(migrations, name)}': it is gone (removed while being read), not a regular file`, "IO_ERROR");
+      return { name, text: bytes.toString("utf8") };
+    });
   }
   return acceptMigrations(migrations);
 }

@@ -82,7 +82,14 @@ pub fn parse(argv: &[String]) -> Result<Args> {
         }
         match flag {
             "--dir" | "-d" => a.global.dir = Some(take(&mut it)?),
-            "--db" => a.global.db = Some(take(&mut it)?),
+            "--db" => {
+                // SQLite would open "" as a temporary database: a run that migrates nothing lasting.
+                let db = take(&mut it)?;
+                if db.is_empty() {
+                    return Err(Error::Usage("--db is empty: pass the database file's path".into()));
+                }
+                a.global.db = Some(db);
+            }
             "--version-table" => a.global.version_table = Some(take(&mut it)?),
             "--transaction-per-migration" => a.global.per_migration = true,
             "--schema" => a.global.schema = Some(take(&mut it)?),

@@ -30,6 +30,7 @@ impl Ctx<'_> {
         self.args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into())
     }
     fn db_path(&self) -> Result<&str> {
+        // Never empty: the arguments and athanor.ini refuse that.
         self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
     }
     fn open(&self, create: bool) -> Result<Option<Connection>> {
@@ -49,8 +50,10 @@ impl Ctx<'_> {
     }
 
     /// Runs `work` on the database. A database that does not exist yet is created only
-    /// when `plan_from_empty` has something to do, and removed again if the run fails:
-    /// a failed command leaves no file behind.
+    /// when `plan_from_empty` has something to do, and removed again if the run fails
+    /// while it is still empty and no other connection holds it: a failed command leaves
+    /// no file behind, and never removes one another migrator is using (several may
+    /// "create" the same file at once; the one whose upgrade runs keeps it).
     fn with_db<T>(&self, plan_from_empty: impl FnOnce() -> Result<Plan>, work: impl FnOnce(&Connection) -> Result<T>) -> Result<Option<T>> {
         if let Some(conn) = self.open(false)? {
             return work(&conn).map(Some);
@@ -61,11 +64,12 @@ impl Ctx<'_> {
         let path = self.db_path()?;
         let conn = self.open(true)?.ok_or_else(|| Error::Io(format!("database '{path}' could not be created")))?;
         let result = work(&conn);
-        drop(conn);
-        if result.is_err() {
-            let _ = std::fs::remove_file(path);
-            let _ = std::fs::remove_file(format!("{path}-journal"));
+        // Removed under our EXCLUSIVE lock, released when `conn` closes after.
+        if result.is_err() && crate::sqlite::claim_if_empty(&conn) {
+            let _ = self.host.remove_file(path);
+            let _ = self.host.remove_file(&format!("{path}-journal"));
         }
+        drop(conn);
         result.map(Some)
     }
     fn options(&self) -> Options {

@@ -16,8 +16,11 @@ pub trait Host {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>>;
     /// Opens the database; `None` when it does not exist and `create` is false.
     fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>>;
-    /// A text file's contents; `None` when there is no such file.
+    /// A text file's contents; `None` when there is no such file. Only a regular file
+    /// (or a symlink to one) is read: a FIFO would block forever. Not UTF-8 is an error.
     fn read_text(&self, path: &str) -> Result<Option<String>>;
+    /// Removes a file; fine if it is already gone.
+    fn remove_file(&self, path: &str) -> Result<()>;
     /// Writes a new file; fails rather than overwrite one that exists.
     fn create_file(&self, path: &str, text: &str) -> Result<()>;
     /// Writes a file, replacing one that exists (generated output only).
@@ -32,6 +35,63 @@ pub trait Host {
     fn now(&self) -> String;
     /// `n` random lowercase hex digits for a new revision id.
     fn random_hex(&self, n: usize) -> String;
+}
+
+/// The error for a path that is not a regular file; `kind` says what it is ("a FIFO",
+/// "a symlink to nothing"). The npm host words it the same (pkg-template/node-host.js).
+pub fn not_regular(path: &str, kind: &str) -> Error {
+    Error::Io(format!("cannot read '{path}': it is {kind}, not a regular file"))
+}
+
+/// A file's bytes as text: UTF-8 strictly (a lossy read would change what the file
+/// says), a failure naming the line.
+pub fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::parse(path, line, format!("not UTF-8 text (byte 0x{:02x}); save the file as UTF-8", e.as_bytes()[at]))
+    })
+}
+
+/// What a path is, following symlinks: `Ok(None)` when nothing is there at all, an
+/// error when it is there but not a regular file (or a symlink to one).
+fn regular_file(path: &std::path::Path) -> Result<Option<()>> {
+    use std::io::ErrorKind::NotFound;
+    let shown = path.to_string_lossy();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == NotFound => {
+            return match std::fs::symlink_metadata(path) {
+                Ok(_) => Err(not_regular(&shown, "a symlink to nothing")),
+                Err(_) => Ok(None),
+            };
+        }
+        Err(e) => return Err(Error::Io(format!("cannot read '{shown}': {e}"))),
+    };
+    if meta.is_file() {
+        return Ok(Some(()));
+    }
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_dir() {
+            "a directory"
+        } else {
+            "a special file"
+        };
+        return Err(not_regular(&shown, kind));
+    }
+    #[allow(unreachable_code)]
+    Err(not_regular(&shown, if t.is_dir() { "a directory" } else { "a special file" }))
 }
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) from microseconds since the Unix epoch.
@@ -58,15 +118,21 @@ pub struct NativeHost;
 impl Host for NativeHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::Io(format!("cannot read migrations directory '{dir}': {e}")))?;
+        let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.into());
         let mut files = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::Io(format!("{dir}: {e}")))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".sql") || !entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            if !name.ends_with(".sql") {
                 continue;
             }
+            // A symlink to a migration is that migration; a `.sql` that cannot be read as
+            // one (a dangling link, a FIFO) is an error, never silently left out.
+            let joined = real.join(&name);
+            if regular_file(&joined)?.is_none() {
+                return Err(not_regular(&joined.to_string_lossy(), "gone (removed while being read)"));
+            }
             // Alembic shows each script's resolved absolute path.
-            let joined = std::path::Path::new(dir).join(&name);
             let path = std::fs::canonicalize(&joined).unwrap_or(joined).to_string_lossy().into_owned();
             let bytes = std::fs::read(&path).map_err(|e| Error::Io(format!("cannot read '{path}': {e}")))?;
             files.push(MigrationFile { file_name: name, path, bytes });
@@ -88,10 +154,20 @@ impl Host for NativeHost {
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {
-        match std::fs::read_to_string(path) {
-            Ok(t) => Ok(Some(t)),
+        if regular_file(std::path::Path::new(path))?.is_none() {
+            return Ok(None);
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => decode_text(path, bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io(format!("cannot read '{path}': {e}"))),
+        }
+    }
+
+    fn remove_file(&self, path: &str) -> Result<()> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io(format!("cannot remove '{path}': {e}"))),
+            _ => Ok(()),
         }
     }
 

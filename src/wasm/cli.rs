@@ -19,8 +19,11 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = readMigrations)]
     fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<js_sys::Array, JsValue>;
-    #[wasm_bindgen(method, catch, js_name = readText)]
-    fn read_text(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
+    /// The file's bytes, `null` when nothing is there; throws for what is not a regular file.
+    #[wasm_bindgen(method, catch, js_name = readBytes)]
+    fn read_bytes(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = removeFile)]
+    fn remove_file(this: &CliHost, path: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = createFile)]
     fn create_file(this: &CliHost, path: &str, text: &str) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = writeFile)]
@@ -73,7 +76,15 @@ impl Host for CliHost {
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {
-        Ok(CliHost::read_text(self, path).map_err(io)?.as_string())
+        let bytes = CliHost::read_bytes(self, path).map_err(io)?;
+        if bytes.is_null() || bytes.is_undefined() {
+            return Ok(None);
+        }
+        cli::host::decode_text(path, Uint8Array::new(&bytes).to_vec()).map(Some)
+    }
+
+    fn remove_file(&self, path: &str) -> Result<()> {
+        CliHost::remove_file(self, path).map_err(io)
     }
 
     fn create_file(&self, path: &str, text: &str) -> Result<()> {
@@ -108,7 +119,14 @@ impl Host for CliHost {
 /// Runs one command line; returns `{ stdout, stderr, status }`.
 #[wasm_bindgen(js_name = runCli)]
 pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
-    let out = cli::run(&argv, &host);
+    super::node_vfs::clear_last_error();
+    let mut out = cli::run(&argv, &host);
+    // A failure on the file: SQLite's words plus the VFS's (which file, and why).
+    if let Some(failed) = out.stderr.strip_suffix('\n').and_then(|s| s.rsplit('\n').next()).filter(|l| l.starts_with("FAILED [")) {
+        if let Some(why) = super::node_vfs::reason_for(failed) {
+            out.stderr.insert_str(out.stderr.len() - 1, &format!(" ({why})"));
+        }
+    }
     let o = Object::new();
     set(&o, "stdout", out.stdout);
     set(&o, "stderr", out.stderr);

@@ -58,6 +58,22 @@ pub fn install_node_vfs(host: JsValue) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Forgets the last failure this VFS reported to SQLite.
+pub(crate) fn clear_last_error() {
+    LAST_ERROR.with(|e| e.replace(None));
+}
+
+/// SQLite's message for a failure says "disk I/O error" or "attempt to write a readonly
+/// database", never which file or why: the reason this VFS gave, when the message is
+/// one of those two and the last failure recorded is of that kind.
+pub(crate) fn reason_for(sqlite_message: &str) -> Option<String> {
+    let last = LAST_ERROR.with(|e| e.borrow().clone())?;
+    let raw = last.raw_code();
+    let fits = (sqlite_message.ends_with("disk I/O error") && raw & 0xff == rusqlite::ffi::SQLITE_IOERR)
+        || (sqlite_message.ends_with("attempt to write a readonly database") && raw & 0xff == rusqlite::ffi::SQLITE_READONLY);
+    fits.then(|| last.message().to_string())
+}
+
 /// Has `installNodeVfs` run in this instance?
 pub(crate) fn installed() -> bool {
     INSTALLED.get()
@@ -207,6 +223,18 @@ impl DiskFile {
         Ok(())
     }
 
+    fn still_at_path(&self) -> VfsResult<()> {
+        let open = self.host.fstat_sync(self.fd).map_err(|e| self.err(VfsErrorCode::IoStat, "fstat", &e))?;
+        let there = self.host.stat_sync(&self.path, &host::no_throw()).map_err(|e| self.err(VfsErrorCode::IoStat, "stat", &e))?;
+        match there {
+            Some(st) if st.ino() == open.ino() && st.dev() == open.dev() => Ok(()),
+            _ => Err(VfsError::new(
+                VfsErrorCode::ReadOnly,
+                format!("{} was removed or replaced since this connection opened it; nothing was written, run again", self.path).into(),
+            )),
+        }
+    }
+
     /// A byte count from Node, checked: anything else is an I/O error, not a guess.
     fn count(&self, n: f64, max: usize, code: VfsErrorCode) -> VfsResult<usize> {
         if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= max as f64 {
@@ -286,7 +314,20 @@ impl VfsFile for DiskFile {
     }
 
     fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
-        self.lock.as_mut().map_or(Ok(()), |l| l.lock(level))
+        let Some(lock) = self.lock.as_mut() else { return Ok(()) };
+        let before = lock.level();
+        lock.lock(level)?;
+        // About to write: the file must still be the one at its path. One removed (a
+        // failed run cleaning up a database it created) or replaced while this
+        // connection waited would take the writes with it, reported as a success. The
+        // unix VFS checks the same before writing (SQLITE_READONLY_DBMOVED).
+        if before < LockLevel::Reserved && level >= LockLevel::Reserved {
+            if let Err(e) = self.still_at_path() {
+                let _ = self.lock.as_mut().map(|l| l.unlock(before));
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn unlock(&mut self, level: LockLevel) -> VfsResult<()> {

@@ -53,6 +53,10 @@ extern "C" {
 
     #[wasm_bindgen(method, getter)]
     pub fn size(this: &Stats) -> f64;
+    #[wasm_bindgen(method, getter)]
+    pub fn ino(this: &Stats) -> f64;
+    #[wasm_bindgen(method, getter)]
+    pub fn dev(this: &Stats) -> f64;
     #[wasm_bindgen(method, getter, js_name = mtimeMs)]
     pub fn mtime_ms(this: &Stats) -> f64;
     #[wasm_bindgen(method, catch, js_name = isFile)]
@@ -140,6 +144,9 @@ pub fn code(e: &JsValue) -> Option<String> {
 /// and the OS errno.
 pub fn vfs_error(code: VfsErrorCode, what: &str, e: &JsValue) -> VfsError {
     let message = get(e, "message").as_string().or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"));
+    // As the unix VFS: no room is SQLITE_FULL ("database or disk is full"), whatever the
+    // operation, not an I/O error that leaves the user guessing.
+    let code = if matches!(self::code(e).as_deref(), Some("ENOSPC" | "EDQUOT")) { VfsErrorCode::Full } else { code };
     let err = VfsError::new(code, format!("{what}: {message}").into());
     match get(e, "errno").as_f64().and_then(|n| SystemErrorCode::from_raw(n.abs() as i32)) {
         Some(errno) => err.with_system_error(errno),

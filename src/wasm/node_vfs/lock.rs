@@ -15,6 +15,12 @@
 //! the other readers to leave. Refusals are `SQLITE_BUSY`, which SQLite's busy handler
 //! retries.
 //!
+//! A directory this process cannot write (another user's, a read-only mount) cannot
+//! hold the mutex: there a SHARED lock is taken without being recorded, when the table
+//! shows no writer (reading works, as native SQLite's does there; a writer that starts
+//! during the read is not kept out), and anything more is refused as read-only with
+//! the directory named.
+//!
 //! A holder that died keeps nothing: entries whose pid is dead on this host are
 //! dropped at the next edit, and a mutex whose owner is dead (or that is older than any
 //! edit could take) is broken. Not coordinated with native SQLite's POSIX locks: do not
@@ -120,11 +126,20 @@ pub struct DbLock {
     mutex_path: String,
     table_path: String,
     level: LockLevel,
+    /// Creating the mutex was refused for want of permission: the directory is not ours to write.
+    denied: std::cell::Cell<bool>,
+    /// The SHARED level held is not in the table (see `denied`).
+    unrecorded: bool,
 }
 
 impl DbLock {
     pub fn new(host: NodeHost, me: Owner, db_path: &str) -> DbLock {
-        DbLock { host, me, mutex_path: format!("{db_path}-lock"), table_path: format!("{db_path}-locks"), level: LockLevel::None }
+        DbLock { host, me, mutex_path: format!("{db_path}-lock"), table_path: format!("{db_path}-locks"), level: LockLevel::None, denied: Default::default(), unrecorded: false }
+    }
+
+    /// The level this connection holds.
+    pub fn level(&self) -> LockLevel {
+        self.level
     }
 
     pub fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
@@ -132,9 +147,10 @@ impl DbLock {
             return Ok(());
         }
         let from = self.level;
+        self.denied.set(false);
         let me = self.me.clone();
         let other = move |o: &Owner| *o != me;
-        self.edit(LOCK_TRIES, VfsErrorCode::IoLock, |t, me| match level {
+        let result = self.edit(LOCK_TRIES, VfsErrorCode::IoLock, |t, me| match level {
             LockLevel::None => Ok(from),
             LockLevel::Shared => {
                 if t.writer.as_ref().is_some_and(|(o, _)| other(o)) {
@@ -167,11 +183,38 @@ impl DbLock {
                 t.writer = Some((me.clone(), true));
                 Ok(LockLevel::Exclusive)
             }
-        })
+        });
+        match result {
+            Err(_) if self.denied.get() && level == LockLevel::Shared => self.share_unrecorded(),
+            Err(_) if self.denied.get() => Err(VfsError::new(
+                VfsErrorCode::ReadOnly,
+                format!("cannot write {}: this process may not create files in its directory {}", self.table_path.trim_end_matches("-locks"), super::parent(&self.table_path)).into(),
+            )),
+            r => r,
+        }
+    }
+
+    /// SHARED where the mutex cannot be created: granted, unrecorded, unless the table
+    /// (still readable) shows another connection writing.
+    fn share_unrecorded(&mut self) -> VfsResult<()> {
+        let mut t = self.read_table(VfsErrorCode::IoLock)?;
+        self.prune(&mut t);
+        if t.writer.as_ref().is_some_and(|(o, _)| *o != self.me) {
+            return Err(VfsError::new(VfsErrorCode::Busy, "database is locked by another connection".into()));
+        }
+        self.level = LockLevel::Shared;
+        self.unrecorded = true;
+        Ok(())
     }
 
     pub fn unlock(&mut self, level: LockLevel) -> VfsResult<()> {
         if self.level <= level {
+            return Ok(());
+        }
+        if self.unrecorded {
+            // Only ever SHARED, and in no table: nothing to take back.
+            self.unrecorded = level != LockLevel::None;
+            self.level = level;
             return Ok(());
         }
         self.edit(UNLOCK_TRIES, VfsErrorCode::IoUnlock, |t, me| {
@@ -260,6 +303,12 @@ impl DbLock {
     }
 
     fn alive(&self, pid: u32) -> bool {
+        // No process has pid 0 (kill(0) would ask about our own process group, and say
+        // alive forever), nor one above i32::MAX (Node refuses to ask): such an entry
+        // is forged or torn, and stale.
+        if pid == 0 || pid > i32::MAX as u32 {
+            return false;
+        }
         // When in doubt, alive: wrongly breaking a live lock would corrupt the database.
         self.host.process_alive(f64::from(pid)).unwrap_or(true)
     }
@@ -274,7 +323,10 @@ impl DbLock {
                         WasmOsCallback.sleep(Duration::from_millis(1));
                     }
                 }
-                Err(e) => return Err(host::vfs_error(code, &format!("create {}", self.mutex_path), &e)),
+                Err(e) => {
+                    self.denied.set(matches!(host::code(&e).as_deref(), Some("EACCES" | "EPERM" | "EROFS")));
+                    return Err(host::vfs_error(code, &format!("create {}", self.mutex_path), &e));
+                }
             }
         }
         Ok(false)
