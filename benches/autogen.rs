@@ -50,7 +50,8 @@ fn history(dir: &Path) {
         let mut up = String::new();
         if i < TABLES {
             // Tables 50 and up may reference one of the first 50 (never rebuilt or dropped).
-            let fk = if i >= 50 && rnd.next(3) == 0 { format!(",\n    parent_id INTEGER REFERENCES t{:03}(id)", rnd.next(50)) } else { String::new() };
+            let fk =
+                if i >= 50 && rnd.next(3) == 0 { format!(",\n    parent_id INTEGER REFERENCES t{:03}(id)", rnd.next(50)) } else { String::new() };
             up.push_str(&format!(
                 "CREATE TABLE t{i:03} (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL DEFAULT '',\n    created_at INTEGER NOT NULL DEFAULT 0{fk}\n);\nCREATE INDEX ix_t{i:03}_name ON t{i:03}(name);\n"
             ));
@@ -151,23 +152,34 @@ fn dump(conn: &Connection) -> Vec<String> {
 fn declared(versions: &Path, path: &Path) {
     let db = versions.parent().unwrap().join("head.db");
     let _ = std::fs::remove_file(&db);
-    let out = run(&["--dir".into(), versions.to_string_lossy().into(), "--db".into(), db.to_string_lossy().into(), "upgrade".into(), "head".into()], &NativeHost);
+    let out = run(
+        &["--dir".into(), versions.to_string_lossy().into(), "--db".into(), db.to_string_lossy().into(), "upgrade".into(), "head".into()],
+        &NativeHost,
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
     let conn = Connection::open(&db).unwrap();
-    let indexes: Vec<String> =
-        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let mut sql = String::new();
     for t in (60..180).step_by(10) {
-        sql.push_str(&format!("ALTER TABLE t{t:03} ADD COLUMN declared_note TEXT;\n")); // 12 columns added
+        sql.push_str(&format!("ALTER TABLE t{t:03} ADD COLUMN declared_note TEXT;\n"));
+        // 12 columns added
     }
     for t in (55..175).step_by(15) {
-        sql.push_str(&format!("CREATE INDEX ix_declared_{t} ON t{t:03}(created_at);\n")); // 8 indexes added
+        sql.push_str(&format!("CREATE INDEX ix_declared_{t} ON t{t:03}(created_at);\n"));
+        // 8 indexes added
     }
     for ix in indexes.iter().step_by(indexes.len() / 6).take(6) {
         sql.push_str(&format!("DROP INDEX {ix};\n")); // 6 indexes dropped
     }
     for n in 0..4 {
-        sql.push_str(&format!("CREATE TABLE declared_{n} (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '');\n")); // 4 tables added
+        sql.push_str(&format!("CREATE TABLE declared_{n} (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '');\n"));
+        // 4 tables added
     }
     for t in [197, 198, 199] {
         sql.push_str(&format!("DROP TABLE t{t:03};\n")); // 3 tables dropped
@@ -194,7 +206,13 @@ fn best<F: FnMut() -> Duration>(mut f: F) -> Vec<Duration> {
 fn show(label: &str, runs: &[Duration], goal: Duration) {
     let b = runs.iter().min().unwrap();
     let all: Vec<String> = runs.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0)).collect();
-    println!("{label:<44} best {:>7.1} ms  (runs: {} ms)  goal < {} ms: {}", b.as_secs_f64() * 1000.0, all.join(", "), goal.as_millis(), if *b < goal { "met" } else { "MISSED" });
+    println!(
+        "{label:<44} best {:>7.1} ms  (runs: {} ms)  goal < {} ms: {}",
+        b.as_secs_f64() * 1000.0,
+        all.join(", "),
+        goal.as_millis(),
+        if *b < goal { "met" } else { "MISSED" }
+    );
 }
 
 fn main() {
@@ -213,8 +231,10 @@ fn main() {
 
     let generated = versions.join(format!("{}_x.sql", "bbbbbbbbbbbb"));
     let native = best(|| {
-        let argv: Vec<String> =
-            ["--dir", &v, "--schema", &s, "revision", "--autogenerate", "-m", "x", "--rev-id", "bbbbbbbbbbbb"].iter().map(|x| x.to_string()).collect();
+        let argv: Vec<String> = ["--dir", &v, "--schema", &s, "revision", "--autogenerate", "-m", "x", "--rev-id", "bbbbbbbbbbbb"]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
         let t = Instant::now();
         let out = run(&argv, &NativeHost);
         let d = t.elapsed();

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use athanor::core::graph::RevisionMap;
 use athanor::core::plan::{plan_downgrade, plan_upgrade};
-use athanor::core::walk::Spec;
 use athanor::core::script::{Script, Section};
-use athanor::sqlite::runner::{Engine, Options};
 use athanor::core::statements::split_statements;
+use athanor::core::walk::Spec;
+use athanor::sqlite::runner::{Engine, Options};
 
 fn script(i: usize, parents: Vec<String>, deps: Vec<String>, up: String) -> Script {
     Script {
@@ -166,8 +166,7 @@ fn bench_execution(n: usize) {
     let scripts = chain(n);
     let map = RevisionMap::new(scripts.clone()).expect("valid chain");
     let dir = tempfile::tempdir().expect("temp dir");
-    let statements: Vec<String> =
-        scripts.iter().flat_map(|s| split_statements(&s.upgrade.sql, 1)).map(|s| s.sql).collect();
+    let statements: Vec<String> = scripts.iter().flat_map(|s| split_statements(&s.upgrade.sql, 1)).map(|s| s.sql).collect();
     let mut floor = Duration::MAX;
     let mut engine_time = Duration::MAX;
     for round in 0..11 {

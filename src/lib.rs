@@ -4,10 +4,10 @@
 //! targets, planner) → [`sqlite`] (runs plans on SQLite) → [`cli`] (the commands'
 //! text and exit status).
 
-pub mod core;
-pub mod sqlite;
 pub mod autogen;
 pub mod cli;
+pub mod core;
+pub mod sqlite;
 
 pub use crate::core::error::{Error, Result};
 #[cfg(target_arch = "wasm32")]

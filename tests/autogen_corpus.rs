@@ -7,16 +7,14 @@
 
 mod common;
 
-
 use athanor::autogen::{self, Schema};
 use athanor::cli::NativeHost;
 use athanor::core::graph::RevisionMap;
+use athanor::core::statements::split_statements;
 use athanor::core::walk::Spec;
 use athanor::sqlite::runner::{execute_one, Engine, Options};
-use athanor::core::statements::split_statements;
-use rusqlite::Connection;
 use common::{corpus, OWN};
-
+use rusqlite::Connection;
 
 fn versions(project: &str) -> String {
     let root = corpus();

@@ -7,14 +7,12 @@ mod common;
 
 use athanor::autogen::{self, Generated, Schema};
 use athanor::sqlite::runner::{Engine, Options};
-use rusqlite::Connection;
 use common::{athanor_bin as athanor, old_then_generated, schema, OWN};
-
+use rusqlite::Connection;
 
 fn generated(old: &str, new: &str) -> Generated {
     autogen::generate(&schema(old), &schema(new)).expect("a change is detected")
 }
-
 
 /// Each table's rows, columns named in `cols` only, as sorted text (affinity changes
 /// turn 5 into '5' and back; the value is what must survive).
@@ -88,7 +86,11 @@ PRAGMA foreign_keys=ON;
 
 /// `body` as the section text: framed when `rebuild`.
 fn framed(body: &str, rebuild: bool) -> String {
-    if rebuild { format!("{REBUILD_HEAD}{body}{REBUILD_TAIL}") } else { body.to_string() }
+    if rebuild {
+        format!("{REBUILD_HEAD}{body}{REBUILD_TAIL}")
+    } else {
+        body.to_string()
+    }
 }
 
 fn golden(old: &str, new: &str, data: &str, rebuild: bool, up: &str, down: &str) {
@@ -568,7 +570,6 @@ fn a_bad_declared_schema_is_a_parse_error_with_its_line() {
 
 // ------------------------------------------------------------------ through the CLI
 
-
 #[test]
 fn cli_check_and_revision_autogenerate() {
     let tmp = tempfile::tempdir().unwrap();
@@ -585,7 +586,10 @@ fn cli_check_and_revision_autogenerate() {
     assert_eq!(err, "FAILED [SCHEMA_DIFF]: New upgrade operations detected: add table users\n");
 
     let (code, out, err) = athanor(p, &["revision", "--autogenerate", "-m", "users", "--rev-id", "aaaa00000001"]);
-    assert_eq!((code, out.as_str(), err.as_str()), (0, "Generating migrations/aaaa00000001_users.sql ...  done\n", "INFO  [athanor] Detected add table users\n"));
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "Generating migrations/aaaa00000001_users.sql ...  done\n", "INFO  [athanor] Detected add table users\n")
+    );
     let text = std::fs::read_to_string(p.join("migrations/aaaa00000001_users.sql")).unwrap();
     assert!(text.ends_with("-- migrate:upgrade\n-- add table users\nCREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n\n-- migrate:downgrade\n-- WARNING: drop table users (its rows are deleted)\nDROP TABLE \"users\";\n"), "{text}");
     assert_eq!(athanor(p, &["check"]), (0, "No new upgrade operations detected.\n".into(), String::new()));

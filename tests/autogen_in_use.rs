@@ -44,7 +44,8 @@ const ITEMS_NOT_NULL: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINC
 
 /// 50 rows, ids 11-50 deleted: AUTOINCREMENT never gives those ids again, and neither
 /// may a rebuild of the table.
-const FIFTY_THEN_TEN: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) INSERT INTO items (name) SELECT 'x' || i FROM n;\n\
+const FIFTY_THEN_TEN: &str =
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) INSERT INTO items (name) SELECT 'x' || i FROM n;\n\
                               DELETE FROM items WHERE id > 10;";
 
 #[test]
@@ -63,7 +64,8 @@ fn a_rebuild_keeps_the_autoincrement_high_water_mark() {
     // A mark the app set above every id (memos writes sqlite_sequence itself), and a
     // table renamed only in case: kept as well.
     let old = "CREATE TABLE Items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);";
-    let (conn, _) = upgraded(old, ITEMS_NOT_NULL, "INSERT INTO Items (name) VALUES ('a'); UPDATE sqlite_sequence SET seq = 100 WHERE name = 'Items';");
+    let (conn, _) =
+        upgraded(old, ITEMS_NOT_NULL, "INSERT INTO Items (name) VALUES ('a'); UPDATE sqlite_sequence SET seq = 100 WHERE name = 'Items';");
     conn.execute("INSERT INTO items (name) VALUES ('next')", []).unwrap();
     assert_eq!(one::<i64>(&conn, "SELECT max(id) FROM items"), 101);
 }
@@ -85,7 +87,9 @@ fn a_column_with_an_expression_default_is_added_to_a_table_with_rows() {
         assert_eq!(one::<i64>(&conn, check), 2, "{default}: both rows have the DEFAULT's value");
     }
     // A constant DEFAULT, even in parentheses or a CAST, stays an ADD COLUMN.
-    for default in ["n INTEGER DEFAULT (-1)", "s TEXT NOT NULL DEFAULT ('x')", "c DEFAULT (CAST(1 AS TEXT))", "b BLOB DEFAULT x'00'", "t DEFAULT TRUE"] {
+    for default in
+        ["n INTEGER DEFAULT (-1)", "s TEXT NOT NULL DEFAULT ('x')", "c DEFAULT (CAST(1 AS TEXT))", "b BLOB DEFAULT x'00'", "t DEFAULT TRUE"]
+    {
         let new = format!("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, {default});");
         let (_, g) = upgraded(old, &new, "INSERT INTO notes (body) VALUES ('a');");
         assert!(g.upgrade.sql.contains("ADD COLUMN"), "{default}:\n{}", g.upgrade.sql);
@@ -108,7 +112,9 @@ fn a_trigger_on_a_view_is_compared_and_kept_when_its_view_changes() {
 
     // Its view changes, the trigger does not: DROP VIEW takes the trigger with it, so it
     // is created again.
-    let changed = format!("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\nCREATE VIEW names AS SELECT id, name FROM items WHERE name IS NOT NULL;\n{INSTEAD}");
+    let changed = format!(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);\nCREATE VIEW names AS SELECT id, name FROM items WHERE name IS NOT NULL;\n{INSTEAD}"
+    );
     let (conn, g) = upgraded(&with, &changed, "");
     assert_eq!(g.changes, ["change view names"]);
     conn.execute("INSERT INTO names (name) VALUES ('a')", []).unwrap();

@@ -18,7 +18,6 @@ use common::corpus;
 
 use athanor::cli::{run, NativeHost, Output};
 
-
 fn athanor(args: &[&str]) -> Output {
     let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     run(&argv, &NativeHost)
@@ -81,7 +80,9 @@ fn check_names_each_difference_verify_py_reports() {
     // Tables that agree with LATEST.sql (user, user_setting, system_setting, inbox,
     // reaction, memo_relation, memo_share, user_identity) are never mentioned.
     for t in ["user", "user_setting", "system_setting", "inbox", "reaction", "memo_relation", "memo_share", "user_identity"] {
-        let named = |l: &str| l.contains(&format!(" {t}.")) || l.contains(&format!(" {t}:")) || l.ends_with(&format!(" {t}")) || l.contains(&format!(" on {t}("));
+        let named = |l: &str| {
+            l.contains(&format!(" {t}.")) || l.contains(&format!(" {t}:")) || l.ends_with(&format!(" {t}")) || l.contains(&format!(" on {t}("))
+        };
         assert!(!out.stdout.lines().any(named), "{t} is listed:\n{}", out.stdout);
     }
 }

@@ -9,14 +9,12 @@ mod common;
 
 use athanor::autogen::{self, Generated, Schema};
 use athanor::sqlite::runner::{Engine, Options};
-use rusqlite::Connection;
 use common::{old_then_generated, schema, OWN};
-
+use rusqlite::Connection;
 
 fn generated(old: &str, new: &str) -> Generated {
     autogen::generate(&schema(old), &schema(new)).expect("a change is detected")
 }
-
 
 /// Every row of every table, as text.
 fn dump(conn: &Connection) -> Vec<String> {
@@ -106,12 +104,20 @@ ALTER TABLE "athanor_new_users" RENAME TO "users";
 ALTER TABLE "users" DROP COLUMN "email";
 "#
     );
-    assert_eq!(g.changes, ["add column users.email NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if users has rows)"]);
+    assert_eq!(
+        g.changes,
+        ["add column users.email NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if users has rows)"]
+    );
 }
 
 #[test]
 fn added_not_null_without_default_fails_on_rows_and_works_on_an_empty_table() {
-    let e = fails(USERS, USERS_EMAIL, "INSERT INTO users VALUES (1, 'ann');", "CHECK constraint failed: users.email is added NOT NULL without a DEFAULT: existing rows need a value");
+    let e = fails(
+        USERS,
+        USERS_EMAIL,
+        "INSERT INTO users VALUES (1, 'ann');",
+        "CHECK constraint failed: users.email is added NOT NULL without a DEFAULT: existing rows need a value",
+    );
     assert!(e.contains("INSERT INTO athanor_guard"), "{e}");
     assert_eq!(works(USERS, USERS_EMAIL, ""), ["users: "]);
     // With a DEFAULT, rows get it through ALTER TABLE: no rebuild, no guard.
@@ -146,7 +152,12 @@ DROP TABLE "users";
 ALTER TABLE "athanor_new_users" RENAME TO "users";
 "#
     );
-    fails(USERS, new, "INSERT INTO users VALUES (1, 'ann'), (2, NULL);", "CHECK constraint failed: users.name becomes NOT NULL: rows where it is NULL need a value first");
+    fails(
+        USERS,
+        new,
+        "INSERT INTO users VALUES (1, 'ann'), (2, NULL);",
+        "CHECK constraint failed: users.name becomes NOT NULL: rows where it is NULL need a value first",
+    );
     assert_eq!(works(USERS, new, "INSERT INTO users VALUES (1, 'ann'), (2, 'bob');"), ["users: 1|'ann', 2|'bob'"]);
 }
 
@@ -188,7 +199,12 @@ fn a_new_foreign_key_fails_on_an_orphan() {
     let new = "CREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));";
     assert!(body(&generated(old, new).upgrade)
         .starts_with("-- WARNING: table posts: foreign key added: (user_id) -> users(id) (rows without a parent make the migration fail)\n"));
-    fails(old, new, "INSERT INTO users VALUES (1); INSERT INTO posts VALUES (10, 1), (11, 99);", "CHECK constraint failed: foreign keys broken: see PRAGMA foreign_key_check");
+    fails(
+        old,
+        new,
+        "INSERT INTO users VALUES (1); INSERT INTO posts VALUES (10, 1), (11, 99);",
+        "CHECK constraint failed: foreign keys broken: see PRAGMA foreign_key_check",
+    );
 }
 
 // --------------------------------------------------------------------- type changes

@@ -16,18 +16,16 @@ use std::path::{Path, PathBuf};
 
 use athanor::autogen::{self, Schema};
 use athanor::cli::{run, NativeHost, Output};
+use common::{corpus, OWN};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
-use common::{corpus, OWN};
 
 const BEFORE: &str = "7c0d0abb5f44"; // v0 10 0
 const RENAME: &str = "88efebb82ef2"; // v0 11 0: Config.key -> name
 const GENERATED: &str = "a70e11000001";
 
 fn corpus_versions() -> PathBuf {
-    corpus()
-        .join("pingvin-share")
-        .join("versions")
+    corpus().join("pingvin-share").join("versions")
 }
 
 fn athanor(args: &[&str]) -> Output {
@@ -156,8 +154,16 @@ impl Project {
     /// `revision --autogenerate` from the heads' schema (no --db): the generated file.
     fn autogenerate(&self) -> String {
         let out = athanor(&[
-            "--dir", Self::s(&self.versions), "--schema", Self::s(&self.schema),
-            "revision", "--autogenerate", "-m", "v0 11 0", "--rev-id", GENERATED,
+            "--dir",
+            Self::s(&self.versions),
+            "--schema",
+            Self::s(&self.schema),
+            "revision",
+            "--autogenerate",
+            "-m",
+            "v0 11 0",
+            "--rev-id",
+            GENERATED,
         ]);
         assert_eq!(out.status, 0, "{}", out.stderr);
         let path = self.versions.join(format!("{GENERATED}_v0_11_0.sql"));

@@ -19,9 +19,9 @@ use athanor::autogen::{self, Schema};
 use athanor::core::graph::RevisionMap;
 use athanor::core::script::Section;
 use athanor::sqlite::runner::{Engine, Options};
+use common::{script, OWN};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use common::{script, OWN};
 
 const TYPES: &[&str] = &["INTEGER", "TEXT", "NUMERIC", "BLOB", ""];
 /// A STRICT table's spelling of each type: every column needs one, and the rows'
@@ -32,7 +32,8 @@ const TABLES: usize = 3;
 /// Non-constant defaults; the text ones only where a STRICT column can hold text.
 const EXPR_DEFAULTS: &[&str] = &["(abs(-7))", "(lower('X'))", "CURRENT_TIMESTAMP"];
 /// INSTEAD OF triggers on a table's view.
-const INSTEAD: &[&str] = &["INSERT ON v{i} BEGIN INSERT INTO t{i} (id) VALUES (NEW.id); END", "DELETE ON v{i} BEGIN DELETE FROM t{i} WHERE id = OLD.id; END"];
+const INSTEAD: &[&str] =
+    &["INSERT ON v{i} BEGIN INSERT INTO t{i} (id) VALUES (NEW.id); END", "DELETE ON v{i} BEGIN DELETE FROM t{i} WHERE id = OLD.id; END"];
 
 #[derive(Debug, Clone)]
 enum Null {
@@ -250,12 +251,23 @@ fn kept_sequences(conn: &Connection, a: &Schema, b: &Schema) -> Vec<(String, i64
     if !exists {
         return vec![];
     }
-    sequences(conn).into_iter().filter(|(n, _)| a.tables.get(n).is_some_and(|t| t.autoincrement) && b.tables.get(n).is_some_and(|t| t.autoincrement)).collect()
+    sequences(conn)
+        .into_iter()
+        .filter(|(n, _)| a.tables.get(n).is_some_and(|t| t.autoincrement) && b.tables.get(n).is_some_and(|t| t.autoincrement))
+        .collect()
 }
 
 /// Rows per table (0 for a table the schema lacks).
 fn counts(conn: &Connection, tables: &[Option<Table>]) -> Vec<usize> {
-    (0..TABLES).map(|i| if tables[i].is_some() { conn.query_row(&format!("SELECT count(*) FROM t{i}"), [], |r| r.get::<_, i64>(0)).unwrap() as usize } else { 0 }).collect()
+    (0..TABLES)
+        .map(|i| {
+            if tables[i].is_some() {
+                conn.query_row(&format!("SELECT count(*) FROM t{i}"), [], |r| r.get::<_, i64>(0)).unwrap() as usize
+            } else {
+                0
+            }
+        })
+        .collect()
 }
 
 /// The values of the columns both schemas keep (generated ones aside), per table. The
@@ -265,8 +277,12 @@ fn kept_rows(conn: &Connection, a: &Schema, b: &Schema) -> Vec<Vec<String>> {
     let mut out = vec![];
     for (k, t) in &a.tables {
         let Some(u) = b.tables.get(k) else { continue };
-        let cols: Vec<String> =
-            t.columns.iter().filter(|c| !c.generated() && u.column(&c.name).is_some_and(|x| !x.generated())).map(|c| format!("quote(CAST({} AS INTEGER))", c.name)).collect();
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|c| !c.generated() && u.column(&c.name).is_some_and(|x| !x.generated()))
+            .map(|c| format!("quote(CAST({} AS INTEGER))", c.name))
+            .collect();
         let mut st = conn.prepare(&format!("SELECT {} FROM {}", cols.join(" || '|' || "), t.name)).unwrap();
         let mut v: Vec<String> = st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
         v.sort();

@@ -7,9 +7,8 @@ mod common;
 
 use athanor::autogen::{self, Generated, Renames, Schema};
 use athanor::sqlite::runner::{Engine, Options};
-use rusqlite::Connection;
 use common::{athanor_bin as athanor, old_then_generated, schema, OWN};
-
+use rusqlite::Connection;
 
 fn hints(h: &[&str]) -> Renames {
     Renames::parse(&h.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
@@ -18,7 +17,6 @@ fn hints(h: &[&str]) -> Renames {
 fn generated(old: &str, new: &str, h: &[&str]) -> Generated {
     autogen::generate_renaming(&schema(old), &schema(new), &hints(h)).unwrap().expect("a change")
 }
-
 
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
     let mut st = conn.prepare(sql).unwrap();
@@ -72,7 +70,14 @@ fn a_renamed_table_with_a_child_that_references_it() {
     let new = "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nCREATE INDEX ix_users_name ON people (name);\nCREATE VIEW named AS SELECT name FROM people;\n\
                CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES people (id));\n";
     let data = format!("{DATA} INSERT INTO posts VALUES (10, 1), (11, 2);");
-    let g = round_trip(&old, new, &["users=people"], &data, "SELECT name || '/' || posts.id FROM people JOIN posts ON posts.user_id = people.id ORDER BY 1", &["ann/10", "bob/11"]);
+    let g = round_trip(
+        &old,
+        new,
+        &["users=people"],
+        &data,
+        "SELECT name || '/' || posts.id FROM people JOIN posts ON posts.user_id = people.id ORDER BY 1",
+        &["ann/10", "bob/11"],
+    );
     assert_eq!(g.changes, ["rename table users to people"]);
     assert_eq!(g.upgrade.sql, "-- rename table users to people\nALTER TABLE \"users\" RENAME TO \"people\";\n");
     assert_eq!(g.downgrade.sql, "-- rename table people to users\nALTER TABLE \"people\" RENAME TO \"users\";\n");
@@ -125,12 +130,16 @@ fn hints_that_do_not_fit_are_usage_errors() {
     }
     // A new name the current table already has.
     let both = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, nick TEXT);";
-    let e = autogen::generate_renaming(&schema(both), &schema("CREATE TABLE users (id INTEGER PRIMARY KEY, nick TEXT NOT NULL);"), &hints(&["users.name=nick"])).unwrap_err();
+    let e = autogen::generate_renaming(
+        &schema(both),
+        &schema("CREATE TABLE users (id INTEGER PRIMARY KEY, nick TEXT NOT NULL);"),
+        &hints(&["users.name=nick"]),
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), "--rename users.name=nick: table users already has a column nick");
 }
 
 // ------------------------------------------------------------------ through the CLI
-
 
 #[test]
 fn cli_revision_autogenerate_rename() {

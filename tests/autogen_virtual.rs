@@ -8,10 +8,8 @@ mod common;
 
 use athanor::autogen::{self, Schema};
 use athanor::sqlite::runner::{Engine, Options};
-use rusqlite::Connection;
 use common::{old_then_generated, schema, OWN};
-
-
+use rusqlite::Connection;
 
 /// `old` as r1 with `data`, the generated r2 up (reaching `new`) and down (back to
 /// `old`); returns the connection at r2 and the generated text.
@@ -103,7 +101,9 @@ fn temp_objects_in_a_declared_schema_are_refused_with_their_line() {
         assert_eq!(e.code(), "PARSE_ERROR");
         assert_eq!(
             e.to_string(),
-            format!("schema.sql:{line}: TEMP {what} is not part of the database's schema (declare it without TEMP, or create it when the app connects)")
+            format!(
+                "schema.sql:{line}: TEMP {what} is not part of the database's schema (declare it without TEMP, or create it when the app connects)"
+            )
         );
     }
 }

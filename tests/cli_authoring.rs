@@ -5,7 +5,6 @@ mod common;
 use common::athanor_bin as athanor;
 use std::path::Path;
 
-
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
@@ -69,7 +68,10 @@ fn several_heads_need_head_or_merge() {
     assert_eq!(header(&p.join("migrations"), "bbbb00000002_invoices.sql", "Revises"), "bbbb00000001");
     // A non-head needs --splice.
     let (code, _, err) = athanor(p, &["revision", "-m", "side", "--head", "bbbb00000001"]);
-    assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: Revision bbbb00000001 is not a head revision; please specify --splice to create a new branch from this revision\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "FAILED [USAGE]: Revision bbbb00000001 is not a head revision; please specify --splice to create a new branch from this revision\n")
+    );
     let (code, _, _) = athanor(p, &["merge", "-m", "merge heads", "heads", "--rev-id", "cccc00000001"]);
     assert_eq!(code, 0);
     assert_eq!(header(&p.join("migrations"), "cccc00000001_merge_heads.sql", "Revises"), "aaaa00000001, bbbb00000002");
@@ -99,7 +101,10 @@ fn athanor_ini_supplies_defaults_and_flags_win() {
     assert!(p.join("flag.db").exists());
     std::fs::write(p.join("athanor.ini"), "[athanor]\ndatabase = x\n").unwrap();
     let (code, _, err) = athanor(p, &["heads"]);
-    assert_eq!((code, err.as_str()), (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, schema, transaction_per_migration)\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "FAILED [PARSE_ERROR]: athanor.ini:2: unknown setting 'database' (known: dir, db, version_table, schema, transaction_per_migration)\n")
+    );
 }
 
 #[test]
@@ -236,7 +241,12 @@ fn a_merge_of_a_revision_and_its_descendant_is_refused() {
     for cmd in [&["--db", "app.db", "upgrade", "heads"][..], &["heads"], &["history"], &["upgrade", "base:heads", "--sql"]] {
         let (code, out, err) = athanor(p, cmd);
         assert_eq!((code, out.as_str()), (1, ""), "{cmd:?}: {err}");
-        assert!(err.starts_with("FAILED [PARSE_ERROR]: Revision cccc00000001 (") && err.contains("cccc00000001_bad_merge.sql) ") && err.ends_with(expected), "{cmd:?}: {err}");
+        assert!(
+            err.starts_with("FAILED [PARSE_ERROR]: Revision cccc00000001 (")
+                && err.contains("cccc00000001_bad_merge.sql) ")
+                && err.ends_with(expected),
+            "{cmd:?}: {err}"
+        );
     }
     assert!(!p.join("app.db").exists(), "nothing was created");
 
@@ -246,7 +256,10 @@ fn a_merge_of_a_revision_and_its_descendant_is_refused() {
     let before = files(&m);
     let (code, _, err) = athanor(p, &["merge", "-m", "bad", "aaaa00000001", "aaaa00000002", "--rev-id", "dddd00000001"]);
     assert_eq!(code, 2);
-    assert_eq!(err, "FAILED [USAGE]: Revision aaaa00000001 is not a head revision; please specify --splice to create a new branch from this revision\n");
+    assert_eq!(
+        err,
+        "FAILED [USAGE]: Revision aaaa00000001 is not a head revision; please specify --splice to create a new branch from this revision\n"
+    );
     assert_eq!(files(&m), before, "nothing written");
     let (code, _, err) = athanor(p, &["merge", "-m", "bad", "aaaa00000001", "aaaa00000002", "--splice"]);
     assert_eq!((code, err.as_str()), (2, "FAILED [USAGE]: merge does not take --splice (its options: --message, --branch-label, --rev-id)\n"));

@@ -4,8 +4,8 @@
 mod common;
 
 use common::athanor_bin as athanor;
-use std::process::{Command, Stdio};
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn migration(id: &str, parent: &str, up: &str) -> String {
@@ -65,7 +65,8 @@ fn losers_of_a_race_to_create_the_database_leave_the_winners_file_alone() {
     assert_eq!(check, "ok");
     let version: String = conn.query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, "a2");
-    let log: Vec<String> = conn.prepare("SELECT rev FROM log ORDER BY rowid").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let log: Vec<String> =
+        conn.prepare("SELECT rev FROM log ORDER BY rowid").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(log, ["a1", "a2"], "each migration ran once");
     let history: i64 = conn.query_row("SELECT count(*) FROM athanor_history", [], |r| r.get(0)).unwrap();
     assert_eq!(history, 2);
@@ -90,7 +91,9 @@ fn bundle_escapes_the_directory_name_so_importing_runs_nothing() {
     let p = tmp.path();
     // `--dir` is a path, so it may hold `*/` and `//`; each name ends the generated
     // `//` comment with a line break and comments out the rest of the line.
-    for (i, dir) in ["p*/\nglobalThis.ran = 'newline'; //", "q*/\u{2028}globalThis.ran = 'u2028'; //", "r*/\rglobalThis.ran = 'cr'; //"].iter().enumerate() {
+    for (i, dir) in
+        ["p*/\nglobalThis.ran = 'newline'; //", "q*/\u{2028}globalThis.ran = 'u2028'; //", "r*/\rglobalThis.ran = 'cr'; //"].iter().enumerate()
+    {
         std::fs::create_dir_all(p.join(dir)).unwrap();
         std::fs::write(p.join(dir).join("a1_t.sql"), migration("a1", "", "CREATE TABLE t (id INTEGER);")).unwrap();
         let out = format!("bundle{i}.mjs");
@@ -108,7 +111,8 @@ fn bundle_escapes_the_directory_name_so_importing_runs_nothing() {
 
 /// Runs the binary with a deadline: a read that blocks (a FIFO) must not hang the test.
 fn athanor_within(cwd: &Path, args: &[&str], secs: u64) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_athanor")).current_dir(cwd).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(secs) {
@@ -174,7 +178,10 @@ fn symlinked_migrations_are_followed_and_broken_links_refused() {
     let real = std::fs::canonicalize(p.join("m")).unwrap();
     std::os::unix::fs::symlink("../shared/nothing.sql", p.join("m/a3_gone.sql")).unwrap();
     let (code, _, err) = athanor(p, &["--dir", "m", "--db", "x.db", "upgrade", "head"]);
-    assert_eq!((code, err), (1, format!("FAILED [IO_ERROR]: cannot read '{}/a3_gone.sql': it is a symlink to nothing, not a regular file\n", real.display())));
+    assert_eq!(
+        (code, err),
+        (1, format!("FAILED [IO_ERROR]: cannot read '{}/a3_gone.sql': it is a symlink to nothing, not a regular file\n", real.display()))
+    );
     std::fs::remove_file(p.join("m/a3_gone.sql")).unwrap();
     mkfifo(&p.join("shared/fifo"));
     std::os::unix::fs::symlink("../shared/fifo", p.join("m/a3_fifo.sql")).unwrap();
@@ -198,10 +205,16 @@ fn athanor_ini_is_read_as_written_or_refused_at_its_line() {
     assert_eq!(code, 0, "{err}");
     assert!(tmp.path().join("app.db").exists());
     let cases: &[(&[u8], &str)] = &[
-        (b"[ athanor ]\ndir = m\ndb = app.db\n", "athanor.ini:1: unknown section '[ athanor ]': athanor.ini has one section, written exactly [athanor]"),
+        (
+            b"[ athanor ]\ndir = m\ndb = app.db\n",
+            "athanor.ini:1: unknown section '[ athanor ]': athanor.ini has one section, written exactly [athanor]",
+        ),
         (b"[alembic]\nscript_location = m\n", "athanor.ini:1: unknown section '[alembic]': athanor.ini has one section, written exactly [athanor]"),
         (b"dir = m\n[athanor]\n", "athanor.ini:1: 'dir = m' is outside any section: settings go under [athanor]"),
-        (b"[athanor]\ndir = m # where they live\ndb = app.db\n", "athanor.ini:2: 'dir = m # where they live': a comment must be on a line of its own (inline comments are not read)"),
+        (
+            b"[athanor]\ndir = m # where they live\ndb = app.db\n",
+            "athanor.ini:2: 'dir = m # where they live': a comment must be on a line of its own (inline comments are not read)",
+        ),
         (b"[athanor]\ndir = m\ndb =\n", "athanor.ini:3: 'db' is empty: give it a value, or remove the line"),
         (b"[athanor]\ndir = m\ndb = a.db\ndb = b.db\n", "athanor.ini:4: 'db' is set twice (first on line 3)"),
         (b"[athanor]\ndir = m\n[athanor]\n", "athanor.ini:3: section [athanor] appears twice (first on line 1)"),

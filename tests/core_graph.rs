@@ -121,10 +121,7 @@ fn expand(pattern: &str) -> Vec<String> {
         Some(open) => {
             let close = open + pattern[open..].find('}').expect("unbalanced {");
             let rest = expand(&pattern[close + 1..]);
-            pattern[open + 1..close]
-                .split('|')
-                .flat_map(|alt| rest.iter().map(move |r| format!("{}{alt}{r}", &pattern[..open])))
-                .collect()
+            pattern[open + 1..close].split('|').flat_map(|alt| rest.iter().map(move |r| format!("{}{alt}{r}", &pattern[..open]))).collect()
         }
     }
 }
@@ -381,10 +378,7 @@ fn diamond_upgrade_and_downgrade_through_the_merge() {
     );
     assert_eq!(db.rows(), ["d4top"]);
     // Un-merging updates the merge row to one parent and re-inserts the other.
-    assert_trace(
-        &db.downgrade("d1left"),
-        "-d4top upd d4top>d3merge -d3merge {ins d1left upd d3merge>d2right|ins d2right upd d3merge>d1left}",
-    );
+    assert_trace(&db.downgrade("d1left"), "-d4top upd d4top>d3merge -d3merge {ins d1left upd d3merge>d2right|ins d2right upd d3merge>d1left}");
     assert_eq!(sorted(db.rows.clone()), ["d1left", "d2right"]);
     // whatever the row order, the heads are walked in load order
     assert_eq!(db.downgrade("base"), "-d1left del d1left -d2right upd d2right>d0base -d0base del d0base");
@@ -399,10 +393,7 @@ fn diamond_upgrade_from_one_side() {
     // d2right's parent is not a row any more: it starts a new row; then the merge
     assert_eq!(db.upgrade("heads"), "d2right ins d2right d3merge del d1left upd d2right>d3merge d4top upd d3merge>d4top");
     // downgrading to either side of the diamond removes the merge and what is above it
-    assert_trace(
-        &db.downgrade("d2right"),
-        "-d4top upd d4top>d3merge -d3merge {ins d1left upd d3merge>d2right|ins d2right upd d3merge>d1left}",
-    );
+    assert_trace(&db.downgrade("d2right"), "-d4top upd d4top>d3merge -d3merge {ins d1left upd d3merge>d2right|ins d2right upd d3merge>d1left}");
 }
 
 #[test]
@@ -521,17 +512,11 @@ fn branch_from_middle_plans() {
     assert_eq!(db.upgrade("heads"), "k001 ins k001 k002 upd k001>k002 kx01 upd k002>kx01 k003 ins k003 k004 upd k003>k004");
     assert_eq!(db.rows(), ["kx01", "k004"]);
     // One base: `side@base` has a single root to go down to, so everything goes.
-    assert_eq!(
-        db.downgrade("side@base"),
-        "-k004 upd k004>k003 -k003 del k003 -kx01 upd kx01>k002 -k002 upd k002>k001 -k001 del k001"
-    );
+    assert_eq!(db.downgrade("side@base"), "-k004 upd k004>k003 -k003 del k003 -kx01 upd kx01>k002 -k002 upd k002>k001 -k001 del k001");
     assert_eq!(db.upgrade("side@head"), "k001 ins k001 k002 upd k001>k002 kx01 upd k002>kx01");
     assert_eq!(db.upgrade("heads"), "k003 ins k003 k004 upd k003>k004");
     // a revision id used as a branch name
-    assert_eq!(
-        db.downgrade("kx01@base"),
-        "-k004 upd k004>k003 -k003 del k003 -kx01 upd kx01>k002 -k002 upd k002>k001 -k001 del k001"
-    );
+    assert_eq!(db.downgrade("kx01@base"), "-k004 upd k004>k003 -k003 del k003 -kx01 upd kx01>k002 -k002 upd k002>k001 -k001 del k001");
     assert_err(&db.downgrade_err("k002"), "INVALID_TARGET", "Destination k002 is not a valid downgrade target from current head(s)");
     assert_eq!(db.upgrade("k004"), "k001 ins k001 k002 upd k001>k002 k003 upd k002>k003 k004 upd k003>k004");
     // side@+1 starts from the branch point since the side branch has no row yet
@@ -576,16 +561,10 @@ fn cross_branch_dependency_plans() {
     assert_eq!(db.rows(), ["y002"]);
     assert_eq!(db.upgrade("heads"), "x002 ins x002");
     // going below x001 on its branch takes its dependent y002 down too
-    assert_trace(
-        &db.downgrade("xb@base"),
-        "-x002 del x002 -y002 {ins y001 upd y002>x001|ins x001 upd y002>y001} -x001 del x001",
-    );
+    assert_trace(&db.downgrade("xb@base"), "-x002 del x002 -y002 {ins y001 upd y002>x001|ins x001 upd y002>y001} -x001 del x001");
     assert_eq!(db.rows(), ["y001"]);
     assert_eq!(db.upgrade("heads"), "x001 ins x001 y002 del y001 upd x001>y002 x002 ins x002");
-    assert_trace(
-        &db.downgrade("base"),
-        "-x002 del x002 -y002 {ins y001 upd y002>x001|ins x001 upd y002>y001} -y001 del y001 -x001 del x001",
-    );
+    assert_trace(&db.downgrade("base"), "-x002 del x002 -y002 {ins y001 upd y002>x001|ins x001 upd y002>y001} -y001 del y001 -x001 del x001");
     assert!(db.rows.is_empty());
     assert_eq!(db.upgrade("yb@head"), "x001 ins x001 y001 ins y001 y002 del y001 upd x001>y002");
     assert_trace(&db.downgrade("yb@base"), "-y002 {ins y001 upd y002>x001|ins x001 upd y002>y001} -y001 del y001");
@@ -661,10 +640,7 @@ fn labels_relative_upgrades_and_downgrades() {
     assert_eq!(db.rows(), ["r03c1"]);
     assert_eq!(db.upgrade("billing@head"), "r05c2 ins r05c2 r06d2 upd r05c2>r06d2");
     // one base: shopping@base goes down to it, taking billing along
-    assert_eq!(
-        db.downgrade("shopping@base"),
-        "-r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b -r02b upd r02b>r01a -r01a del r01a"
-    );
+    assert_eq!(db.downgrade("shopping@base"), "-r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b -r02b upd r02b>r01a -r01a del r01a");
     assert_eq!(db.upgrade("sho@head"), "r01a ins r01a r02b upd r01a>r02b r03c1 upd r02b>r03c1 r04d1 upd r03c1>r04d1");
     assert_err(&db.downgrade_err("bil@r02b"), "INVALID_TARGET", "Destination bil@r02b is not a valid downgrade target from current head(s)");
     assert_eq!(db.upgrade("bill@+2"), "r05c2 ins r05c2 r06d2 upd r05c2>r06d2");
@@ -674,7 +650,11 @@ fn labels_relative_upgrades_and_downgrades() {
     assert_eq!(db.downgrade("shopping@r06d2"), "");
     assert_cant_locate(&db.upgrade_err("billing@r04d1"), "UNKNOWN_REVISION", "r04d1");
     let db = Db::at(&m, &["r04d1"]);
-    assert_err(&db.downgrade_err("shopping@r06d2"), "INVALID_TARGET", "Destination shopping@r06d2 is not a valid downgrade target from current head(s)");
+    assert_err(
+        &db.downgrade_err("shopping@r06d2"),
+        "INVALID_TARGET",
+        "Destination shopping@r06d2 is not a valid downgrade target from current head(s)",
+    );
 }
 
 // A label whose branch has no row yet: label@+1 starts from the newest applied revision
@@ -705,10 +685,7 @@ fn note9_relative_targets() {
     assert_eq!(db.upgrade("r03c1+1"), "r03c1 upd r02b>r03c1 r04d1 upd r03c1>r04d1");
     assert_eq!(db.upgrade("heads"), "r05c2 ins r05c2 r06d2 upd r05c2>r06d2");
     // `base+2` downgrades every branch above the 2nd revision
-    assert_eq!(
-        db.downgrade("base+2"),
-        "-r04d1 upd r04d1>r03c1 -r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b"
-    );
+    assert_eq!(db.downgrade("base+2"), "-r04d1 upd r04d1>r03c1 -r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b");
     assert_eq!(db.rows(), ["r02b"]);
 }
 
@@ -720,10 +697,7 @@ fn note10_downgrade_minus_n_with_several_heads() {
     assert_eq!(db.rows(), ["r06d2", "r04d1"]);
     // -3 from the first row r06d2 is r01a; everything above it goes: 5 downgrades
     let plan = db.downgrade_plan("-3");
-    assert_eq!(
-        trace(&m, &plan),
-        "-r04d1 upd r04d1>r03c1 -r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b -r02b upd r02b>r01a"
-    );
+    assert_eq!(trace(&m, &plan), "-r04d1 upd r04d1>r03c1 -r03c1 del r03c1 -r06d2 upd r06d2>r05c2 -r05c2 upd r05c2>r02b -r02b upd r02b>r01a");
     assert_eq!(plan.steps.len(), 5);
     assert_eq!(plan.warnings, ["downgrade -1 from multiple heads is ambiguous; this usage will be disallowed in a future release."]);
     assert_eq!(db.rows(), ["r01a"]);

@@ -40,6 +40,9 @@ struct Rev {
     down: Option<String>,
 }
 
+/// One row of `PRAGMA foreign_key_list`: seq, table, from, to, on update, on delete.
+type FkPart = (i64, String, String, String, String, String);
+
 fn parse_rev(path: &Path) -> Rev {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines: Vec<&str> = text.split('\n').collect();
@@ -179,10 +182,9 @@ fn register_app_functions(conn: &Connection) {
     conn.create_scalar_function("B642BIN", 1, flags, |ctx| {
         Ok(match ctx.get_raw(0) {
             ValueRef::Null => None,
-            ValueRef::Text(t) | ValueRef::Blob(t) => Some(
-                b64_decode(std::str::from_utf8(t).unwrap_or(""))
-                    .ok_or_else(|| rusqlite::Error::UserFunctionError("invalid base64".into()))?,
-            ),
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                Some(b64_decode(std::str::from_utf8(t).unwrap_or("")).ok_or_else(|| rusqlite::Error::UserFunctionError("invalid base64".into()))?)
+            }
             _ => return Err(rusqlite::Error::UserFunctionError("B642BIN needs text".into())),
         })
     })
@@ -492,9 +494,7 @@ fn expected_history(p: &Project) -> String {
 
 /// The expected `Running upgrade` log of a full upgrade.
 fn expected_upgrade_log(p: &Project) -> String {
-    (0..p.revs.len())
-        .map(|i| format!("INFO  [athanor] Running upgrade {} -> {}, {}\n", p.parent_of(i), p.revs[i].id, p.revs[i].message))
-        .collect()
+    (0..p.revs.len()).map(|i| format!("INFO  [athanor] Running upgrade {} -> {}, {}\n", p.parent_of(i), p.revs[i].id, p.revs[i].message)).collect()
 }
 
 /// A full CLI session on a real file where the history applies under the CLI's own
@@ -677,7 +677,14 @@ fn memos_fk_on_one_transaction_fails_at_0_3_00_and_changes_nothing() {
     {
         let conn = connect(Some(&path), prof);
         let err = engine(&conn, &map, prof.mode).upgrade("head", &mut |_| {}).unwrap_err();
-        assert_migration_failed(&err, MEMOS_0_3_00, "338b77cfccaf_memo_visibility_protected.sql", 47, "DROP TABLE IF EXISTS _memo_old;", "no such table: main._user_old");
+        assert_migration_failed(
+            &err,
+            MEMOS_0_3_00,
+            "338b77cfccaf_memo_visibility_protected.sql",
+            47,
+            "DROP TABLE IF EXISTS _memo_old;",
+            "no such table: main._user_old",
+        );
     }
     let conn = connect(Some(&path), prof);
     assert!(rows(&conn, "SELECT name FROM sqlite_master").is_empty(), "nothing created, not even the version table");
@@ -910,9 +917,8 @@ mod vsnap {
     }
 
     fn index_signature(conn: &Connection, name: &str, unique: bool, partial: bool) -> IdxSig {
-        let sql: Option<String> = conn
-            .query_row("SELECT sql FROM sqlite_master WHERE type='index' AND name=?1", [name], |r| r.get(0))
-            .unwrap_or(None);
+        let sql: Option<String> =
+            conn.query_row("SELECT sql FROM sqlite_master WHERE type='index' AND name=?1", [name], |r| r.get(0)).unwrap_or(None);
         let mut cols = vec![];
         let mut expr = false;
         for r in rows(conn, &format!("PRAGMA index_xinfo({})", q(name))) {
@@ -959,7 +965,14 @@ mod vsnap {
             match ty.as_str() {
                 "table" if name == "sqlite_sequence" || name.starts_with("sqlite_stat") => {}
                 "table" => {
-                    let mut t = Table { name: name.clone(), cols: BTreeMap::new(), order: vec![], idx: BTreeMap::new(), fks: BTreeSet::new(), cosmetic: vec![] };
+                    let mut t = Table {
+                        name: name.clone(),
+                        cols: BTreeMap::new(),
+                        order: vec![],
+                        idx: BTreeMap::new(),
+                        fks: BTreeSet::new(),
+                        cosmetic: vec![],
+                    };
                     for c in rows(conn, &format!("PRAGMA table_info({})", q(&name))) {
                         let cname = text(&c[1]);
                         let dflt = match &c[4] {
@@ -979,7 +992,7 @@ mod vsnap {
                         let sig = index_signature(conn, &iname, i[2] != Value::Integer(0), i[4] != Value::Integer(0));
                         t.idx.entry(sig).or_default().push((iname, text(&i[3])));
                     }
-                    let mut fks: BTreeMap<i64, Vec<(i64, String, String, String, String, String)>> = BTreeMap::new();
+                    let mut fks: BTreeMap<i64, Vec<FkPart>> = BTreeMap::new();
                     for f in rows(conn, &format!("PRAGMA foreign_key_list({})", q(&name))) {
                         let (Value::Integer(id), Value::Integer(seq)) = (&f[0], &f[1]) else { panic!() };
                         fks.entry(*id).or_default().push((*seq, text(&f[2]), text(&f[3]), text(&f[4]), text(&f[5]), text(&f[6])));
@@ -1099,7 +1112,11 @@ mod vsnap {
             cosm.extend(bt.cosmetic.iter().filter(|x| !at.cosmetic.contains(x)).cloned());
         }
         for (kind, ka, kb) in [
-            ("trigger", a.triggers.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect::<BTreeMap<_, _>>(), b.triggers.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect::<BTreeMap<_, _>>()),
+            (
+                "trigger",
+                a.triggers.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect::<BTreeMap<_, _>>(),
+                b.triggers.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect::<BTreeMap<_, _>>(),
+            ),
             ("view", a.views.clone(), b.views.clone()),
         ] {
             for (n, v) in &ka {

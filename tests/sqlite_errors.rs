@@ -14,8 +14,8 @@ use athanor::cli::{self, NativeHost, Output};
 use athanor::core::error::StatementFailure;
 use athanor::core::graph::RevisionMap;
 use athanor::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
-use rusqlite::types::Value;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use tempfile::TempDir;
 
@@ -221,9 +221,8 @@ impl Fx {
 
     fn snap(&self) -> Snap {
         let parent = self.db.parent().unwrap();
-        let mut files: Vec<String> = fs::read_dir(parent)
-            .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
+        let mut files: Vec<String> =
+            fs::read_dir(parent).map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
         files.sort();
         let exists = self.db.exists();
         Snap { files, dump: exists.then(|| dump(&self.db)), bytes: exists.then(|| fs::read(&self.db).unwrap()) }
@@ -298,11 +297,7 @@ fn parse_error_missing_revision_id() {
 fn parse_error_missing_revises() {
     let fx = Fx::chain_at(B);
     fx.write(BAD, "-- Revision ID: dddd0004\n-- Message: x\n\n-- migrate:upgrade\nSELECT 1;\n");
-    assert_load_error(
-        &fx,
-        "PARSE_ERROR",
-        &format!("{}:1: missing '-- Revises:' header (leave it empty for a base revision)", fx.path(BAD)),
-    );
+    assert_load_error(&fx, "PARSE_ERROR", &format!("{}:1: missing '-- Revises:' header (leave it empty for a base revision)", fx.path(BAD)));
 }
 
 #[test]
@@ -369,7 +364,11 @@ fn parse_error_revision_id_outside_the_safe_set() {
     let fx = Fx::chain_at(B);
     for (id, shown) in [("..", ".."), ("x/y", "x/y"), ("a\u{7}b", "a\\u{7}b"), ("caf\u{e9}", "caf\u{e9}")] {
         fx.write(BAD, &script(id, C, "SELECT 1;", None));
-        assert_load_error(&fx, "PARSE_ERROR", &format!("{}:1: revision identifier '{shown}' may hold only ASCII letters, digits and '_'", fx.path(BAD)));
+        assert_load_error(
+            &fx,
+            "PARSE_ERROR",
+            &format!("{}:1: revision identifier '{shown}' may hold only ASCII letters, digits and '_'", fx.path(BAD)),
+        );
     }
     fx.write(BAD, &script_h("dddd0004", C, "-- Depends On: ../x", "SELECT 1;", None));
     assert_load_error(&fx, "PARSE_ERROR", &format!("{}:4: dependency '../x' may hold only ASCII letters, digits and '_'", fx.path(BAD)));
@@ -677,10 +676,7 @@ fn failing_chain() -> Fx {
 }
 
 fn failure_message(fx: &Fx) -> String {
-    format!(
-        "Migration cccc0003 failed at {}:9: UNIQUE constraint failed: t3.id (statement: INSERT INTO t3 VALUES (1);)",
-        fx.path(FC)
-    )
+    format!("Migration cccc0003 failed at {}:9: UNIQUE constraint failed: t3.id (statement: INSERT INTO t3 VALUES (1);)", fx.path(FC))
 }
 
 const PROGRESS_ABC: &str = "INFO  [athanor] Running upgrade  -> aaaa0001, step aaaa0001\n\
@@ -737,12 +733,17 @@ fn migration_failed_shows_the_statement_not_the_comment_above_it() {
     // statement, not the comment above it flattened into one line with it (which reads
     // as if the whole statement were commented out).
     let fx = Fx::chain();
-    fx.write(FC, &script(C, B, "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\nINSERT INTO t3 VALUES (1);\n-- a second row with the same key\nINSERT INTO t3 VALUES (1);", None));
-    let before = fx.snap();
-    let msg = format!(
-        "Migration cccc0003 failed at {}:9: UNIQUE constraint failed: t3.id (statement: INSERT INTO t3 VALUES (1);)",
-        fx.path(FC)
+    fx.write(
+        FC,
+        &script(
+            C,
+            B,
+            "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\nINSERT INTO t3 VALUES (1);\n-- a second row with the same key\nINSERT INTO t3 VALUES (1);",
+            None,
+        ),
     );
+    let before = fx.snap();
+    let msg = format!("Migration cccc0003 failed at {}:9: UNIQUE constraint failed: t3.id (statement: INSERT INTO t3 VALUES (1);)", fx.path(FC));
     assert_err(fx.upgrade("heads"), "MIGRATION_FAILED", &msg);
     assert_cli_fails_after(&fx.cli(&["upgrade", "heads"]), PROGRESS_ABC, "MIGRATION_FAILED", &msg);
     fx.assert_unchanged(&before);
@@ -763,17 +764,11 @@ fn migration_failed_on_a_multiline_statement_is_one_stderr_line() {
     assert_cli_fails_after(&fx.cli(&["upgrade", "heads"]), PROGRESS_ABC, "MIGRATION_FAILED", &msg);
     // A syntax error and an unknown table, both reported by SQLite with an offset.
     fx.write(FC, &script(C, B, "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\nINSERT INTO t3\n    VALUS (1);", None));
-    let msg = format!(
-        "Migration cccc0003 failed at {}:7: near \"VALUS\": syntax error (statement: INSERT INTO t3 VALUS (1);)",
-        fx.path(FC)
-    );
+    let msg = format!("Migration cccc0003 failed at {}:7: near \"VALUS\": syntax error (statement: INSERT INTO t3 VALUS (1);)", fx.path(FC));
     assert_err(fx.upgrade("heads"), "MIGRATION_FAILED", &msg);
     assert_cli_fails_after(&fx.cli(&["upgrade", "heads"]), PROGRESS_ABC, "MIGRATION_FAILED", &msg);
     fx.write(FC, &script(C, B, "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\nINSERT INTO nope\n    VALUES (1);", None));
-    let msg = format!(
-        "Migration cccc0003 failed at {}:7: no such table: nope (statement: INSERT INTO nope VALUES (1);)",
-        fx.path(FC)
-    );
+    let msg = format!("Migration cccc0003 failed at {}:7: no such table: nope (statement: INSERT INTO nope VALUES (1);)", fx.path(FC));
     assert_err(fx.upgrade("heads"), "MIGRATION_FAILED", &msg);
     assert_cli_fails_after(&fx.cli(&["upgrade", "heads"]), PROGRESS_ABC, "MIGRATION_FAILED", &msg);
     fx.assert_unchanged(&before);
@@ -909,7 +904,10 @@ fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
         (vec!["history", "-r", "a:b:c"], "History range requires [start]:[end], [start]:, or :[end]".into()),
         (vec!["upgrade", "--dir"], "--dir needs a value".into()),
         (vec!["revision", "-m", "x", "--rename", "a=b"], "--rename needs --autogenerate".into()),
-        (vec!["revision", "-m", "x", "--autogenerate", "--rename", "a.b"], "--rename 'a.b': expected OLD=NEW (a table) or TABLE.OLD=NEW (a column)".into()),
+        (
+            vec!["revision", "-m", "x", "--autogenerate", "--rename", "a.b"],
+            "--rename 'a.b': expected OLD=NEW (a table) or TABLE.OLD=NEW (a column)".into(),
+        ),
         // Each command takes only its own options (history --purge used to exit 0).
         (vec!["history", "--purge"], "history does not take --purge (its options: --verbose, --indicate-current, --rev-range)".into()),
         (vec!["current", "--sql"], "current does not take --sql (its options: --verbose)".into()),
@@ -1004,7 +1002,10 @@ fn read_only_commands_never_create_the_database() {
         let out = fx.cli(args);
         // --sql never reads --db (Alembic's offline mode), and says so on stderr.
         let stderr = if args.contains(&"--sql") {
-            format!("WARNING [athanor] --sql does not read the database: '{}' is ignored and the SQL starts from base (or from FROM in FROM:TO)\n", fx.db_s())
+            format!(
+                "WARNING [athanor] --sql does not read the database: '{}' is ignored and the SQL starts from base (or from FROM in FROM:TO)\n",
+                fx.db_s()
+            )
         } else {
             String::new()
         };
@@ -1049,7 +1050,13 @@ fn autogenerate_refuses_a_database_behind_the_heads_and_check_lists_differences(
     fx.upgrade("heads").unwrap();
     let out = fx.cli(&["--schema", &schema_arg, "check"]);
     assert_eq!(out.status, 1);
-    let changes = ["drop table app_data (its rows are deleted)", "add table extra", "drop table t1 (its rows are deleted)", "drop table t2 (its rows are deleted)", "drop table t3 (its rows are deleted)"];
+    let changes = [
+        "drop table app_data (its rows are deleted)",
+        "add table extra",
+        "drop table t1 (its rows are deleted)",
+        "drop table t2 (its rows are deleted)",
+        "drop table t3 (its rows are deleted)",
+    ];
     assert_eq!(out.stderr, format!("FAILED [{}]: New upgrade operations detected: {}\n", "SCHEMA_DIFF", changes.join("; ")));
     assert_eq!(out.stdout, changes.iter().map(|c| format!("- {c}\n")).collect::<String>());
 }
@@ -1060,11 +1067,7 @@ fn autogenerate_refuses_a_database_behind_the_heads_and_check_lists_differences(
 fn every_error_code_is_exercised_here() {
     // A code added to the source without a test here fails this test.
     let source = include_str!("sqlite_errors.rs");
-    let missing: Vec<&str> = athanor::core::error::ERROR_CODES
-        .iter()
-        .copied()
-        .filter(|code| !source.contains(&format!("\"{code}\"")))
-        .collect();
+    let missing: Vec<&str> = athanor::core::error::ERROR_CODES.iter().copied().filter(|code| !source.contains(&format!("\"{code}\""))).collect();
     assert_eq!(missing, Vec::<&str>::new());
 }
 
@@ -1074,7 +1077,10 @@ fn a_failing_transaction_false_section_is_rolled_back_and_foreign_keys_restored(
     // fails half-way, nothing of it stays and the connection is as it was.
     let fx = Fx::chain();
     let up = "PRAGMA foreign_keys=OFF;\nBEGIN;\nCREATE TABLE t9 (x);\nINSERT INTO nope VALUES (1);\nCOMMIT;\nPRAGMA foreign_keys=ON;";
-    fx.write(FC, &format!("-- Revision ID: {C}\n-- Revises: {B}\n-- Message: rebuild\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n"));
+    fx.write(
+        FC,
+        &format!("-- Revision ID: {C}\n-- Revises: {B}\n-- Message: rebuild\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n"),
+    );
     let conn = fx.conn();
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     let map = athanor::cli::commands::load_map(&NativeHost, &fx.dir_s()).unwrap();
@@ -1106,7 +1112,9 @@ fn assert_released(fx: &Fx, conn: &Connection) {
 
 /// A migration whose upgrade opts out of the run's transaction (a table rebuild's shape).
 fn outside_script(id: &str, revises: &str, up: &str) -> String {
-    format!("-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n")
+    format!(
+        "-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade transaction:false\n{up}\n\n-- migrate:downgrade\n"
+    )
 }
 
 #[test]
@@ -1214,5 +1222,8 @@ fn both_readmes_list_every_error_code() {
 fn the_typescript_error_codes_are_the_rust_ones() {
     // The JS types spell the union out (a wasm-bindgen custom section is a literal).
     let union = athanor::core::error::ERROR_CODES.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" | ");
-    assert!(include_str!("../src/wasm/error.rs").contains(&format!("export type ErrorCode = {union};")), "src/wasm/error.rs's ErrorCode differs from ERROR_CODES");
+    assert!(
+        include_str!("../src/wasm/error.rs").contains(&format!("export type ErrorCode = {union};")),
+        "src/wasm/error.rs's ErrorCode differs from ERROR_CODES"
+    );
 }

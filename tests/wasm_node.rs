@@ -8,7 +8,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 fn file(id: &str, revises: &str, up: &str, down: &str) -> JsValue {
-    let text = format!("-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n");
+    let text =
+        format!("-- Revision ID: {id}\n-- Revises: {revises}\n-- Message: step {id}\n\n-- migrate:upgrade\n{up}\n\n-- migrate:downgrade\n{down}\n");
     let o = js_sys::Object::new();
     Reflect::set(&o, &"name".into(), &format!("{id}_step.sql").into()).unwrap();
     Reflect::set(&o, &"text".into(), &text.into()).unwrap();

@@ -58,7 +58,9 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     for name in keys(&old.tables, &new.tables) {
         match (old.tables.get(&name), new.tables.get(&name)) {
             (None, Some(t)) => out.push(change(Kind::Table, &name, Op::Add, vec![adds(note(format!("add table {}", t.name), false))])),
-            (Some(t), None) => out.push(change(Kind::Table, &name, Op::Drop, vec![note(format!("drop table {} (its rows are deleted)", t.name), true)])),
+            (Some(t), None) => {
+                out.push(change(Kind::Table, &name, Op::Drop, vec![note(format!("drop table {} (its rows are deleted)", t.name), true)]))
+            }
             (Some(a), Some(b)) if a != b => out.push(alter_table(old, a, b)),
             _ => {}
         }
@@ -94,7 +96,11 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             }
             (Some(i), None) => out.push(change(Kind::Index, &name, Op::Drop, vec![note(format!("drop {}", describe(i)), false)])),
             (Some(x), Some(i)) if x != i => {
-                let n = if narrows(i) { note(format!("change {}{duplicates}", describe(i)), true) } else { note(format!("change {}", describe(i)), false) };
+                let n = if narrows(i) {
+                    note(format!("change {}{duplicates}", describe(i)), true)
+                } else {
+                    note(format!("change {}", describe(i)), false)
+                };
                 out.push(change(Kind::Index, &name, Op::Replace, vec![n]))
             }
             _ => {}
@@ -157,12 +163,18 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
     for c in &b.columns {
         if added.contains(&lc(&c.name)) {
             if needs_value(c) {
-                let text = format!("add column {t}.{} NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if {t} has rows)", c.name);
+                let text = format!(
+                    "add column {t}.{} NOT NULL without a DEFAULT (existing rows have no value for it: the migration fails if {t} has rows)",
+                    c.name
+                );
                 notes.push(adds(note(text, true)));
             } else if !c.constant_default {
                 // Not a choice the migration can make for the user, but worth saying:
                 // `DEFAULT (datetime('now'))` dates old rows to the upgrade.
-                let text = format!("add column {t}.{} (its DEFAULT is not a constant: rows already in {t} get the value it has when the migration runs)", c.name);
+                let text = format!(
+                    "add column {t}.{} (its DEFAULT is not a constant: rows already in {t} get the value it has when the migration runs)",
+                    c.name
+                );
                 notes.push(adds(note(text, false)));
             } else {
                 notes.push(adds(note(format!("add column {t}.{}", c.name), false)));
@@ -189,7 +201,11 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
             notes.push(note(format!("{c}: type {} -> {} ({what})", show_type(&oc.decl_type), show_type(&nc.decl_type)), converts));
         }
         if oc.notnull != nc.notnull {
-            let n = if nc.notnull { note(format!("{c}: NOT NULL added (rows where it is NULL make the migration fail)"), true) } else { note(format!("{c}: NOT NULL dropped"), false) };
+            let n = if nc.notnull {
+                note(format!("{c}: NOT NULL added (rows where it is NULL make the migration fail)"), true)
+            } else {
+                note(format!("{c}: NOT NULL dropped"), false)
+            };
             notes.push(n);
         }
         if oc.default != nc.default {
@@ -235,7 +251,10 @@ fn alter_table(old_schema: &Schema, a: &Table, b: &Table) -> Change {
         notes.push(note(format!("table {t}: {} dropped", o.to_ascii_uppercase()), false));
     }
     if a.autoincrement && !b.autoincrement {
-        notes.push(note(format!("table {t}: AUTOINCREMENT dropped (its sqlite_sequence high-water mark goes: ids of deleted rows can be given out again)"), false));
+        notes.push(note(
+            format!("table {t}: AUTOINCREMENT dropped (its sqlite_sequence high-water mark goes: ids of deleted rows can be given out again)"),
+            false,
+        ));
     } else if b.autoincrement && !a.autoincrement {
         notes.push(note(format!("table {t}: AUTOINCREMENT added"), false));
     }
@@ -317,7 +336,11 @@ pub fn affinity(decl_type: &str) -> &'static str {
 }
 
 fn show_type(t: &str) -> &str {
-    if t.is_empty() { "(none)" } else { t }
+    if t.is_empty() {
+        "(none)"
+    } else {
+        t
+    }
 }
 
 fn same_table_level(a: &Table, b: &Table) -> bool {
@@ -366,7 +389,10 @@ fn can_drop_columns(old_schema: &Schema, a: &Table, b: &Table, dropped: &[String
     let table = lc(&a.name);
     dropped.iter().all(|d| {
         let Some(c) = a.column(d) else { return false };
-        let referenced_by_child = old_schema.tables.values().any(|t| t.foreign_keys.iter().any(|f| f.table == table && (f.to.contains(d) || f.to.iter().any(String::is_empty))));
+        let referenced_by_child = old_schema
+            .tables
+            .values()
+            .any(|t| t.foreign_keys.iter().any(|f| f.table == table && (f.to.contains(d) || f.to.iter().any(String::is_empty))));
         c.pk == 0
             && c.hidden == 0
             && !mentions(&c.def, "unique")

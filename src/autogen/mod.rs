@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::core::error::{one_line, Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::sqlite::runner::{execute_one, sqlite_message, Engine, Options};
 use crate::core::statements::split_statements;
+use crate::sqlite::runner::{execute_one, sqlite_message, Engine, Options};
 use crate::sqlite::version_table::HISTORY_TABLE;
 
 pub use diff::{diff, Change};
@@ -41,11 +41,7 @@ pub fn generate(current: &Schema, declared: &Schema) -> Option<Generated> {
         return None;
     }
     let down = diff(declared, current);
-    Some(Generated {
-        changes: describe(&up),
-        upgrade: render(current, declared, &up, false),
-        downgrade: render(declared, current, &down, true),
-    })
+    Some(Generated { changes: describe(&up), upgrade: render(current, declared, &up, false), downgrade: render(declared, current, &down, true) })
 }
 
 /// [`generate`] with renames the author declared: they run first, as `ALTER TABLE …

@@ -94,7 +94,7 @@ pub struct Table {
 impl PartialEq for Table {
     /// Equal when SQLite would treat them alike; the texts' layout does not count.
     fn eq(&self, o: &Table) -> bool {
-        self.name.to_ascii_lowercase() == o.name.to_ascii_lowercase()
+        self.name.eq_ignore_ascii_case(&o.name)
             && self.virtual_table == o.virtual_table
             && self.columns == o.columns
             && self.constraints == o.constraints
@@ -176,9 +176,8 @@ impl Schema {
         }
         let mut objects: Vec<(String, String, String, String)> = Vec::new();
         {
-            let mut st = conn
-                .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name")
-                .map_err(sql_error)?;
+            let mut st =
+                conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name").map_err(sql_error)?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sql_error)?;
             for r in rows {
                 objects.push(r.map_err(sql_error)?);
@@ -202,7 +201,11 @@ impl Schema {
                 "view" | "trigger" => {
                     let norm = tokens::normalize(&tokens::tokenize(&sql));
                     let o = Object { name: name.clone(), table, sql, norm };
-                    if kind == "view" { s.views.insert(key(&name), o) } else { s.triggers.insert(key(&name), o) };
+                    if kind == "view" {
+                        s.views.insert(key(&name), o)
+                    } else {
+                        s.triggers.insert(key(&name), o)
+                    };
                 }
                 _ => {}
             }
@@ -276,12 +279,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str, probe: &mut DefaultProbe
     };
     let mut columns = Vec::new();
     {
-        let mut st = conn
-            .prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")
-            .map_err(sql_error)?;
+        let mut st =
+            conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid").map_err(sql_error)?;
         let rows = st
             .query_map([name], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
             })
             .map_err(sql_error)?;
         for r in rows {
@@ -291,7 +300,17 @@ fn read_table(conn: &Connection, name: &str, sql: &str, probe: &mut DefaultProbe
             }
             let (def, def_src) = parsed.defs.get(&key(&cname)).cloned().unwrap_or_default();
             let constant_default = probe.constant(default.as_deref())?;
-            columns.push(Column { name: cname, decl_type: ty.to_ascii_uppercase(), notnull: notnull != 0, default, pk, hidden, def, def_src, constant_default });
+            columns.push(Column {
+                name: cname,
+                decl_type: ty.to_ascii_uppercase(),
+                notnull: notnull != 0,
+                default,
+                pk,
+                hidden,
+                def,
+                def_src,
+                constant_default,
+            });
         }
     }
     let mut fks: BTreeMap<i64, ForeignKey> = BTreeMap::new();
@@ -301,7 +320,14 @@ fn read_table(conn: &Connection, name: &str, sql: &str, probe: &mut DefaultProbe
             .map_err(sql_error)?;
         let rows = st
             .query_map([name], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
             })
             .map_err(sql_error)?;
         for r in rows {

@@ -7,7 +7,6 @@
 //! database, so that indexes, views, triggers and foreign keys naming the old name
 //! follow as they will in the real database; the rest of the diff starts from there.
 
-
 use super::model::Schema;
 use super::tokens::quote;
 use crate::core::error::{Error, Result};

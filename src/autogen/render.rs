@@ -207,7 +207,9 @@ pub fn render_around(old: &Schema, new: &Schema, changes: &[Change], undo: bool,
 fn drop_order<'c>(old: &Schema, mut left: Vec<&'c Change>) -> Vec<&'c Change> {
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
-        let referenced = |name: &str| left.iter().any(|o| o.name != name && old.tables.get(&o.name).is_some_and(|t| t.foreign_keys.iter().any(|f| f.table == name)));
+        let referenced = |name: &str| {
+            left.iter().any(|o| o.name != name && old.tables.get(&o.name).is_some_and(|t| t.foreign_keys.iter().any(|f| f.table == name)))
+        };
         let next = left.iter().position(|c| !referenced(&c.name)).unwrap_or(0);
         out.push(left.remove(next));
     }
@@ -241,7 +243,7 @@ fn rebuild(out: &mut String, a: &Table, b: &Table) {
                 ));
                 guard(
                     out,
-                &format!("{}.{} is added NOT NULL without a DEFAULT: existing rows need a value", a.name, c.name),
+                    &format!("{}.{} is added NOT NULL without a DEFAULT: existing rows need a value", a.name, c.name),
                     &format!("SELECT count(*) FROM {old}"),
                 )
             }

@@ -46,7 +46,9 @@ fn base_revisions(map: &RevisionMap, heads: &[String], splice: bool) -> Result<V
             Error::MultipleHeads { argument, heads, .. } => Error::MultipleHeads {
                 argument,
                 heads,
-                message: "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge.".into(),
+                message:
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge."
+                        .into(),
             },
             other => other,
         })?;
@@ -76,7 +78,15 @@ fn base_revisions(map: &RevisionMap, heads: &[String], splice: bool) -> Result<V
 /// Writes a new revision based on `heads`, after checking that the migrations with it
 /// still form a valid map.
 /// `body`: the upgrade and downgrade sections (empty ones when `None`).
-fn generate(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, heads: &[String], body: Option<(Section, Section)>, out: &mut Output) -> Result<()> {
+fn generate(
+    map: &RevisionMap,
+    args: &Args,
+    dir: &str,
+    host: &dyn Host,
+    heads: &[String],
+    body: Option<(Section, Section)>,
+    out: &mut Output,
+) -> Result<()> {
     let id = args.rev_id.clone().unwrap_or_else(|| host.random_hex(12));
     script::check_identifier("revision identifier", &id).map_err(Error::Usage)?;
     for label in &args.branch_labels {

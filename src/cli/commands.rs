@@ -3,18 +3,18 @@
 use rusqlite::Connection;
 
 use super::args::Args;
-use super::{authoring, bundle, config};
 use super::format::{cmd_format, log_entry, Show};
 use super::host::{Host, MigrationFile};
 use super::Output;
+use super::{authoring, bundle, config};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
 use crate::core::plan::{self, Plan};
 use crate::core::script;
+use crate::core::statements::split_section;
 use crate::core::walk::Spec;
 use crate::sqlite::runner::{Engine, Event, Options, TransactionMode};
-use crate::core::statements::split_section;
 use crate::sqlite::version_table;
 
 pub const DEFAULT_DIR: &str = "migrations";
@@ -193,7 +193,11 @@ fn history(ctx: &Ctx, out: &mut Output) -> Result<()> {
     let rows = if needs_db { ctx.rows()? } else { vec![] };
     let spec = |s: &str, default: &str| -> Spec {
         if s == "current" {
-            if rows.is_empty() { Spec::Expr(default.into()) } else { Spec::Rows(rows.clone()) }
+            if rows.is_empty() {
+                Spec::Expr(default.into())
+            } else {
+                Spec::Rows(rows.clone())
+            }
         } else if s.is_empty() {
             Spec::Expr(default.into())
         } else {
@@ -286,7 +290,11 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
                     progress.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&ctx.map)));
                 }
             };
-            if up { engine.upgrade(&target, &mut on_event) } else { engine.downgrade(&target, &mut on_event) }
+            if up {
+                engine.upgrade(&target, &mut on_event)
+            } else {
+                engine.downgrade(&target, &mut on_event)
+            }
         },
     );
     out.stderr.push_str(&progress);

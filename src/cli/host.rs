@@ -173,11 +173,8 @@ impl Host for NativeHost {
 
     fn create_file(&self, path: &str, text: &str) -> Result<()> {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| Error::Io(format!("cannot create '{path}': {e}")))?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Error::Io(format!("cannot create '{path}': {e}")))?;
         f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::Io(format!("cannot write '{path}': {e}")))
     }
 

@@ -125,10 +125,26 @@ impl Error {
 
 /// Every code, listed once (the JS types and the docs are generated from this).
 pub const ERROR_CODES: &[&str] = &[
-    "PARSE_ERROR", "DUPLICATE_REVISION", "UNKNOWN_PARENT", "DUPLICATE_LABEL", "CYCLE",
-    "UNKNOWN_REVISION", "AMBIGUOUS_REVISION", "MULTIPLE_HEADS", "INVALID_TARGET",
-    "IRREVERSIBLE", "DATABASE_AHEAD", "CHECKSUM_MISMATCH", "MIGRATION_FAILED", "LOCKED",
-    "VERSION_TABLE", "SQLITE_ERROR", "IO_ERROR", "USAGE", "SCHEMA_DIFF", "NOT_UP_TO_DATE",
+    "PARSE_ERROR",
+    "DUPLICATE_REVISION",
+    "UNKNOWN_PARENT",
+    "DUPLICATE_LABEL",
+    "CYCLE",
+    "UNKNOWN_REVISION",
+    "AMBIGUOUS_REVISION",
+    "MULTIPLE_HEADS",
+    "INVALID_TARGET",
+    "IRREVERSIBLE",
+    "DATABASE_AHEAD",
+    "CHECKSUM_MISMATCH",
+    "MIGRATION_FAILED",
+    "LOCKED",
+    "VERSION_TABLE",
+    "SQLITE_ERROR",
+    "IO_ERROR",
+    "USAGE",
+    "SCHEMA_DIFF",
+    "NOT_UP_TO_DATE",
     "OPFS_UNAVAILABLE",
     // Raised by the npm package's JS alone (no variant here): the worker a page starts
     // for an OPFS database, or its wasm, failed to load, or the worker crashed.

@@ -123,11 +123,7 @@ impl RevisionMap {
         }
         for (i, s) in scripts.iter().enumerate() {
             if let Some(&prev) = by_id.get(&s.id) {
-                return Err(Error::DuplicateRevision {
-                    revision: s.id.clone(),
-                    first: scripts[prev].path.clone(),
-                    second: s.path.clone(),
-                });
+                return Err(Error::DuplicateRevision { revision: s.id.clone(), first: scripts[prev].path.clone(), second: s.path.clone() });
             }
             by_id.insert(s.id.clone(), i);
         }
@@ -137,21 +133,18 @@ impl RevisionMap {
             for label in &s.branch_labels {
                 let taken = by_label.get(label).copied().or_else(|| by_id.get(label).copied());
                 if let Some(other) = taken {
-                    return Err(Error::DuplicateLabel {
-                        label: label.clone(),
-                        revision: s.id.clone(),
-                        other: scripts[other].id.clone(),
-                    });
+                    return Err(Error::DuplicateLabel { label: label.clone(), revision: s.id.clone(), other: scripts[other].id.clone() });
                 }
                 by_label.insert(label.clone(), i);
                 label_order.push(label.clone());
             }
         }
         let lookup = |key: &str, from: &str| -> Result<usize> {
-            by_id.get(key).or_else(|| by_label.get(key)).copied().ok_or_else(|| Error::UnknownParent {
-                missing: key.to_string(),
-                from: from.to_string(),
-            })
+            by_id
+                .get(key)
+                .or_else(|| by_label.get(key))
+                .copied()
+                .ok_or_else(|| Error::UnknownParent { missing: key.to_string(), from: from.to_string() })
         };
         let mut edges = Vec::with_capacity(scripts.len());
         for s in &scripts {
@@ -280,8 +273,7 @@ impl RevisionMap {
                 out.push(rev);
             }
             if check {
-                let overlaps: Vec<&str> =
-                    per_target.iter().filter(|&&r| r != target && is_target[r]).map(|&r| self.id(r)).collect();
+                let overlaps: Vec<&str> = per_target.iter().filter(|&&r| r != target && is_target[r]).map(|&r| self.id(r)).collect();
                 if !overlaps.is_empty() {
                     return Err(Error::InvalidTarget(format!(
                         "Requested revision {} overlaps with other requested revisions {}",
@@ -353,10 +345,9 @@ impl RevisionMap {
             return Ok(());
         }
         let all_ids = || self.nodes.iter().map(|n| n.script.id.clone()).collect::<Vec<_>>();
-        for (kind, heads, bases, edges) in [
-            ("Cycle", &self.heads, &self.bases, Edges::Versioned),
-            ("Dependency cycle", &self.real_heads, &self.real_bases, Edges::All),
-        ] {
+        for (kind, heads, bases, edges) in
+            [("Cycle", &self.heads, &self.bases, Edges::Versioned), ("Dependency cycle", &self.real_heads, &self.real_bases, Edges::All)]
+        {
             if heads.is_empty() || bases.is_empty() {
                 return Err(Error::Cycle { kind, revisions: all_ids() });
             }

@@ -46,7 +46,11 @@ mod tests {
 
     fn map() -> RevisionMap {
         let file = |id: &str, revises: &str| {
-            from_text(&format!("{id}_x.sql"), &format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade\nCREATE TABLE t{id} (x);\n")).unwrap()
+            from_text(
+                &format!("{id}_x.sql"),
+                &format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade\nCREATE TABLE t{id} (x);\n"),
+            )
+            .unwrap()
         };
         RevisionMap::new(vec![file("a1", ""), file("b2", "a1"), file("c3", "b2")]).unwrap()
     }

@@ -438,11 +438,9 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
     let rows: Vec<String> = if purge { vec![] } else { rows.to_vec() };
     check_rows(map, &rows)?;
     let multiple = |e: Error| match e {
-        Error::MultipleHeads { argument, heads, .. } => Error::MultipleHeads {
-            argument,
-            heads,
-            message: "Multiple heads are present; please specify a single target revision".into(),
-        },
+        Error::MultipleHeads { argument, heads, .. } => {
+            Error::MultipleHeads { argument, heads, message: "Multiple heads are present; please specify a single target revision".into() }
+        }
         other => other,
     };
     let head_revs: Vec<usize> = rows.iter().filter_map(|r| map.index_of(r)).collect();
@@ -528,7 +526,13 @@ mod tests {
 
     #[test]
     fn inserts_keep_order_and_deleted_rows_go_first() {
-        let ops = vec![VersionOp::Insert("x".into()), up("a", "b"), VersionOp::Delete("c".into()), VersionOp::Insert("y".into()), VersionOp::Delete("x".into())];
+        let ops = vec![
+            VersionOp::Insert("x".into()),
+            up("a", "b"),
+            VersionOp::Delete("c".into()),
+            VersionOp::Insert("y".into()),
+            VersionOp::Delete("x".into()),
+        ];
         assert_eq!(net_ops(&s(&["a", "c"]), &ops), Some(vec![VersionOp::Delete("c".into()), up("a", "b"), VersionOp::Insert("y".into())]));
     }
 

@@ -144,9 +144,7 @@ fn marker_options(file: &str, line_no: usize, rest: &str) -> Result<bool> {
         match opt {
             "transaction:false" => transactional = false,
             "transaction:true" => transactional = true,
-            other => {
-                return Err(Error::parse(file, line_no, format!("unknown section option '{other}' (known: transaction:false)")))
-            }
+            other => return Err(Error::parse(file, line_no, format!("unknown section option '{other}' (known: transaction:false)"))),
         }
     }
     Ok(transactional)
@@ -235,7 +233,11 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
                     .map(|rest| (Part::Downgrade, rest, downgrade.is_some() || matches!(open, Some((_, Part::Downgrade))), "downgrade")),
             };
             let Some((which, rest, seen, name)) = marker else {
-                return Err(Error::parse(path, line_no, format!("unknown section marker '{t}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')")));
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!("unknown section marker '{t}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')"),
+                ));
             };
             if seen {
                 return Err(Error::parse(path, line_no, format!("second '-- migrate:{name}' section")));
@@ -325,7 +327,11 @@ fn marker_rest<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 fn section_marker(marker: &str, s: &Section) -> String {
-    if s.transactional { marker.to_string() } else { format!("{marker} transaction:false") }
+    if s.transactional {
+        marker.to_string()
+    } else {
+        format!("{marker} transaction:false")
+    }
 }
 
 /// Renders a script in the canonical file format; `parse(render(s))` gives `s` back
@@ -459,7 +465,8 @@ mod tests {
 
     #[test]
     fn transaction_option_on_a_section() {
-        let s = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises:\n-- migrate:upgrade transaction:false\nVACUUM;\n-- migrate:downgrade\n").unwrap();
+        let s = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises:\n-- migrate:upgrade transaction:false\nVACUUM;\n-- migrate:downgrade\n")
+            .unwrap();
         assert!(!s.upgrade.transactional);
         assert!(s.downgrade.unwrap().transactional);
         let e = parse("m.sql", "m.sql", "-- Revision ID: m1\n-- Revises:\n-- migrate:upgrade fast:yes\n").unwrap_err();
@@ -476,7 +483,10 @@ mod tests {
             ("-- Revision ID: a1\n-- Revises:\n", "x.sql:2: missing '-- migrate:upgrade' section"),
             ("-- Revision ID: a-1\n-- Revises:\n-- migrate:upgrade\n", "x.sql:1: Character(s) '-' not allowed in revision identifier 'a-1'"),
             ("-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\n-- migrate:upgrade\n", "x.sql:4: second '-- migrate:upgrade' section"),
-            ("-- Revision ID: a1\n-- Revises:\n-- migrate:upgrad\n", "x.sql:3: unknown section marker '-- migrate:upgrad' (expected '-- migrate:upgrade' or '-- migrate:downgrade')"),
+            (
+                "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrad\n",
+                "x.sql:3: unknown section marker '-- migrate:upgrad' (expected '-- migrate:upgrade' or '-- migrate:downgrade')",
+            ),
         ];
         for (text, msg) in cases {
             let e = parse("x.sql", "x.sql", text).unwrap_err();
@@ -544,7 +554,8 @@ mod tests {
         let s = parse("a.sql", "a.sql", &format!("{head}\n-- migrate:upgrade\nA\n\n-- migrate:downgrade\nB")).unwrap();
         assert_eq!((s.upgrade.first_line, s.downgrade.unwrap().first_line), (5, 8));
         // Header values trim as str::trim does, vertical tab and Unicode spaces included.
-        let s = parse("a.sql", "a.sql", "-- Revision ID:\u{b}a1\u{a0}\n-- Revises:\u{3000}\n-- MESSAGE : hi \u{b}\n\x0b-- migrate:upgrade\nA\n").unwrap();
+        let s =
+            parse("a.sql", "a.sql", "-- Revision ID:\u{b}a1\u{a0}\n-- Revises:\u{3000}\n-- MESSAGE : hi \u{b}\n\x0b-- migrate:upgrade\nA\n").unwrap();
         assert_eq!((s.id.as_str(), s.parents.len(), s.message.as_str(), s.upgrade.sql.as_str()), ("a1", 0, "hi", "A\n"));
         // A marker after Unicode whitespace is still a marker.
         let e = parse("a.sql", "a.sql", &format!("{head}-- migrate:upgrade\nA\n\u{a0}-- migrate:upgrade\n")).unwrap_err();

@@ -31,11 +31,7 @@ pub fn from_text(path: &str, text: &str) -> Result<Script> {
 /// Alembic's file-name slug: the message's words joined by `_`, lower-cased, cut at
 /// 40 characters on a word boundary.
 pub fn slug(message: &str) -> String {
-    let words: Vec<String> = message
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words: Vec<String> = message.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
     let slug = words.join("_");
     if slug.chars().count() > 40 {
         let cut: String = slug.chars().take(40).collect();

@@ -104,10 +104,7 @@ impl RevisionMap {
                     if let Some(l) = &label {
                         heads.retain(|&h| self.nodes[h].labels.contains(l));
                     }
-                    return heads
-                        .into_iter()
-                        .map(|h| Ok(self.walk(Pos::Rev(h), n, None, true)?.unwrap_or(Pos::Nothing)))
-                        .collect();
+                    return heads.into_iter().map(|h| Ok(self.walk(Pos::Rev(h), n, None, true)?.unwrap_or(Pos::Nothing))).collect();
                 }
             }
         }
@@ -155,8 +152,7 @@ impl RevisionMap {
         let found = match self.key(ident) {
             Some(i) => i,
             None => {
-                let mut keys: Vec<(&str, usize)> =
-                    self.keys().filter(|(k, _)| k.chars().count() > 3 && k.starts_with(ident)).collect();
+                let mut keys: Vec<(&str, usize)> = self.keys().filter(|(k, _)| k.chars().count() > 3 && k.starts_with(ident)).collect();
                 if let Some(b) = branch_rev {
                     let lineage = self.lineage(&[b], false);
                     keys.retain(|&(_, i)| lineage.contains(i));
@@ -191,7 +187,10 @@ impl RevisionMap {
             if !self.shares_lineage(found, &[b], false) {
                 return Err(Error::UnknownRevision {
                     argument: ident.to_string(),
-                    message: format!("Can't locate revision identified by '{ident}': Revision {} is not a member of branch '{label}'", self.id(found)),
+                    message: format!(
+                        "Can't locate revision identified by '{ident}': Revision {} is not a member of branch '{label}'",
+                        self.id(found)
+                    ),
                 });
             }
         }
@@ -354,10 +353,8 @@ impl RevisionMap {
                 return Ok(vec![rev]);
             }
             let current: Vec<String> = if current.is_empty() { vec!["base".into()] } else { current.to_vec() };
-            let mut starts: Vec<Pos> = current
-                .iter()
-                .map(|c| Ok(self.get_revision(c)?.map(Pos::Rev).unwrap_or(Pos::Nothing)))
-                .collect::<Result<Vec<_>>>()?;
+            let mut starts: Vec<Pos> =
+                current.iter().map(|c| Ok(self.get_revision(c)?.map(Pos::Rev).unwrap_or(Pos::Nothing))).collect::<Result<Vec<_>>>()?;
             if let Some(l) = label {
                 let revs: Vec<usize> = self.get_revisions_all(&current)?.into_iter().filter_map(Pos::rev).collect();
                 let on_branch = self.filter_for_lineage(&revs, l, false)?;
@@ -366,10 +363,13 @@ impl RevisionMap {
                 } else {
                     // The branch is not a head: start from its newest applied revision.
                     let active = self.filter_for_lineage(&self.ancestors(&revs, Edges::Normalized), l, false)?;
-                    let below: std::collections::BTreeSet<usize> =
-                        active.iter().flat_map(|&r| self.nodes[r].normalized_down()).collect();
+                    let below: std::collections::BTreeSet<usize> = active.iter().flat_map(|&r| self.nodes[r].normalized_down()).collect();
                     let tips: Vec<Pos> = active.iter().filter(|r| !below.contains(r)).map(|&r| Pos::Rev(r)).collect();
-                    if tips.is_empty() { vec![Pos::Nothing] } else { tips }
+                    if tips.is_empty() {
+                        vec![Pos::Nothing]
+                    } else {
+                        tips
+                    }
                 };
             }
             if starts.len() > 1 {

@@ -58,7 +58,12 @@ fn has_moved(conn: &rusqlite::Connection) -> bool {
     // SAFETY: the handle is live for `conn`'s lifetime, and SQLITE_FCNTL_HAS_MOVED
     // writes one int through the pointer.
     let rc = unsafe {
-        rusqlite::ffi::sqlite3_file_control(conn.handle(), c"main".as_ptr(), rusqlite::ffi::SQLITE_FCNTL_HAS_MOVED, (&mut moved as *mut std::os::raw::c_int).cast())
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_HAS_MOVED,
+            (&mut moved as *mut std::os::raw::c_int).cast(),
+        )
     };
     rc == rusqlite::ffi::SQLITE_OK && moved != 0
 }

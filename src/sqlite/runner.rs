@@ -4,13 +4,13 @@
 
 use rusqlite::Connection;
 
-use crate::core::statements::split_statements;
 use super::{sql_error, version_table as vt};
 use crate::core::error::{Error, Result, StatementFailure};
 use crate::core::graph::RevisionMap;
 use crate::core::integrity;
 use crate::core::plan::{self, Plan, Step, StepKind};
 use crate::core::script::Section;
+use crate::core::statements::split_statements;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransactionMode {
@@ -430,8 +430,12 @@ mod tests {
         let script = |id: &str, revises: &str, up: &str| {
             from_text(&format!("{id}_step.sql"), &format!("-- Revision ID: {id}\n-- Revises: {revises}\n\n-- migrate:upgrade\n{up}\n")).unwrap()
         };
-        RevisionMap::new(vec![script("aaaa0001", "", "CREATE TABLE a (x);"), script("bbbb0002", "aaaa0001", b_up), script("cccc0003", "bbbb0002", "CREATE TABLE c (x);")])
-            .unwrap()
+        RevisionMap::new(vec![
+            script("aaaa0001", "", "CREATE TABLE a (x);"),
+            script("bbbb0002", "aaaa0001", b_up),
+            script("cccc0003", "bbbb0002", "CREATE TABLE c (x);"),
+        ])
+        .unwrap()
     }
 
     /// Such files are refused when read; a script built in memory gets past that, and

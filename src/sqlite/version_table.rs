@@ -80,9 +80,7 @@ pub fn apply(conn: &Connection, table: &str, op: &VersionOp) -> Result<()> {
             VersionOp::Delete(v) => format!("deleting '{v}'"),
             VersionOp::Update { from, to } => format!("updating '{from}' to '{to}'"),
         };
-        return Err(Error::VersionTable(format!(
-            "Online migration expected to match one row when {what} in '{table}'; {changed} found"
-        )));
+        return Err(Error::VersionTable(format!("Online migration expected to match one row when {what} in '{table}'; {changed} found")));
     }
     Ok(())
 }
@@ -99,9 +97,7 @@ pub fn checksums(conn: &Connection, table: &str) -> Result<HashMap<String, Strin
     if !table_exists(conn, HISTORY_TABLE)? {
         return Ok(HashMap::new());
     }
-    let mut st = conn
-        .prepare(&format!("SELECT revision, checksum FROM {HISTORY_TABLE} WHERE version_table = ?1"))
-        .map_err(sql_error)?;
+    let mut st = conn.prepare(&format!("SELECT revision, checksum FROM {HISTORY_TABLE} WHERE version_table = ?1")).map_err(sql_error)?;
     let rows = st.query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql_error)?;
     rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(sql_error)
 }

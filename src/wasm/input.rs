@@ -22,8 +22,7 @@ fn entry_script(i: usize, entry: &JsValue) -> Result<Script> {
         let name = get(entry, "name").as_string().ok_or_else(|| bad(format!("`migrations[{i}]` has text but no name")))?;
         return from_text(&name, &text);
     }
-    let fields = revision_object(entry)
-        .map_err(|e| bad(format!("`migrations[{i}]` is not a revision object {{ revision, upgrade, ... }}: {e}")))?;
+    let fields = revision_object(entry).map_err(|e| bad(format!("`migrations[{i}]` is not a revision object {{ revision, upgrade, ... }}: {e}")))?;
     from_fields(fields)
 }
 

@@ -6,14 +6,14 @@ mod error;
 mod input;
 mod js;
 mod migrator;
-mod planner;
 mod node_vfs;
 mod opfs;
+mod planner;
 mod values;
 mod views;
 
 pub use cli::run_cli;
 pub use migrator::Migrator;
-pub use planner::{version_rows_sql, Planner};
 pub use node_vfs::install_node_vfs;
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};
+pub use planner::{version_rows_sql, Planner};

@@ -13,8 +13,8 @@ mod lock;
 use std::cell::{Cell, RefCell};
 
 use sqlite_wasm_rs::vfs::{
-    register_vfs, AccessMode, DeviceCharacteristics, FileKind, LockLevel, MemChunksFile, OpenAccess, OpenOptions, OpenRequest,
-    OpenedFile, OsCallback, SQLiteIoMethods, SQLiteVfs, SyncOptions, VfsError, VfsErrorCode, VfsFile, VfsResult, VfsStore,
+    register_vfs, AccessMode, DeviceCharacteristics, FileKind, LockLevel, MemChunksFile, OpenAccess, OpenOptions, OpenRequest, OpenedFile,
+    OsCallback, SQLiteIoMethods, SQLiteVfs, SyncOptions, VfsError, VfsErrorCode, VfsFile, VfsResult, VfsStore,
 };
 use sqlite_wasm_rs::WasmOsCallback;
 use wasm_bindgen::prelude::*;
@@ -82,7 +82,12 @@ pub(crate) fn installed() -> bool {
 /// Opens `database` with `vfs` (SQLite's default when `None`), ready for migrating
 /// (`prepare_connection`, waiting `busy` for other writers). A failure to open is
 /// `IO_ERROR` with the host's reason: SQLite itself only says "unable to open database file".
-pub(crate) fn open(database: &str, flags: rusqlite::OpenFlags, vfs: Option<&str>, busy: Option<std::time::Duration>) -> Result<rusqlite::Connection, Error> {
+pub(crate) fn open(
+    database: &str,
+    flags: rusqlite::OpenFlags,
+    vfs: Option<&str>,
+    busy: Option<std::time::Duration>,
+) -> Result<rusqlite::Connection, Error> {
     LAST_ERROR.with(|e| e.replace(None));
     let conn = match vfs {
         Some(vfs) => rusqlite::Connection::open_with_flags_and_vfs(database, flags, vfs),
@@ -111,11 +116,7 @@ impl AppData {
         self.os.random(&mut bytes);
         let seq = self.next_owner.get();
         self.next_owner.set(seq + 1);
-        Owner {
-            pid: self.identity.pid,
-            id: format!("{:016x}-{seq}", u64::from_le_bytes(bytes)),
-            host: self.identity.hostname.clone(),
-        }
+        Owner { pid: self.identity.pid, id: format!("{:016x}-{seq}", u64::from_le_bytes(bytes)), host: self.identity.hostname.clone() }
     }
 }
 

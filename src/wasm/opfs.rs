@@ -3,9 +3,9 @@
 //! workers and are exclusive, so one tab's worker holds the pool at a time: the JS side
 //! takes a Web Lock, `resume`s, works, closes its connection and `pause`s.
 
+use rsqlite_vfs::VfsFilesManager;
 use sqlite_wasm_rs::WasmOsCallback;
 use sqlite_wasm_vfs::sahpool::{install, OpfsSAHError, OpfsSAHPoolCfgBuilder, OpfsSAHPoolUtil};
-use rsqlite_vfs::VfsFilesManager;
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;

@@ -51,10 +51,7 @@ fn to_js(v: ValueRef<'_>) -> JsValue {
 
 /// Runs one statement with positional parameters; rows as `{ column: value }` objects.
 pub fn query(conn: &Connection, sql: &str, params: Option<Array>) -> Result<Array> {
-    let values = params
-        .map(|p| p.iter().zip(1..).map(|(v, i)| to_sqlite(&v, i)).collect::<Result<Vec<_>>>())
-        .transpose()?
-        .unwrap_or_default();
+    let values = params.map(|p| p.iter().zip(1..).map(|(v, i)| to_sqlite(&v, i)).collect::<Result<Vec<_>>>()).transpose()?.unwrap_or_default();
     let mut stmt = conn.prepare(sql).map_err(|e| match e {
         rusqlite::Error::MultipleStatement => Error::Usage("parameters bind to one statement: pass one statement per call".into()),
         e => sql_error(e),

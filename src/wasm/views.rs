@@ -10,8 +10,8 @@ use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
 use crate::core::plan::{self, Plan};
-use crate::core::walk::Spec;
 use crate::core::statements::split_section;
+use crate::core::walk::Spec;
 
 /// `athanor current`'s revisions: the rows plus what they imply, reduced to branch
 /// heads; `DATABASE_AHEAD` when a row names a revision these migrations lack.

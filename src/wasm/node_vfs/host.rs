@@ -64,9 +64,21 @@ extern "C" {
 }
 
 const FUNCTIONS: &[&str] = &[
-    "openSync", "closeSync", "readSync", "writeSync", "fstatSync", "ftruncateSync", "fsyncSync",
-    "statSync", "accessSync", "unlinkSync", "renameSync", "readFileSync", "writeFileSync",
-    "resolve", "processAlive",
+    "openSync",
+    "closeSync",
+    "readSync",
+    "writeSync",
+    "fstatSync",
+    "ftruncateSync",
+    "fsyncSync",
+    "statSync",
+    "accessSync",
+    "unlinkSync",
+    "renameSync",
+    "readFileSync",
+    "writeFileSync",
+    "resolve",
+    "processAlive",
 ];
 const CONSTANTS: &[&str] = &["O_RDONLY", "O_RDWR", "O_CREAT", "O_EXCL", "R_OK", "W_OK"];
 

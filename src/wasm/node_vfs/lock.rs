@@ -134,7 +134,15 @@ pub struct DbLock {
 
 impl DbLock {
     pub fn new(host: NodeHost, me: Owner, db_path: &str) -> DbLock {
-        DbLock { host, me, mutex_path: format!("{db_path}-lock"), table_path: format!("{db_path}-locks"), level: LockLevel::None, denied: Default::default(), unrecorded: false }
+        DbLock {
+            host,
+            me,
+            mutex_path: format!("{db_path}-lock"),
+            table_path: format!("{db_path}-locks"),
+            level: LockLevel::None,
+            denied: Default::default(),
+            unrecorded: false,
+        }
     }
 
     /// The level this connection holds.
@@ -188,7 +196,12 @@ impl DbLock {
             Err(_) if self.denied.get() && level == LockLevel::Shared => self.share_unrecorded(),
             Err(_) if self.denied.get() => Err(VfsError::new(
                 VfsErrorCode::ReadOnly,
-                format!("cannot write {}: this process may not create files in its directory {}", self.table_path.trim_end_matches("-locks"), super::parent(&self.table_path)).into(),
+                format!(
+                    "cannot write {}: this process may not create files in its directory {}",
+                    self.table_path.trim_end_matches("-locks"),
+                    super::parent(&self.table_path)
+                )
+                .into(),
             )),
             r => r,
         }
