@@ -8,7 +8,7 @@ BIN := target/release/athanor
 DEMO_DB := target/demo/notes.db
 
 
-.PHONY: setup build pkg demo www test test-rust test-wasm test-js test-alembic bench
+.PHONY: setup build pkg demo www test lint test-rust test-wasm test-js test-alembic bench
 
 setup:
 	@scripts/setup.sh
@@ -28,7 +28,12 @@ demo: setup pkg
 www: setup pkg
 	cd www && npm install --no-audit --no-fund && npx vite build && npx vite preview --host 127.0.0.1 --port 5173 --strictPort
 
-test: setup test-rust test-wasm test-js test-alembic
+test: setup lint test-rust test-wasm test-js test-alembic
+
+# Formatting (rustfmt.toml) and every clippy warning as an error, tests and benches included.
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
 
 test-rust:
 	cargo test
