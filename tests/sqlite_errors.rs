@@ -797,6 +797,33 @@ fn locked_while_another_connection_holds_the_write_lock() {
     fx.assert_unchanged(&before);
 }
 
+/// `--busy-timeout MS`: 0 gives up at once while another connection holds the write
+/// lock (writing nothing); a long one waits until the lock goes, then migrates.
+#[test]
+fn busy_timeout_sets_how_long_the_cli_waits_for_a_lock() {
+    let fx = Fx::chain_at(A);
+    let before = fx.snap();
+    let hold = |ms: u64| {
+        let holder = Connection::open(&fx.db).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            holder.execute_batch("ROLLBACK").unwrap();
+        })
+    };
+    let held = hold(1500);
+    let msg = "database is locked: another connection holds its write lock (is another migration running?)";
+    assert_cli_fails(&fx.cli(&["--busy-timeout", "0", "upgrade", "heads"]), "LOCKED", msg);
+    held.join().unwrap();
+    fx.assert_unchanged(&before);
+    let held = hold(300);
+    let out = fx.cli(&["--busy-timeout=60000", "upgrade", "heads"]);
+    held.join().unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(fx.rows(), [C]);
+    assert_cli_fails(&fx.cli(&["--busy-timeout", "soon", "current"]), "USAGE", "--busy-timeout takes milliseconds (0 to 4294967295), not 'soon'");
+}
+
 // ------------------------------------------------------------- VERSION_TABLE
 
 #[test]

@@ -10,6 +10,9 @@ pub struct Global {
     pub per_migration: bool,
     /// The declared schema `revision --autogenerate` and `check` compare with.
     pub schema: Option<String>,
+    /// `--busy-timeout MS`: how long to wait for another connection's lock before
+    /// `LOCKED` (default 5 s).
+    pub busy_timeout_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -93,6 +96,11 @@ pub fn parse(argv: &[String]) -> Result<Args> {
             "--version-table" => a.global.version_table = Some(take(&mut it)?),
             "--transaction-per-migration" => a.global.per_migration = true,
             "--schema" => a.global.schema = Some(take(&mut it)?),
+            "--busy-timeout" => {
+                let v = take(&mut it)?;
+                let ms = v.parse().map_err(|_| Error::Usage(format!("--busy-timeout takes milliseconds (0 to {}), not '{v}'", u32::MAX)))?;
+                a.global.busy_timeout_ms = Some(ms);
+            }
             "--help" | "-h" => a.help = true,
             // A relative target such as `-1` is a positional, not a flag.
             f if f.starts_with('-') && !f[1..].starts_with(|c: char| c.is_ascii_digit()) => {
@@ -164,7 +172,7 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
 }
 
 pub fn usage() -> String {
-    "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] [--schema PATH] COMMAND [ARGS]
+    "usage: athanor [--dir DIR] [--db PATH] [--version-table NAME] [--transaction-per-migration] [--schema PATH] [--busy-timeout MS] COMMAND [ARGS]
 
 commands (Alembic's):
   init [DIR]                        create the migrations directory and athanor.ini

@@ -34,7 +34,11 @@ impl Ctx<'_> {
         self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
     }
     fn open(&self, create: bool) -> Result<Option<Connection>> {
-        self.host.open_db(self.db_path()?, create)
+        let conn = self.host.open_db(self.db_path()?, create)?;
+        if let (Some(c), Some(ms)) = (&conn, self.args.global.busy_timeout_ms) {
+            c.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(crate::sqlite::sql_error)?;
+        }
+        Ok(conn)
     }
     /// The version table's rows; none for a database that does not exist yet. A row
     /// these migrations do not know means the database is ahead of them.
