@@ -315,7 +315,7 @@ fn residual(def_src: &str) -> String {
 /// A column added NOT NULL with no value for the rows already there: SQLite cannot
 /// `ADD COLUMN` it, and the rebuild's copy has nothing to put in it.
 pub fn needs_value(c: &Column) -> bool {
-    c.notnull && !c.generated() && c.default.as_deref().map_or(true, |d| d.eq_ignore_ascii_case("null"))
+    c.notnull && !c.generated() && c.default.as_deref().is_none_or(|d| d.eq_ignore_ascii_case("null"))
 }
 
 /// SQLite's column affinity of a declared type (<https://sqlite.org/datatype3.html#determination_of_column_affinity>):
@@ -364,7 +364,7 @@ fn can_add_columns(a: &Table, b: &Table, added: &[String]) -> bool {
     }
     b.columns[a.columns.len()..].iter().all(|c| {
         let has_fk = b.foreign_keys.iter().any(|f| f.from.contains(&lc(&c.name)));
-        let default_null = c.default.as_deref().map_or(true, |d| d.eq_ignore_ascii_case("null"));
+        let default_null = c.default.as_deref().is_none_or(|d| d.eq_ignore_ascii_case("null"));
         c.pk == 0
             && !mentions(&c.def, "unique")
             && !mentions(&c.def, "primary")

@@ -220,7 +220,7 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         // Most lines are SQL in a section: only one starting with `-` can be a marker
         // (a non-ASCII lead byte may be Unicode whitespace: look closer).
         let lead = raw.bytes().find(|b| !is_space(b));
-        if open.is_some() && lead.map_or(true, |b| b != b'-' && b.is_ascii()) {
+        if open.is_some() && lead.is_none_or(|b| b != b'-' && b.is_ascii()) {
             continue;
         }
         let line_no = idx + 1;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::sql_error;
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::offline::{create_version_table, quote_ident};
 use crate::core::plan::VersionOp;
 
@@ -66,21 +66,6 @@ pub fn read_rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
 pub fn ensure(conn: &Connection, table: &str) -> Result<()> {
     if !table_exists(conn, table)? {
         conn.execute_batch(&create_version_table(table)).map_err(sql_error)?;
-    }
-    Ok(())
-}
-
-/// Applies one change; it must touch exactly one row, as Alembic checks.
-pub fn apply(conn: &Connection, table: &str, op: &VersionOp) -> Result<()> {
-    let (sql, params) = change_sql(table, op);
-    let changed = conn.prepare_cached(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&params))).map_err(sql_error)?;
-    if changed != 1 {
-        let what = match op {
-            VersionOp::Insert(v) => format!("inserting '{v}'"),
-            VersionOp::Delete(v) => format!("deleting '{v}'"),
-            VersionOp::Update { from, to } => format!("updating '{from}' to '{to}'"),
-        };
-        return Err(Error::VersionTable(format!("Online migration expected to match one row when {what} in '{table}'; {changed} found")));
     }
     Ok(())
 }
