@@ -1,5 +1,7 @@
-// The JS API over the wasm module, shared by every entry (node.js, web.js, workerd.js,
-// slim.js). Each entry initialises the wasm its own way, then calls createApi.
+// The JS API over the wasm modules, shared by every entry (node.js, web.js, workerd.js,
+// slim.js). Each entry initialises the wasm its own way, then calls createApi with what
+// it has: the package builds three wasms (wasm-pack.toml), the small one for host
+// adapters, the embedded SQLite engine, and the full one with autogenerate and the CLI.
 
 import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
@@ -178,7 +180,10 @@ class AdapterMigrator {
   }
 }
 
-/** Builds the public API over an initialised wasm-bindgen module. */
+/** Builds the public API. `wasm`: functions returning an initialised wasm-bindgen
+ * module (called when first needed, so an entry may load each lazily): `adapter` plans
+ * for host adapters, `embedded` runs the embedded SQLite (absent in an entry without
+ * it), `autogen` has `autogenerate` (absent where that wasm is not shipped). */
 export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
@@ -187,13 +192,16 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
     if (adapter) {
       // `athanor bundle`'s default export names its heads (a symbol, invisible to iteration).
       const heads = resolved?.[Symbol.for("athanor.heads")];
-      const m = new AdapterMigrator(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
+      const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
       // Without the heads, check the migrations now, as the embedded engine does.
       if (!heads) await m.heads();
       return m;
     }
-    const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
-    return new Migrator(inner, onProgress);
+    if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
+    const embedded = wasm.embedded();
+    const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
+    const autogenerate = wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
+    return new Migrator(inner, onProgress, autogenerate);
   }
   return { openMigrator, MigrationError };
 }

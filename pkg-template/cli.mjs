@@ -3,11 +3,14 @@
 import v8 from "node:v8";
 
 // A CLI run is short: V8's optimising tier would spend longer compiling SQLite than
-// the run takes. Set before the module is compiled (by node.js, imported below).
+// the run takes. Set before the module is compiled (below).
 v8.setFlagsFromString("--liftoff-only");
 
-const wasm = await import("./athanor.js");
-await import("./node.js");
+// The full wasm (the commands, autogenerate), with the Node file VFS for --db.
+const wasm = await import("./athanor_full.js");
+const { readFileSync } = await import("node:fs");
+wasm.initSync({ module: readFileSync(new URL("./athanor_full_bg.wasm", import.meta.url)) });
+(await import("./node-vfs.js")).installVfs(wasm);
 const { nodeHost } = await import("./node-host.js");
 
 const { stdout, stderr, status } = wasm.runCli(process.argv.slice(2), nodeHost);

@@ -5,10 +5,14 @@ import { call, MigrationError } from "./errors.js";
 export class Migrator {
   #inner;
   #onProgress;
+  #autogenerate;
 
-  constructor(inner, onProgress) {
+  /** `autogenerate(declared, renames)`: from the full wasm, which Node loads on the first
+   * call; browsers ship without it (the embedded wasm leaves autogenerate out). */
+  constructor(inner, onProgress, autogenerate) {
     this.#inner = inner;
     this.#onProgress = onProgress;
+    this.#autogenerate = autogenerate;
   }
 
   /** The wasm migrator; after close() a coded error, not a TypeError on null. */
@@ -66,7 +70,11 @@ export class Migrator {
    * `rename`: `{ old_table: "new_table", "table.old_column": "new_column" }`, written as
    * ALTER TABLE ... RENAME instead of a drop and an add (the CLI's `--rename`). */
   autogenerate(declaredSchema, { rename = {} } = {}) {
-    return call(() => this.#live.autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`)));
+    // A closed migrator says so first, as every call does.
+    if (this.#live && !this.#autogenerate) {
+      throw new MigrationError("autogenerate runs in Node and the CLI (`athanor revision --autogenerate`): the browser's wasm leaves it out", "USAGE");
+    }
+    return call(() => this.#autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`)));
   }
 
   /** The app's reads: one statement with `?` parameters; rows as objects. */

@@ -1,14 +1,30 @@
-// Node (and Deno / Bun through the "node" condition): the wasm is read from disk and
-// instantiated synchronously, so importing needs no top-level await.
+// Node (and Deno / Bun through the "node" condition): each wasm is read from disk and
+// instantiated synchronously the first time it is needed, so importing needs no
+// top-level await and a process compiles only what it uses: the small adapter wasm for
+// a host's SQLite, the embedded engine for files and memory, the full one (with
+// autogenerate) on the first autogenerate().
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import * as wasm from "./athanor.js";
+import * as adapterWasm from "./athanor_adapter.js";
+import * as embeddedWasm from "./athanor.js";
+import * as fullWasm from "./athanor_full.js";
 import { createApi, acceptMigrations, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
 import { readRegular } from "./node-host.js";
 
-wasm.initSync({ module: readFileSync(new URL("./athanor_bg.wasm", import.meta.url)) });
-installVfs(wasm);
+/** `load(glue, file, then)`: a loader instantiating `file` into `glue` once. */
+function loader(glue, file, then) {
+  let loaded = false;
+  return () => {
+    if (!loaded) {
+      glue.initSync({ module: readFileSync(new URL(file, import.meta.url)) });
+      then?.(glue);
+      loaded = true;
+    }
+    return glue;
+  };
+}
+const embedded = loader(embeddedWasm, "./athanor_bg.wasm", installVfs);
 
 /** A directory path reads its `*.sql` files; anything else is taken as data. */
 function resolveMigrations(migrations) {
@@ -35,6 +51,12 @@ function resolveMigrations(migrations) {
   return acceptMigrations(migrations);
 }
 
+const wasm = {
+  adapter: loader(adapterWasm, "./athanor_adapter_bg.wasm"),
+  embedded,
+  // Autogenerate's scratch databases are in memory: the full wasm needs no file VFS.
+  autogen: loader(fullWasm, "./athanor_full_bg.wasm"),
+};
 export const { openMigrator } = createApi(wasm, { resolveMigrations });
 export { MigrationError, normalizeMigrations };
 /** Node needs no explicit init; kept so code shared with browsers can always call it. */

@@ -7,7 +7,8 @@ export function init(input) {
   ready ??= initWasm({ module_or_path: input });
   return ready;
 }
-const api = createApi(wasm);
+// The embedded wasm has the Planner too: adapters use it, so a bundle ships one wasm.
+const api = createApi({ adapter: () => wasm, embedded: () => wasm });
 export async function openMigrator(options) {
   if (!ready) throw new MigrationError("call `await init(wasm)` before openMigrator() with athanor/slim", "USAGE");
   await ready;

@@ -1,7 +1,7 @@
 // The types of the browser entry (web.js), picked by bundlers' resolution (Vite, esbuild:
 // the "types" condition); Node projects get index.d.ts through the "node" condition. They
 // differ in one place: in a browser a named database lives in OPFS behind a worker, so
-// its migrator answers every call, `plan` and `autogenerate` too, with a promise.
+// its migrator answers every call, `plan` too, with a promise (`autogenerate` is Node's).
 import type { OpenOptions, Adapter, AdapterMigrator, Migrator, OpfsMigrator } from "./index.js";
 export * from "./index.js";
 

@@ -16,7 +16,8 @@ export function init(input) {
   return ready;
 }
 
-const api = createApi(wasm);
+// The embedded wasm has the Planner too: adapters use it, so a bundle ships one wasm.
+const api = createApi({ adapter: () => wasm, embedded: () => wasm });
 
 let compiled;
 /** The wasm compiled here while the worker boots (both at once), then handed to it:

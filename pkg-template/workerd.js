@@ -1,12 +1,13 @@
 // Cloudflare Workers: the .wasm is imported as a compiled WebAssembly.Module (no
-// compiling of fetched bytes at run time) and instantiated synchronously.
-import wasmModule from "./athanor_bg.wasm";
-import * as wasm from "./athanor.js";
+// compiling of fetched bytes at run time) and instantiated synchronously. Only the
+// small adapter wasm (no SQLite: D1 and Durable Objects bring their own) is bundled.
+import wasmModule from "./athanor_adapter_bg.wasm";
+import * as wasm from "./athanor_adapter.js";
 import { createApi, normalizeMigrations, MigrationError } from "./api.js";
 
 wasm.initSync({ module: wasmModule });
 
-export const { openMigrator } = createApi(wasm);
+export const { openMigrator } = createApi({ adapter: () => wasm });
 export { MigrationError, normalizeMigrations };
 export async function init() {}
 export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::core::error::{one_line, Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::statements::split_statements;
+use crate::core::version_sql::HISTORY_TABLE;
 use crate::sqlite::runner::{execute_one, sqlite_message, Engine, Options};
-use crate::sqlite::version_table::HISTORY_TABLE;
 
 pub use diff::{diff, Change};
 pub use model::Schema;

@@ -185,7 +185,7 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
                 return Err(Error::NotUpToDate { current: rows, heads });
             }
             match conn {
-                Some(c) => Schema::read(&c, &[&table, crate::sqlite::version_table::HISTORY_TABLE])?,
+                Some(c) => Schema::read(&c, &[&table, crate::core::version_sql::HISTORY_TABLE])?,
                 None => Schema::default(),
             }
         }

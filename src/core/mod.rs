@@ -13,4 +13,5 @@ pub mod script;
 pub mod source;
 pub mod statements;
 pub mod target;
+pub mod version_sql;
 pub mod walk;

@@ -97,7 +97,7 @@ impl RunHost for SqliteHost<'_> {
     }
 
     fn change_row(&mut self, op: &VersionOp) -> Result<usize> {
-        let (sql, params) = vt::change_sql(self.table, op);
+        let (sql, params) = crate::core::version_sql::change_sql(self.table, op);
         self.conn.prepare_cached(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&params))).map_err(sql_error)
     }
 

@@ -7,45 +7,14 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::sql_error;
 use crate::core::error::Result;
-use crate::core::offline::{create_version_table, quote_ident};
-use crate::core::plan::VersionOp;
-
-/// athanor's own table: one row per applied revision per version table.
-pub const HISTORY_TABLE: &str = "athanor_history";
+use crate::core::offline::create_version_table;
+use crate::core::version_sql::{forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
 
 pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
     conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
         .optional()
         .map(|r| r.is_some())
         .map_err(sql_error)
-}
-
-// The statements below are built here once for both paths: the embedded engine runs
-// them, and the Planner hands them to host adapters (`?` placeholders).
-
-/// Reads the rows in rowid order (Alembic's `downgrade -N` starts from the first).
-pub fn rows_sql(table: &str) -> String {
-    format!("SELECT version_num FROM {} ORDER BY rowid", quote_ident(table))
-}
-
-/// One change to the rows and its parameters; it must touch exactly one row.
-pub fn change_sql<'o>(table: &str, op: &'o VersionOp) -> (String, Vec<&'o str>) {
-    let t = quote_ident(table);
-    match op {
-        VersionOp::Insert(v) => (format!("INSERT INTO {t} (version_num) VALUES (?)"), vec![v]),
-        VersionOp::Delete(v) => (format!("DELETE FROM {t} WHERE version_num = ?"), vec![v]),
-        VersionOp::Update { from, to } => (format!("UPDATE {t} SET version_num = ? WHERE version_num = ?"), vec![to, from]),
-    }
-}
-
-/// Empties the version table (`stamp --purge`).
-pub fn purge_sql(table: &str) -> String {
-    format!("DELETE FROM {}", quote_ident(table))
-}
-
-/// Forgets every recorded revision of one version table (parameter: its name).
-pub fn forget_all_sql() -> String {
-    format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ?")
 }
 
 /// The rows in rowid order; none when the table does not exist.
@@ -87,13 +56,6 @@ pub fn checksums(conn: &Connection, table: &str) -> Result<HashMap<String, Strin
     rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(sql_error)
 }
 
-/// The history table's DDL (also handed to host adapters).
-pub fn history_table_sql() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (\n    version_table TEXT NOT NULL,\n    revision TEXT NOT NULL,\n    checksum TEXT NOT NULL,\n    applied_at TEXT NOT NULL,\n    execution_ms INTEGER NOT NULL,\n    PRIMARY KEY (version_table, revision)\n)"
-    )
-}
-
 fn ensure_history(conn: &Connection) -> Result<()> {
     conn.execute_batch(&history_table_sql()).map_err(sql_error)
 }
@@ -123,12 +85,6 @@ pub fn forget_all(conn: &Connection, table: &str) -> Result<()> {
         conn.execute(&forget_all_sql(), [table]).map_err(sql_error)?;
     }
     Ok(())
-}
-
-/// Forgets one revision's history (parameters: version table, revision); also handed
-/// to host adapters, so both paths prune alike.
-pub fn forget_sql() -> String {
-    format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?")
 }
 
 /// Drops the history of `revisions` (no longer applied: after a downgrade or stamp, or

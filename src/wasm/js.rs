@@ -29,7 +29,8 @@ pub fn opt_string(obj: &JsValue, key: &str) -> Result<Option<String>, String> {
     v.as_string().map(Some).ok_or_else(|| format!("`{key}` must be a string"))
 }
 
-/// `obj[key]` as a boolean, `false` when absent.
+/// `obj[key]` as a boolean, `false` when absent (the embedded `Migrator`'s options).
+#[cfg(feature = "sqlite")]
 pub fn opt_bool(obj: &JsValue, key: &str) -> Result<bool, String> {
     let v = get(obj, key);
     if v.is_undefined() || v.is_null() {
@@ -39,6 +40,7 @@ pub fn opt_bool(obj: &JsValue, key: &str) -> Result<bool, String> {
 }
 
 /// `obj[key]` as a whole number in `0..=u32::MAX`, `None` when absent.
+#[cfg(feature = "sqlite")]
 pub fn opt_u32(obj: &JsValue, key: &str) -> Result<Option<u32>, String> {
     let v = get(obj, key);
     if v.is_undefined() || v.is_null() {

@@ -259,23 +259,4 @@ impl Migrator {
         }
         Ok((conn.total_changes() - before) as f64)
     }
-
-    /// Autogenerate without Node: the declared schema's text against the schema the
-    /// migrations build at their heads (in a scratch in-memory database). Returns
-    /// `null` when they agree, else `{ changes, upgrade, downgrade, upgradeTransactional,
-    /// downgradeTransactional }` — the SQL `revision --autogenerate` would write.
-    /// `renames`: the CLI's `--rename` hints (`old=new`, `table.old=new`).
-    pub fn autogenerate(&self, declared: &str, renames: Vec<String>) -> std::result::Result<JsValue, JsValue> {
-        let renames = crate::autogen::Renames::parse(&renames).map_err(to_js)?;
-        let head = crate::autogen::head_schema(&self.map, &self.options.version_table).map_err(to_js)?;
-        let want = crate::autogen::schema_of_sql("schema.sql", declared).map_err(to_js)?;
-        let Some(g) = crate::autogen::generate_renaming(&head, &want, &renames).map_err(to_js)? else { return Ok(JsValue::NULL) };
-        let o = Object::new();
-        set(&o, "changes", strings(&g.changes));
-        set(&o, "upgrade", g.upgrade.sql.as_str());
-        set(&o, "downgrade", g.downgrade.sql.as_str());
-        set(&o, "upgradeTransactional", g.upgrade.transactional);
-        set(&o, "downgradeTransactional", g.downgrade.transactional);
-        Ok(o.into())
-    }
 }

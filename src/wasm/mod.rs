@@ -1,19 +1,32 @@
 //! The wasm-bindgen boundary: nothing here but conversion between JS values and the
 //! layers below. Every export returns `Result`; no panic crosses into JS.
 
+#[cfg(feature = "autogen")]
+mod autogen;
+#[cfg(feature = "cli")]
 mod cli;
 mod error;
 mod input;
 mod js;
+#[cfg(feature = "sqlite")]
 mod migrator;
+#[cfg(feature = "sqlite")]
 mod node_vfs;
+#[cfg(feature = "sqlite")]
 mod opfs;
 mod planner;
+#[cfg(feature = "sqlite")]
 mod values;
 mod views;
 
+#[cfg(feature = "autogen")]
+pub use autogen::autogenerate;
+#[cfg(feature = "cli")]
 pub use cli::run_cli;
+#[cfg(feature = "sqlite")]
 pub use migrator::Migrator;
+#[cfg(feature = "sqlite")]
 pub use node_vfs::install_node_vfs;
+#[cfg(feature = "sqlite")]
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};
 pub use planner::{version_rows_sql, Planner};

@@ -19,7 +19,7 @@ use crate::core::integrity;
 use crate::core::offline::create_version_table;
 use crate::core::plan::{self, Plan, StepKind, VersionOp};
 use crate::core::statements::split_statements;
-use crate::sqlite::version_table::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
+use crate::core::version_sql::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
 
 /// The query that reads a version table's rows, in rowid order (no migrations needed:
 /// the adapters' at-head check asks it before anything is parsed).

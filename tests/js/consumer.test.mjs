@@ -3,10 +3,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const example = fileURLToPath(new URL("../../example/migrations", import.meta.url));
@@ -36,9 +36,27 @@ console.log(JSON.stringify({ steps: r.steps.length, current: await m.current(), 
 
 test("the package ships only what its exports and bin need", () => {
   const files = readdirSync(join(project, "node_modules", "athanor")).sort();
-  for (const f of ["athanor.js", "athanor_bg.wasm", "api.js", "node.js", "web.js", "workerd.js", "slim.js", "cli.mjs", "index.d.ts", "package.json", "README.md"]) {
+  for (const f of ["athanor.js", "athanor_bg.wasm", "athanor_adapter.js", "athanor_adapter_bg.wasm", "athanor_full.js", "athanor_full_bg.wasm", "api.js", "node.js", "web.js", "workerd.js", "slim.js", "cli.mjs", "index.d.ts", "package.json", "README.md"]) {
     assert.ok(files.includes(f), `${f} missing from the package (${files.join(", ")})`);
   }
+});
+
+test("each entry loads its own wasm: workerd the one without SQLite, browsers the one without autogenerate", async () => {
+  const dir = join(project, "node_modules", "athanor");
+  const exportsOf = (f) => new Set(WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(dir, f)))).map((e) => e.name));
+  assert.match(readFileSync(join(dir, "workerd.js"), "utf8"), /from\s*"\.\/athanor_adapter_bg\.wasm"/);
+  const adapter = exportsOf("athanor_adapter_bg.wasm");
+  const embedded = exportsOf("athanor_bg.wasm");
+  const full = exportsOf("athanor_full_bg.wasm");
+  // The Planner and the errors everywhere; SQLite (the Migrator), autogenerate and the CLI where they belong.
+  for (const e of [adapter, embedded, full]) assert.ok(e.has("planner_new") && e.has("versionRowsSql"));
+  assert.deepEqual([adapter.has("migrator_new"), embedded.has("migrator_new"), full.has("migrator_new")], [false, true, true]);
+  assert.deepEqual([embedded.has("autogenerate"), full.has("autogenerate"), full.has("runCli")], [false, true, true]);
+  // Without autogenerate, the embedded migrator says where it runs instead.
+  const { init, openMigrator } = await import(pathToFileURL(join(dir, "slim.js")).href);
+  await init(readFileSync(join(dir, "athanor_bg.wasm")));
+  const m = await openMigrator({ migrations: [] });
+  assert.throws(() => m.autogenerate("CREATE TABLE t (x);"), { code: "USAGE", message: /autogenerate runs in Node and the CLI/ });
 });
 
 test("npx athanor runs the CLI from the installed package", () => {

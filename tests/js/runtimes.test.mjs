@@ -92,7 +92,7 @@ function assertUpgraded(r, adapters) {
 }
 
 runtimeTest("deno", "imports the package and upgrades in memory with only --allow-read; node:sqlite through its adapter", (deno) => {
-  // Without permissions the import itself is refused: the node entry reads the .wasm.
+  // Without permissions the run is refused: the node entry reads the embedded .wasm when the first migrator opens.
   const denied = run(deno, ["run", "--no-prompt", "app.mjs"]);
   assert.notEqual(denied.status, 0);
   assert.match(denied.stderr, /Requires read access to ".*athanor_bg\.wasm"/);
