@@ -35,7 +35,7 @@ def gzip_size(path: Path) -> int:
 
 def build_artifact(art: dict, cfg: dict, out: Path, env: dict) -> None:
     """One wasm: cargo with the artifact's features -> wasm-bindgen (its own out-name) -> wasm-opt."""
-    name, profile = art["out-name"], cfg["build"]["profile"]
+    name, profile = art["out-name"], art.get("profile", cfg["build"]["profile"])
     features = ["--no-default-features"] + (["--features", ",".join(art["features"])] if art["features"] else [])
     run("cargo", "build", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile, *features, cwd=ROOT, env=env)
     built = ROOT / "target" / "wasm32-unknown-unknown" / profile / "athanor.wasm"
