@@ -29,9 +29,12 @@ pub fn from_text(path: &str, text: &str) -> Result<Script> {
 }
 
 /// Alembic's file-name slug: the message's words joined by `_`, lower-cased, cut at
-/// 40 characters on a word boundary.
+/// 40 characters on a word boundary. Only the CLI writes files: it lower-cases as
+/// Python does (Unicode); elsewhere the slug only names a revision given as an object,
+/// and ASCII lower-casing keeps Unicode's case tables (10 KB) out of the adapter wasm.
 pub fn slug(message: &str) -> String {
-    let words: Vec<String> = message.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let lower = |w: &str| if cfg!(feature = "cli") { w.to_lowercase() } else { w.to_ascii_lowercase() };
+    let words: Vec<String> = message.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(lower).collect();
     let slug = words.join("_");
     if slug.chars().count() > 40 {
         let cut: String = slug.chars().take(40).collect();
