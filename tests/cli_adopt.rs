@@ -105,7 +105,7 @@ fn adopts_views_over_views_triggers_fts5_and_partial_indexes() {
     let down = text.split("-- migrate:downgrade\n").nth(1).unwrap();
     assert_eq!(
         down,
-        "DROP VIEW IF EXISTS live_emails;\nDROP VIEW IF EXISTS live_users;\nDROP TABLE IF EXISTS notes;\nDROP TABLE IF EXISTS \"Audit Log\";\nDROP TABLE IF EXISTS users;\n"
+        "DROP VIEW IF EXISTS \"live_emails\";\nDROP VIEW IF EXISTS \"live_users\";\nDROP TABLE IF EXISTS \"notes\";\nDROP TABLE IF EXISTS \"Audit Log\";\nDROP TABLE IF EXISTS \"users\";\n"
     );
     let n: i64 = Connection::open(p.join("final.db")).unwrap().query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
@@ -183,4 +183,31 @@ fn bad_input_gets_its_code_and_changes_nothing() {
         assert_eq!(out, "", "{args:?}");
         assert_eq!(snapshot(p), before, "{args:?} changed something");
     }
+}
+
+#[test]
+fn downgrade_drops_children_before_a_parent_made_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    // A child created before its parent (as after a rebuild of the parent), a keyword as a table name.
+    Connection::open(p.join("final.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES \"order\"(id)); CREATE TABLE \"order\" (id INTEGER PRIMARY KEY);")
+        .unwrap();
+    adopt_and_compare(p, "children first");
+    let text = std::fs::read_to_string(p.join("migrations/adopt0000001_adopt_existing_schema.sql")).unwrap();
+    assert!(text.ends_with("-- migrate:downgrade\nDROP TABLE IF EXISTS \"items\";\nDROP TABLE IF EXISTS \"order\";\n"), "{text}");
+    // With rows and foreign keys on (as on D1, which always enforces them; the CLI turns
+    // them off), the downgrade's statements still run, where reverse creation order fails.
+    let (code, _, err) = athanor(p, &["--db", "fresh.db", "upgrade", "head"]);
+    assert_eq!(code, 0, "{err}");
+    let down = text.split("-- migrate:downgrade\n").nth(1).unwrap();
+    let conn = Connection::open(p.join("fresh.db")).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON; INSERT INTO \"order\" VALUES (1); INSERT INTO items VALUES (1, 1);").unwrap();
+    let err = conn.execute_batch("BEGIN; DROP TABLE \"order\";").unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY constraint failed"), "{err}");
+    conn.execute_batch("ROLLBACK").unwrap();
+    conn.execute_batch(&format!("BEGIN; {down} COMMIT;")).unwrap();
+    drop(conn);
+    assert!(master(&p.join("fresh.db")).is_empty());
 }

@@ -8,9 +8,9 @@ use super::authoring::generate;
 use super::commands::{map_of, read_files};
 use super::host::Host;
 use super::Output;
+use crate::autogen::tokens::quote;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::core::offline::quote_ident;
 use crate::core::script::{self, Section};
 use crate::core::version_sql::HISTORY_TABLE;
 use crate::sqlite::runner::{Engine, Options, TransactionMode};
@@ -24,6 +24,8 @@ pub struct Object {
     pub kind: String,
     pub name: String,
     pub sql: String,
+    /// A table's foreign keys' parent tables (itself left out).
+    pub references: Vec<String>,
 }
 
 /// The objects that make up `conn`'s schema, in an order that creates them: tables,
@@ -54,7 +56,8 @@ pub fn objects(conn: &Connection, exclude: &[&str]) -> Result<Vec<Object>> {
         if skip(&name) || skip(&table) {
             continue;
         }
-        out.push(Object { kind, name, sql });
+        let references = if kind == "table" { parents(conn, &name) } else { vec![] };
+        out.push(Object { kind, name, sql, references });
     }
     let rank = |k: &str| match k {
         "table" => 0,
@@ -67,17 +70,34 @@ pub fn objects(conn: &Connection, exclude: &[&str]) -> Result<Vec<Object>> {
     Ok(out)
 }
 
-/// The upgrade (each `CREATE` as the database holds it) and the downgrade (views then
-/// tables dropped in reverse order; their indexes and triggers go with them).
+/// The tables `table`'s foreign keys refer to, itself left out (none for a virtual table).
+fn parents(conn: &Connection, table: &str) -> Vec<String> {
+    let Ok(mut st) = conn.prepare("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)") else {
+        return vec![];
+    };
+    let Ok(rows) = st.query_map([table], |r| r.get::<_, String>(0)) else {
+        return vec![];
+    };
+    rows.filter_map(|r| r.ok()).filter(|t| !t.eq_ignore_ascii_case(table)).collect()
+}
+
+/// The upgrade (each `CREATE` as the database holds it) and the downgrade: views then
+/// tables dropped in reverse creation order (their indexes and triggers go with them),
+/// a table only once no table left refers to it (a rebuilt parent table was created
+/// after its children), so that with foreign keys on, rows in a child never stop the
+/// parent's drop.
 pub fn sections(objects: &[Object]) -> (String, String) {
     let up: Vec<String> = objects.iter().map(|o| format!("{};\n", o.sql)).collect();
-    let down: Vec<String> = objects
-        .iter()
-        .rev()
-        .filter(|o| o.kind == "table" || o.kind == "view")
-        .map(|o| format!("DROP {} IF EXISTS {};\n", o.kind.to_ascii_uppercase(), quote_ident(&o.name)))
-        .collect();
-    (up.join("\n"), down.join(""))
+    let mut left: Vec<&Object> = objects.iter().rev().filter(|o| o.kind == "table" || o.kind == "view").collect();
+    let mut down = String::new();
+    while !left.is_empty() {
+        let unreferenced = |o: &Object| !left.iter().any(|x| x.references.iter().any(|r| r.eq_ignore_ascii_case(&o.name)));
+        // A cycle of foreign keys: reverse creation order.
+        let i = left.iter().position(|o| unreferenced(o)).unwrap_or(0);
+        let o = left.remove(i);
+        down.push_str(&format!("DROP {} IF EXISTS {};\n", o.kind.to_ascii_uppercase(), quote(&o.name)));
+    }
+    (up.join("\n"), down)
 }
 
 /// `adopt [-m MSG] [--rev-id ID] [--write-schema]`.
