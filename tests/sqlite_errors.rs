@@ -914,7 +914,7 @@ fn per_migration_runs_go_on_from_where_another_migrator_left_the_table() {
 
 // --------------------------------------------------------------------- USAGE
 
-const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp, check, bundle";
+const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp, check, bundle, adopt";
 
 fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
     vec![

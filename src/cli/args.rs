@@ -37,13 +37,15 @@ pub struct Args {
     pub output: Option<String>,
     /// `revision --autogenerate --rename OLD=NEW` / `TABLE.OLD=NEW`, in order.
     pub renames: Vec<String>,
+    /// `adopt --write-schema`: also write the declared schema file.
+    pub write_schema: bool,
     /// The command's own options given, by their long name, to check against the
     /// command (each accepts only its own).
     pub options_given: Vec<&'static str>,
 }
 
 const COMMANDS: &[&str] =
-    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check", "bundle"];
+    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check", "bundle", "adopt"];
 
 pub fn parse(argv: &[String]) -> Result<Args> {
     let mut a = Args::default();
@@ -79,6 +81,7 @@ pub fn parse(argv: &[String]) -> Result<Args> {
                 "--depends-on" => a.depends_on.push(take(&mut it)?),
                 "--rev-id" => a.rev_id = Some(take(&mut it)?),
                 "--rename" => a.renames.push(take(&mut it)?),
+                "--write-schema" => a.write_schema = true,
                 _ => a.output = Some(take(&mut it)?),
             }
             continue;
@@ -135,15 +138,16 @@ const OPTIONS: &[(&str, Option<&str>, &[&str])] = &[
     ("--indicate-current", Some("-i"), &["history"]),
     ("--resolve-dependencies", None, &["heads"]),
     ("--rev-range", Some("-r"), &["history"]),
-    ("--message", Some("-m"), &["revision", "merge"]),
+    ("--message", Some("-m"), &["revision", "merge", "adopt"]),
     ("--autogenerate", None, &["revision"]),
     ("--head", None, &["revision"]),
     ("--splice", None, &["revision"]),
     ("--branch-label", None, &["revision", "merge"]),
     ("--depends-on", None, &["revision"]),
-    ("--rev-id", None, &["revision", "merge"]),
+    ("--rev-id", None, &["revision", "merge", "adopt"]),
     ("--rename", None, &["revision"]),
     ("--output", Some("-o"), &["bundle"]),
+    ("--write-schema", None, &["adopt"]),
 ];
 
 /// Whether `command` takes the option `long`; with no command (`--help` alone), any.
@@ -167,6 +171,7 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
         "stamp" => "usage: athanor stamp TARGET... [--purge] [--sql]\n\nSets the version table to TARGET(s) without running migrations.\n  --purge  delete every row (and recorded checksums) first\n",
         "bundle" => "usage: athanor bundle [-o FILE]\n\nWrites the migrations as an ES module (default export: file name -> text; `checksums`: revision -> SHA-256)\nfor a Worker or a browser app: `openMigrator({ migrations })` takes the default export as it is.\n",
         "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads). Exit status: 0 no differences, 1 differences (listed), 2 usage error,\n3 the comparison could not run (no schema file, a migration that does not parse, ...).\n",
+        "adopt" => "usage: athanor --db PATH adopt [-m MESSAGE] [--rev-id ID] [--write-schema]\n\nFor a database made without migrations: writes a base revision (DIR must hold none) that creates its tables,\nindexes, views and triggers with the database's own CREATE statements (the downgrade drops them), and stamps\nthe database at it.\n  -m, --message MESSAGE  the revision's message (default: adopt existing schema)\n  --rev-id ID            use ID instead of 12 random hex digits\n  --write-schema         also write the declared schema (--schema PATH, default schema.sql; never overwritten)\n",
         _ => return None,
     })
 }
@@ -187,6 +192,8 @@ commands (Alembic's):
   show REV
   stamp TARGET... [--sql] [--purge] set the version table without running migrations
   check [--schema PATH]             fail if the declared schema needs new migrations
+  adopt [-m MSG] [--rev-id ID] [--write-schema]
+                                    a base revision for --db's existing schema, and --db stamped at it
 
 settings may also come from athanor.ini in the current directory:
   [athanor]

@@ -77,8 +77,9 @@ fn base_revisions(map: &RevisionMap, heads: &[String], splice: bool) -> Result<V
 
 /// Writes a new revision based on `heads`, after checking that the migrations with it
 /// still form a valid map.
-/// `body`: the upgrade and downgrade sections (empty ones when `None`).
-fn generate(
+/// `body`: the upgrade and downgrade sections (empty ones when `None`). Returns the new
+/// revision's id and file path.
+pub(super) fn generate(
     map: &RevisionMap,
     args: &Args,
     dir: &str,
@@ -86,7 +87,7 @@ fn generate(
     heads: &[String],
     body: Option<(Section, Section)>,
     out: &mut Output,
-) -> Result<()> {
+) -> Result<(String, String)> {
     let id = args.rev_id.clone().unwrap_or_else(|| host.random_hex(12));
     script::check_identifier("revision identifier", &id).map_err(Error::Usage)?;
     for label in &args.branch_labels {
@@ -122,7 +123,7 @@ fn generate(
     RevisionMap::new(all)?;
     host.create_file(&path, &render(&new))?;
     out.stdout.push_str(&format!("Generating {path} ...  done\n"));
-    Ok(())
+    Ok((id, path))
 }
 
 /// `revision -m MSG`: a new empty revision on the current head (or `--head`).
@@ -149,7 +150,7 @@ pub fn revision(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out:
         let section = |r: &autogen::Rendered| Section { sql: r.sql.clone(), first_line: 1, transactional: r.transactional };
         body = Some((section(&g.upgrade), section(&g.downgrade)));
     }
-    generate(map, args, dir, host, &[head], body, out)
+    generate(map, args, dir, host, &[head], body, out).map(|_| ())
 }
 
 /// `merge -m MSG REVS...`: a revision whose parents are REVS.
@@ -157,7 +158,7 @@ pub fn merge(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out: &m
     if args.positional.is_empty() {
         return Err(Error::Usage("merge needs the revisions to merge (e.g. heads)".into()));
     }
-    generate(map, args, dir, host, &args.positional, None, out)
+    generate(map, args, dir, host, &args.positional, None, out).map(|_| ())
 }
 
 /// The schema to compare from and the declared one. From: the `--db` database, which

@@ -6,7 +6,7 @@ use super::args::Args;
 use super::format::{cmd_format, log_entry, Show};
 use super::host::{Host, MigrationFile};
 use super::Output;
-use super::{authoring, bundle, config};
+use super::{adopt, authoring, bundle, config};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
@@ -111,6 +111,10 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     let dir = args.global.dir.clone().unwrap_or_else(|| DEFAULT_DIR.into());
     if args.command == "init" {
         return authoring::init(args, &dir, host, out);
+    }
+    if args.command == "adopt" {
+        // Its migrations directory may not exist yet, and must hold no revision.
+        return adopt::adopt(args, &dir, host, out);
     }
     let files = read_files(host, &dir)?;
     let map = map_of(&files)?;

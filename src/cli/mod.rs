@@ -2,6 +2,7 @@
 //! status out. File and database access go through [`Host`], so the same code serves
 //! the native binary and the wasm package.
 
+pub mod adopt;
 pub mod args;
 pub mod authoring;
 pub mod bundle;

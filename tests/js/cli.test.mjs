@@ -219,3 +219,28 @@ test("Create Date is UTC from the npm CLI too, whatever the time zone", () => {
   assert.ok([before, after].includes(date.slice(0, 13)), `${date} is not UTC (${after})`);
   assert.match(date, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
 });
+
+test("adopt: the same base revision and stamp as the native CLI, FTS5 and views included", () => {
+  const legacy = (p) => {
+    rmSync(join(p, "migrations"), { recursive: true, force: true });
+    mkdirSync(join(p, "legacy"));
+    writeFileSync(
+      join(p, "legacy", "aaaa00000001_legacy.sql"),
+      "-- Revision ID: aaaa00000001\n-- Revises:\n-- Message: legacy\n\n-- migrate:upgrade\n" +
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, gone TEXT);\nCREATE INDEX users_live ON users(email) WHERE gone IS NULL;\n" +
+        "CREATE VIEW live AS SELECT * FROM users WHERE gone IS NULL;\nCREATE VIEW live_emails AS SELECT email FROM live;\n" +
+        "CREATE VIRTUAL TABLE notes USING fts5(body);\n",
+    );
+    execFileSync(native, ["--dir", "legacy", ...db, "upgrade", "head"], { cwd: p, stdio: "pipe" });
+    execFileSync(native, ["--dir", "legacy", ...db, "stamp", "base", "--purge"], { cwd: p, stdio: "pipe" });
+  };
+  const outs = same("adopt", [[...db, "adopt", "--rev-id", "bbbb00000001", "--write-schema"], [...db, "current"], ["check"], [...db, "adopt"]], legacy);
+  assert.equal(outs[0].stdout, "Generating migrations/bbbb00000001_adopt_existing_schema.sql ...  done\nGenerating schema.sql ...  done\n");
+  assert.equal(outs[1].stdout, "bbbb00000001 (head)\n");
+  assert.equal(outs[2].stdout, "No new upgrade operations detected.\n");
+  assert.equal(outs[3].status, 2);
+  const text = (side) => readFileSync(join(work, `adopt-${side}`, "migrations/bbbb00000001_adopt_existing_schema.sql"), "utf8").replace(/-- Create Date: .*\n/, "");
+  assert.equal(text("npm"), text("native"));
+  assert.match(text("npm"), /CREATE VIRTUAL TABLE notes USING fts5\(body\);/);
+  assert.doesNotMatch(text("npm"), /notes_data|alembic_version|athanor_history/);
+});
