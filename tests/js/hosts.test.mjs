@@ -30,7 +30,15 @@ const SETS = {
 
 let work;
 let sqlite3wasm;
-let BetterSqlite3;
+/** better-sqlite3, built for this Node's ABI on first use (tests/js/node_versions.test.mjs
+ * runs the other hosts under Node 22 and 24, where the Node 20 build would not load). */
+let betterSqlite3;
+const BetterSqlite3 = new Proxy(function () {}, {
+  construct: (_, args) => {
+    betterSqlite3 ??= createRequire(join(installed("better-sqlite3@12.11.1", { scripts: true }), "package.json"))("better-sqlite3");
+    return new betterSqlite3(...args);
+  },
+});
 let DatabaseSync;
 let nodeSqliteMissing;
 
@@ -38,7 +46,6 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), "athanor-hosts-"));
   const wasmDir = installed("@sqlite.org/sqlite-wasm@3.54.1-build1");
   sqlite3wasm = await (await import(pathToFileURL(join(wasmDir, "node_modules/@sqlite.org/sqlite-wasm/dist/node.mjs")).href)).default();
-  BetterSqlite3 = createRequire(join(installed("better-sqlite3@12.11.1", { scripts: true }), "package.json"))("better-sqlite3");
   try {
     ({ DatabaseSync } = await import("node:sqlite"));
   } catch (e) {
