@@ -166,9 +166,9 @@ fn fifos_are_refused_not_read() {
 fn symlinked_migrations_are_followed_and_broken_links_refused() {
     let tmp = project_with_one_migration();
     let p = tmp.path();
-    std::fs::create_dir(p.join("shared")).unwrap();
-    std::fs::write(p.join("shared/a2.sql"), migration("a2", "a1", "CREATE TABLE u (id INTEGER);")).unwrap();
-    std::os::unix::fs::symlink("../shared/a2.sql", p.join("m/a2_u.sql")).unwrap();
+    std::fs::create_dir(p.join("elsewhere")).unwrap();
+    std::fs::write(p.join("elsewhere/a2.sql"), migration("a2", "a1", "CREATE TABLE u (id INTEGER);")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere/a2.sql", p.join("m/a2_u.sql")).unwrap();
     let (code, _, err) = athanor(p, &["--dir", "m", "--db", "x.db", "upgrade", "head"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("Running upgrade a1 -> a2"), "{err}");
@@ -176,15 +176,15 @@ fn symlinked_migrations_are_followed_and_broken_links_refused() {
     assert_eq!(out, "a2 (head)\n");
 
     let real = std::fs::canonicalize(p.join("m")).unwrap();
-    std::os::unix::fs::symlink("../shared/nothing.sql", p.join("m/a3_gone.sql")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere/nothing.sql", p.join("m/a3_gone.sql")).unwrap();
     let (code, _, err) = athanor(p, &["--dir", "m", "--db", "x.db", "upgrade", "head"]);
     assert_eq!(
         (code, err),
         (1, format!("FAILED [IO_ERROR]: cannot read '{}/a3_gone.sql': it is a symlink to nothing, not a regular file\n", real.display()))
     );
     std::fs::remove_file(p.join("m/a3_gone.sql")).unwrap();
-    mkfifo(&p.join("shared/fifo"));
-    std::os::unix::fs::symlink("../shared/fifo", p.join("m/a3_fifo.sql")).unwrap();
+    mkfifo(&p.join("elsewhere/fifo"));
+    std::os::unix::fs::symlink("../elsewhere/fifo", p.join("m/a3_fifo.sql")).unwrap();
     let (code, _, err) = athanor_within(p, &["--dir", "m", "--db", "x.db", "upgrade", "head"], 10);
     assert_eq!((code, err), (1, format!("FAILED [IO_ERROR]: cannot read '{}/a3_fifo.sql': it is a FIFO, not a regular file\n", real.display())));
 }

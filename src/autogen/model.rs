@@ -160,35 +160,38 @@ fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
+/// The objects of `conn`'s main database that its schema is made of, as
+/// `(type, name, tbl_name, sql)` in creation (rowid) order: without SQLite's internal
+/// objects and automatic indexes, virtual tables' shadow tables, and the tables named
+/// in `exclude` (athanor's version and history tables) with their indexes and triggers.
+pub fn user_objects(conn: &Connection, exclude: &[&str]) -> Result<Vec<(String, String, String, String)>> {
+    let mut shadow = Vec::new();
+    {
+        let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_error)?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
+        for r in rows {
+            shadow.push(key(&r.map_err(sql_error)?));
+        }
+    }
+    let excluded = |t: &str| exclude.iter().any(|e| e.eq_ignore_ascii_case(t)) || key(t).starts_with("sqlite_") || shadow.contains(&key(t));
+    let mut st = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid").map_err(sql_error)?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sql_error)?;
+    let mut objects = Vec::new();
+    for r in rows {
+        let o: (String, String, String, String) = r.map_err(sql_error)?;
+        if !excluded(&o.1) && !excluded(&o.2) {
+            objects.push(o);
+        }
+    }
+    Ok(objects)
+}
+
 impl Schema {
-    /// Reads the schema of `conn`'s main database, leaving out SQLite's internal
-    /// tables, shadow tables of virtual tables, and the tables named in `exclude`
-    /// (athanor's version and history tables) with their indexes and triggers.
+    /// Reads the schema of `conn`'s main database ([`user_objects`]).
     pub fn read(conn: &Connection, exclude: &[&str]) -> Result<Schema> {
-        let excluded = |t: &str| exclude.iter().any(|e| e.eq_ignore_ascii_case(t)) || t.to_ascii_lowercase().starts_with("sqlite_");
-        let mut shadow = Vec::new();
-        {
-            let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_error)?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
-            for r in rows {
-                shadow.push(key(&r.map_err(sql_error)?));
-            }
-        }
-        let mut objects: Vec<(String, String, String, String)> = Vec::new();
-        {
-            let mut st =
-                conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name").map_err(sql_error)?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sql_error)?;
-            for r in rows {
-                objects.push(r.map_err(sql_error)?);
-            }
-        }
         let mut s = Schema::default();
         let mut probe = DefaultProbe::default();
-        for (kind, name, table, sql) in objects {
-            if excluded(&name) || excluded(&table) || shadow.contains(&key(&name)) {
-                continue;
-            }
+        for (kind, name, table, sql) in user_objects(conn, exclude)? {
             match kind.as_str() {
                 "table" => {
                     let t = read_table(conn, &name, &sql, &mut probe)?;

@@ -5,16 +5,17 @@ use rusqlite::Connection;
 
 use super::args::Args;
 use super::authoring::generate;
-use super::commands::{map_of, read_files};
+use super::commands::{map_of, open_db, read_files};
 use super::host::Host;
 use super::Output;
+use crate::autogen::model::user_objects;
 use crate::autogen::tokens::quote;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::script::{self, Section};
 use crate::core::version_sql::HISTORY_TABLE;
 use crate::sqlite::runner::{Engine, Options, TransactionMode};
-use crate::sqlite::{sql_error, version_table};
+use crate::sqlite::version_table;
 
 pub const DEFAULT_MESSAGE: &str = "adopt existing schema";
 
@@ -34,28 +35,8 @@ pub struct Object {
 /// SQLite's own objects, automatic indexes, virtual tables' shadow tables and the
 /// version and history tables (`exclude`).
 pub fn objects(conn: &Connection, exclude: &[&str]) -> Result<Vec<Object>> {
-    let mut shadow = Vec::new();
-    {
-        let mut st = conn.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'").map_err(sql_error)?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql_error)?;
-        for r in rows {
-            shadow.push(r.map_err(sql_error)?.to_ascii_lowercase());
-        }
-    }
-    let skip = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        t.starts_with("sqlite_") || shadow.contains(&t) || exclude.iter().any(|e| e.eq_ignore_ascii_case(&t))
-    };
-    let mut st = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid").map_err(sql_error)?;
-    let rows = st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
-        .map_err(sql_error)?;
     let mut out = Vec::new();
-    for r in rows {
-        let (kind, name, table, sql) = r.map_err(sql_error)?;
-        if skip(&name) || skip(&table) {
-            continue;
-        }
+    for (kind, name, _, sql) in user_objects(conn, exclude)? {
         let references = if kind == "table" { parents(conn, &name) } else { vec![] };
         out.push(Object { kind, name, sql, references });
     }
@@ -117,10 +98,7 @@ pub fn adopt(args: &Args, dir: &str, host: &dyn Host, out: &mut Output) -> Resul
         return Err(Error::Usage(format!("schema file '{schema_path}' already exists: adopt --write-schema does not overwrite it")));
     }
     let table = args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into());
-    let conn = host.open_db(db, false)?.ok_or_else(|| Error::Io(format!("database '{db}' does not exist")))?;
-    if let Some(ms) = args.global.busy_timeout_ms {
-        conn.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(sql_error)?;
-    }
+    let conn = open_db(args, host, db, false)?.ok_or_else(|| Error::Io(format!("database '{db}' does not exist")))?;
     let rows = version_table::read_rows(&conn, &table)?;
     if !rows.is_empty() {
         return Err(Error::Usage(format!(

@@ -173,7 +173,7 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
     let current = match &args.global.db {
         None => autogen::head_schema(map, &table)?,
         Some(db) => {
-            let conn = host.open_db(db, false)?;
+            let conn = super::commands::open_db(args, host, db, false)?;
             let rows = match &conn {
                 Some(c) => crate::sqlite::version_table::read_rows(c, &table)?,
                 None => vec![],

@@ -34,11 +34,7 @@ impl Ctx<'_> {
         self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
     }
     fn open(&self, create: bool) -> Result<Option<Connection>> {
-        let conn = self.host.open_db(self.db_path()?, create)?;
-        if let (Some(c), Some(ms)) = (&conn, self.args.global.busy_timeout_ms) {
-            c.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(crate::sqlite::sql_error)?;
-        }
-        Ok(conn)
+        open_db(self.args, self.host, self.db_path()?, create)
     }
     /// The version table's rows; none for a database that does not exist yet. A row
     /// these migrations do not know means the database is ahead of them.
@@ -82,6 +78,16 @@ impl Ctx<'_> {
             transaction: if self.args.global.per_migration { TransactionMode::PerMigration } else { TransactionMode::All },
         }
     }
+}
+
+/// Opens the database through the host, waiting `--busy-timeout` (when given) for
+/// other connections' locks; `None` when it does not exist and `create` is false.
+pub(super) fn open_db(args: &Args, host: &dyn Host, path: &str, create: bool) -> Result<Option<Connection>> {
+    let conn = host.open_db(path, create)?;
+    if let (Some(c), Some(ms)) = (&conn, args.global.busy_timeout_ms) {
+        c.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(crate::sqlite::sql_error)?;
+    }
+    Ok(conn)
 }
 
 /// Reads and parses every migration of `dir` into a validated map.

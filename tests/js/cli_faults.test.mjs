@@ -74,15 +74,15 @@ test("FIFOs are refused with IO_ERROR naming them, not read (athanor.ini, a migr
 
 test("a symlinked migration is followed; a dangling one is refused", () => {
   const linked = (p) => {
-    mkdirSync(join(p, "shared"));
-    writeFileSync(join(p, "shared/a2.sql"), migration("a2", "a1", "CREATE TABLE u (id INTEGER);"));
-    symlinkSync("../shared/a2.sql", join(p, "m/a2_u.sql"));
+    mkdirSync(join(p, "elsewhere"));
+    writeFileSync(join(p, "elsewhere/a2.sql"), migration("a2", "a1", "CREATE TABLE u (id INTEGER);"));
+    symlinkSync("../elsewhere/a2.sql", join(p, "m/a2_u.sql"));
   };
   let r = both(linked, ["--dir", "m", "--db", "x.db", "upgrade", "head"]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /Running upgrade a1 -> a2/);
   assert.equal(run(npm, r.dir, ["--dir", "m", "--db", "x.db", "current"]).stdout, "a2 (head)\n");
-  r = both((p) => symlinkSync("../shared/none.sql", join(p, "m/a2_gone.sql")), ["--dir", "m", "--db", "x.db", "upgrade", "head"]);
+  r = both((p) => symlinkSync("../elsewhere/none.sql", join(p, "m/a2_gone.sql")), ["--dir", "m", "--db", "x.db", "upgrade", "head"]);
   assert.equal(r.stderr, "FAILED [IO_ERROR]: cannot read '<P>/m/a2_gone.sql': it is a symlink to nothing, not a regular file\n");
   assert.equal(existsSync(join(r.dir, "x.db")), false);
 });
