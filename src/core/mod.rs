@@ -3,6 +3,7 @@
 
 pub mod bitset;
 pub mod closure;
+pub mod connection;
 pub mod error;
 pub mod graph;
 pub mod integrity;

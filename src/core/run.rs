@@ -6,12 +6,11 @@
 //! transaction is still open, and the plan made again when another migrator moved the
 //! version table between per-migration transactions.
 //!
-//! It does no I/O: every read and write is a call on a [`RunHost`], which each host
-//! implements (rusqlite for the native CLI and the embedded wasm engine). The calls are
-//! synchronous, as every host SQLite but D1's and libSQL's answers: those two take a
-//! whole run as one batch (a host that collects the statements, with guards for what it
-//! was told), not a call per statement. (An `async` trait was tried: the run's state
-//! machine cost the wasm 5 KiB gzip.)
+//! It does no I/O: every read and write is a call on a [`RunHost`]: a SQLite connection
+//! ([`super::connection::SqlHost`]: rusqlite, or a JS driver through the wasm), or for
+//! D1 and libSQL, which answer asynchronously, [`super::batch::BatchHost`], which
+//! collects the whole run as one batch with guards for what it was told. (An `async`
+//! trait was tried: the run's state machine cost the wasm 5 KiB gzip.)
 
 use std::collections::{HashMap, VecDeque};
 
@@ -20,7 +19,7 @@ use super::graph::RevisionMap;
 use super::integrity;
 use super::plan::{self, Plan, Step, StepKind, VersionOp};
 use super::script::Section;
-use super::statements::split_statements;
+use super::statements::{split_statements, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransactionMode {
@@ -88,8 +87,11 @@ pub trait RunHost {
     fn set_foreign_keys(&mut self, value: i64) -> Result<()>;
     /// Whether a transaction is open; `None` when the host cannot tell.
     fn in_transaction(&mut self) -> Option<bool>;
-    /// Runs one statement to completion.
-    fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure>;
+    /// Runs one statement of a migration to completion.
+    fn exec(&mut self, statement: &Statement) -> std::result::Result<(), SqlFailure>;
+    /// The step whose statements come next (a host that collects statements notes
+    /// where each came from).
+    fn step_started(&mut self, _step: &Step) {}
     /// Creates the version table when missing.
     fn ensure_version_table(&mut self) -> Result<()>;
     /// Applies one change to the version table's rows: how many rows it changed.
@@ -119,7 +121,7 @@ enum History {
 /// One run over `host`. `verify`: check the checksums of what is applied (not for a
 /// stamp, which is how an edited migration is accepted). `planner`: the plan from the
 /// version table's rows.
-pub struct Run<'r, H: RunHost> {
+pub struct Run<'r, H: RunHost + ?Sized> {
     pub host: &'r mut H,
     pub map: &'r RevisionMap,
     pub options: &'r Options,
@@ -132,7 +134,7 @@ pub struct Run<'r, H: RunHost> {
     pub between: Option<&'r mut dyn FnMut()>,
 }
 
-impl<'r, H: RunHost> Run<'r, H> {
+impl<'r, H: RunHost + ?Sized> Run<'r, H> {
     pub fn new(host: &'r mut H, map: &'r RevisionMap, options: &'r Options) -> Run<'r, H> {
         Run {
             host,
@@ -366,8 +368,9 @@ impl<'r, H: RunHost> Run<'r, H> {
     fn run_section(&mut self, step: &Step, section: &Section) -> Result<()> {
         let Some(rev) = step.revision() else { return Ok(()) };
         let script = &self.map.node(rev).script;
+        self.host.step_started(step);
         for st in split_statements(&section.sql, section.first_line) {
-            let failure = match self.host.exec(&st.sql) {
+            let failure = match self.host.exec(&st) {
                 Err(f) => f,
                 // Files with such statements are refused when read; this catches
                 // anything else that ends the run's transaction, before a version row

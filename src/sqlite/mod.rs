@@ -1,6 +1,7 @@
 //! The execution layer: runs the core's plans on SQLite through rusqlite (bundled
 //! SQLite natively, sqlite-wasm-rs on wasm32). The only module that names rusqlite.
 
+pub mod connection;
 pub mod runner;
 pub mod version_table;
 

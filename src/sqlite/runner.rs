@@ -2,122 +2,16 @@
 //! connection (bundled SQLite natively, sqlite-wasm-rs in the wasm). This file only
 //! executes: the order of steps, transactions, checks and bookkeeping are the core's.
 
-use std::collections::HashMap;
-
 use rusqlite::Connection;
 
-use super::{sql_error, sqlite_code, version_table as vt};
+use super::connection::Rusqlite;
+use super::version_table as vt;
+use crate::core::connection::SqlHost;
 use crate::core::error::Result;
 use crate::core::graph::RevisionMap;
-use crate::core::plan::{self, Plan, VersionOp};
+use crate::core::plan::{self, Plan};
+use crate::core::run::Run;
 pub use crate::core::run::{Event, Options, Report, TransactionMode};
-use crate::core::run::{Run, RunHost, SqlFailure};
-
-fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
-    }
-}
-
-/// A rusqlite connection as the run's host.
-struct SqliteHost<'c> {
-    conn: &'c Connection,
-    table: &'c str,
-}
-
-impl RunHost for SqliteHost<'_> {
-    fn read_rows(&mut self) -> Result<Vec<String>> {
-        vt::read_rows(self.conn, self.table)
-    }
-
-    fn read_history(&mut self) -> Result<HashMap<String, String>> {
-        vt::checksums(self.conn, self.table)
-    }
-
-    fn begin(&mut self) -> Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)
-    }
-
-    fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(sql_error)
-    }
-
-    fn rollback(&mut self) {
-        // The connection may already have rolled back on error; that is fine.
-        if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-
-    /// SQLite's `locking_mode = EXCLUSIVE`: locks outlive COMMIT, so the file stays
-    /// locked between this connection's transactions (other connections' reads wait
-    /// too). In WAL mode this needs the file alone: with another connection open, the
-    /// next BEGIN ends LOCKED, before the section.
-    fn hold_lock(&mut self) -> Result<bool> {
-        let mode: String = self.conn.query_row("PRAGMA main.locking_mode", [], |r| r.get(0)).map_err(sql_error)?;
-        // Already exclusive (the caller's setting, or a memory database): nothing to
-        // take here, nor to give back.
-        if mode.eq_ignore_ascii_case("exclusive") {
-            return Ok(false);
-        }
-        self.conn.execute_batch("PRAGMA main.locking_mode = EXCLUSIVE").map_err(sql_error)?;
-        Ok(true)
-    }
-
-    fn release_lock(&mut self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA main.locking_mode = NORMAL").map_err(sql_error)?;
-        // NORMAL alone keeps the locks until the file is next accessed; inside an open
-        // transaction they go when it ends.
-        self.conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())).map_err(sql_error)
-    }
-
-    fn foreign_keys(&mut self) -> Result<i64> {
-        self.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(sql_error)
-    }
-
-    fn set_foreign_keys(&mut self, value: i64) -> Result<()> {
-        self.conn.execute_batch(&format!("PRAGMA foreign_keys = {value}")).map_err(sql_error)
-    }
-
-    fn in_transaction(&mut self) -> Option<bool> {
-        Some(!self.conn.is_autocommit())
-    }
-
-    fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure> {
-        execute_one(self.conn, sql).map_err(|e| SqlFailure { message: sqlite_message(&e), code: sqlite_code(&e) })
-    }
-
-    fn ensure_version_table(&mut self) -> Result<()> {
-        vt::ensure(self.conn, self.table)
-    }
-
-    fn change_row(&mut self, op: &VersionOp) -> Result<usize> {
-        let (sql, params) = crate::core::version_sql::change_sql(self.table, op);
-        self.conn.prepare_cached(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&params))).map_err(sql_error)
-    }
-
-    fn record(&mut self, applied: &[(String, String, i64)]) -> Result<()> {
-        vt::record(self.conn, self.table, applied)
-    }
-
-    fn forget(&mut self, revisions: &[String]) -> Result<()> {
-        vt::forget(self.conn, self.table, revisions)
-    }
-
-    fn purge(&mut self) -> Result<()> {
-        vt::purge(self.conn, self.table)?;
-        vt::forget_all(self.conn, self.table)
-    }
-
-    fn now_ms(&self) -> f64 {
-        now_ms()
-    }
-}
 
 /// A migration engine over one connection and one revision map.
 pub struct Engine<'a> {
@@ -152,7 +46,8 @@ impl<'a> Engine<'a> {
     }
 
     fn run(&self, verify: bool, planner: &dyn Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
-        let mut host = SqliteHost { conn: self.conn, table: &self.options.version_table };
+        let mut conn = Rusqlite(self.conn);
+        let mut host = SqlHost::new(&mut conn, &self.options.version_table);
         let mut run = Run::new(&mut host, self.map, &self.options);
         #[cfg(all(test, not(target_arch = "wasm32")))]
         let mut between = tests::between_transactions;
