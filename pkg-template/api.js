@@ -5,7 +5,7 @@
 
 import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
-import { readRowsWith, runOnAdapter, stampOnAdapter } from "./runner.js";
+import { readRowsWith, runOnAdapter } from "./runner.js";
 
 export { MigrationError };
 
@@ -118,7 +118,7 @@ class AdapterMigrator {
         rows = await this.#readRows();
         if (this.#atHeads(target, rows)) return { steps: [], before: rows, after: rows, warnings: [] };
       }
-      return await runOnAdapter(this.#plan, this.#adapter, direction, target, { onProgress, perMigration: this.#perMigration, rows });
+      return await runOnAdapter(this.#plan, this.#adapter, direction, [target], { onProgress, perMigration: this.#perMigration });
     } catch (e) {
       throw toMigrationError(e);
     }
@@ -135,9 +135,7 @@ class AdapterMigrator {
   /** Sets the version table without running migrations; `purge` also forgets every
    * recorded checksum (how an edited migration is accepted). */
   async stamp(targets, { purge = false } = {}) {
-    return stampOnAdapter(this.#plan, this.#adapter, Array.isArray(targets) ? targets : [targets], purge).catch((e) => {
-      throw toMigrationError(e);
-    });
+    return runOnAdapter(this.#plan, this.#adapter, "stamp", Array.isArray(targets) ? targets : [targets], { purge, perMigration: this.#perMigration });
   }
 
   async rows() {

@@ -1,165 +1,136 @@
-// Runs the wasm Planner's plans through a host adapter (adapters.js): the same checks
-// and bookkeeping as the embedded engine (src/sqlite/runner.rs) on whatever SQLite the
-// host gives. The Planner decides (plans, checksums); this file only moves rows.
-import { MigrationError } from "./errors.js";
+// Runs on a host's SQLite through its adapter (adapters.js). The run itself (plan,
+// locks, checks, version and history writes) is the wasm's, written once in the core:
+// over a synchronous connection the wasm calls the adapter's primitives (`runOn`);
+// hosts that answer asynchronously (D1, libSQL) get the run as batches (`batch`), each
+// one transaction that starts with a guard, and this file only sends them.
+import { MigrationError, toMigrationError } from "./errors.js";
 
 const message = (e) => (e && typeof e === "object" && "message" in e ? String(e.message) : String(e));
-/** SQLite's extended result code, where the host's error carries one: node:sqlite's
- * `errcode`, sqlite-wasm's `resultCode` (better-sqlite3 and D1 give only names or text). */
-const sqliteCode = (e) => [e?.errcode, e?.resultCode].find((c) => Number.isInteger(c));
 
-/** Rows of a query of athanor's tables; none when the table does not exist yet. */
-async function readOwn(adapter, sql, params, what) {
+/** Rows of a query of athanor's tables (first column); `null` when the table does not
+ * exist yet. */
+async function readTable(adapter, sql, params, what) {
   try {
     return (await adapter.query(sql, params)).map(String);
   } catch (e) {
-    if (/no such table/i.test(message(e))) return [];
-    throw new MigrationError(`cannot read the ${what}: ${message(e)}`, "SQLITE_ERROR");
+    if (/no such table/i.test(message(e))) return null;
+    throw new MigrationError(`cannot read the ${what}: ${message(e)}`, /locked|busy/i.test(message(e)) ? "LOCKED" : "SQLITE_ERROR");
   }
 }
 
 /** The version table's rows through `adapter` (`sql` from the wasm's versionRowsSql). */
-export function readRowsWith(sql, adapter) {
-  return readOwn(adapter, sql, [], "version table");
+export async function readRowsWith(sql, adapter) {
+  return (await readTable(adapter, sql, [], "version table")) ?? [];
 }
 
-/** The version table's rows through `adapter`. */
-export function readRows(planner, adapter) {
-  return readRowsWith(planner.readRowsSql(), adapter);
-}
-
-/** The recorded checksums (`revision checksum`), as the Planner takes them. */
-function readChecksums(planner, adapter) {
-  return readOwn(adapter, planner.checksumsSql(), planner.checksumsParams(), "history table");
-}
-
-/** Runs one planned step; a failure names the revision and, when the host's message
- * quotes it, the statement. */
-async function runStep(adapter, step) {
-  let changes;
+/** A run of `kind` ("upgrade" | "downgrade" | "stamp") to `targets` through `adapter`;
+ * resolves to the report. */
+export async function runOnAdapter(planner, adapter, kind, targets, { onProgress, perMigration = false, purge = false } = {}) {
   try {
-    changes = await adapter.step(step);
+    if (adapter.connection) {
+      const run = () => planner.runOn(adapter.connection, kind, targets, { perMigration, purge, hostTransaction: Boolean(adapter.transaction) }, onProgress ?? null);
+      return adapter.transaction ? adapter.transaction(run) : run();
+    }
+    return await runBatched(planner, adapter, kind, targets, { onProgress, perMigration, purge });
   } catch (e) {
-    if (e instanceof MigrationError) throw e;
-    const failing = e?.athanorStatement ?? step.statements.find((s) => message(e).includes(s.code)) ?? null;
-    throw new MigrationError(
-      `Migration ${step.revision ?? "(stamp)"} failed (${adapter.name}): ${message(e)}`,
-      "MIGRATION_FAILED",
-      { revision: step.revision, file: step.file, statement: failing?.code, line: failing?.line, sqliteMessage: message(e), sqliteCode: sqliteCode(e) },
-    );
-  }
-  const wrong = step.writes.findIndex((w, i) => w.expectOne && changes[i] !== 1);
-  if (wrong >= 0) {
-    throw new MigrationError(`version table write ${step.writes[wrong].sql} touched ${changes[wrong]} rows, expected 1`, "VERSION_TABLE");
+    throw toMigrationError(e);
   }
 }
 
-/** The whole run in one transaction when the adapter can (`begin`) and the caller did
- * not ask for one per migration; otherwise each step is its own. */
-function transaction(adapter, perMigration) {
-  const whole = !perMigration && typeof adapter.begin === "function";
-  let open = false;
-  return {
-    whole,
-    async begin() {
-      if (whole && !open) {
-        await adapter.begin();
-        open = true;
-      }
-    },
-    async commit() {
-      if (open) {
-        open = false;
-        await adapter.commit();
-      }
-    },
-    async rollback() {
-      if (open) {
-        open = false;
-        await adapter.rollback();
-      }
-    },
-  };
-}
+/** How often a run plans again after its guard found that another migrator moved the
+ * version table (each time, that one has finished a batch of its own). */
+const RACES = 20;
 
-/** Runs an upgrade or downgrade through `adapter`. As in the embedded engine: a first
- * look takes no lock (nothing to do: nothing written, nothing hashed); then, under the
- * run's lock where there is one, the rows are read again, applied revisions' checksums
- * verified, and each step checked against the version table before the next; if
- * another migrator moved it, what that one applied is verified too and the rest planned
- * again. Each step's writes prune the history as the embedded engine does. `rows`: the
- * first look's rows, when the caller has just read them. */
-export async function runOnAdapter(planner, adapter, direction, target, { onProgress, perMigration = false, rows: first } = {}) {
-  const before = first ?? (await readRows(planner, adapter));
-  let plan = planner.plan(direction, target, before, []);
-  if (plan.steps.length === 0) return { steps: [], before, after: before, warnings: plan.warnings };
-  /** The plan from `rows` with the history as recorded now, once its checksums pass. */
-  const planFrom = async (rows) => {
-    const recorded = await readChecksums(planner, adapter);
-    const again = planner.plan(direction, target, rows, recorded);
-    planner.verify(rows, recorded);
-    return again;
-  };
-  const tx = transaction(adapter, perMigration);
+/** The run as batches: each part is sent as one batch, which the host runs as one
+ * transaction. When a part fails and the version table is no longer what it was planned
+ * from, another migrator got there first: plan again from what it left. Otherwise a
+ * statement failed: the parts before it stay applied (all of the run, with one part),
+ * and the error names the statement. Past the adapter's `maxBatch` statements, a batch
+ * per migration, and the report says so. */
+async function runBatched(planner, adapter, kind, targets, { onProgress, perMigration, purge }) {
   const done = [];
-  try {
-    await tx.begin();
-    let rows = await readRows(planner, adapter);
-    plan = await planFrom(rows);
-    for (const ddl of planner.setupSql()) await adapter.exec(ddl);
-    let steps = plan.steps;
-    while (steps.length) {
-      const step = steps.shift();
-      const total = done.length + steps.length + 1;
-      // Checked under the run's transaction; where the adapter can, the file stays locked
-      // from there to a transaction:false step's version row, so no other migrator runs
-      // the section too (as the embedded engine).
-      const held = !step.transactional && tx.whole && (await adapter.holdLock?.());
-      let ok = false;
+  let before = null;
+  let warnings = [];
+  let perStep = perMigration;
+  let fellBack = false;
+  for (let attempt = 0; ; attempt++) {
+    const rows = await readTable(adapter, planner.readRowsSql(), [], "version table");
+    const recorded = await readTable(adapter, planner.checksumsSql(), planner.checksumsParams(), "history table");
+    before ??= rows ?? [];
+    let run = planner.batch(kind, targets, rows, recorded, { perMigration: perStep, purge });
+    if (!perStep && adapter.maxBatch && run.parts.some((p) => p.statements.length > adapter.maxBatch)) {
+      perStep = fellBack = true;
+      run = planner.batch(kind, targets, rows, recorded, { perMigration: true, purge });
+    }
+    if (attempt === 0) warnings = run.warnings;
+    let raced = false;
+    for (const [k, part] of run.parts.entries()) {
+      const steps = part.steps.map((i) => run.steps[i]);
+      const index = done.length;
+      for (const [j, s] of steps.entries()) onProgress?.({ ...s, index: index + j, phase: "start" });
+      const started = Date.now();
       try {
-        if (!step.transactional) await tx.commit();
-        onProgress?.({ ...step, index: done.length, total, phase: "start" });
-        await runStep(adapter, step);
-        onProgress?.({ ...step, index: done.length, total, phase: "done" });
-        done.push(step);
-        ok = true;
-      } finally {
-        // A failure to give it back is reported unless the step's own error is.
-        if (held) await adapter.releaseLock().catch((e) => { if (ok) throw e; });
+        await adapter.batch(part.statements);
+      } catch (e) {
+        const now = await readTable(adapter, planner.readRowsSql(), [], "version table");
+        const planned = k === 0 ? rows : part.rows;
+        if (!sameRows(now, planned)) {
+          if (attempt >= RACES) throw new MigrationError(`the version table kept moving under ${RACES} runs of other migrators`, "LOCKED");
+          raced = true;
+          break;
+        }
+        throw await statementFailure(adapter, part.statements, e);
       }
-      await tx.begin();
-      rows = await readRows(planner, adapter);
-      if (rows.join() !== step.rowsAfter.join() && steps.length) {
-        // Another migrator moved the version table meanwhile: check what it applied, as
-        // at the start, and plan the rest again.
-        steps = (await planFrom(rows)).steps;
+      const ms = (Date.now() - started) / Math.max(steps.length, 1);
+      for (const [j, s] of steps.entries()) {
+        const step = { ...s, index: index + j, ms };
+        onProgress?.({ ...step, phase: "done" });
+        done.push(step);
       }
     }
-    await tx.commit();
-    return { steps: done, before, after: rows, warnings: plan.warnings };
-  } catch (e) {
-    await tx.rollback();
-    throw e;
+    if (raced) continue;
+    const after = run.parts.length ? run.after : (rows ?? []);
+    if (fellBack) {
+      warnings = [...warnings, `the run was sent as one batch per migration: its whole would pass ${adapter.maxBatch} statements, ${adapter.name}'s limit for one batch; a failure leaves the migrations before it applied`];
+    }
+    const total = done.length;
+    return { steps: done.map((s) => ({ ...s, total })), before, after, warnings, batches: fellBack ? "per-migration" : "one" };
   }
 }
 
-/** `stamp targets [--purge]` through `adapter`: one step of version-table and history
- * writes, run atomically; no migration runs and no checksum is verified (stamp is how
- * an edited migration is accepted). */
-export async function stampOnAdapter(planner, adapter, targets, purge) {
-  const tx = transaction(adapter, false);
-  try {
-    await tx.begin();
-    const rows = await readRows(planner, adapter);
-    const plan = planner.stamp(targets, purge, rows, await readChecksums(planner, adapter));
-    if (plan.steps.length) {
-      for (const ddl of planner.setupSql()) await adapter.exec(ddl);
-      await runStep(adapter, plan.steps[0]);
-    }
-    await tx.commit();
-    return { steps: plan.steps, before: plan.before, after: plan.after, warnings: plan.warnings };
-  } catch (e) {
-    await tx.rollback();
-    throw e;
+/** Rows as read; `null` (no table) equals only `null`. */
+function sameRows(now, planned) {
+  if (now === null || planned === null) return now === planned;
+  return now.length === planned.length && now.every((r, i) => r === planned[i]);
+}
+
+/** The failing statement of a batch that failed (the host's error does not say which):
+ * bisect over prefixes, each probe ended by a statement that always fails, so the host
+ * rolls the probe back whole. Runs only after a failure. */
+async function statementFailure(adapter, statements, error) {
+  const SENTINEL = "athanor_probe_rollback";
+  let lo = 0;
+  let hi = statements.length; // the first failing index is in [lo, hi]; hi: none of them
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const probe = [...statements.slice(0, mid + 1), { sql: `SELECT ${SENTINEL}()`, params: [] }];
+    const passed = await adapter.batch(probe).then(
+      () => false,
+      (e) => message(e).includes(SENTINEL),
+    );
+    if (passed) lo = mid + 1;
+    else hi = mid;
   }
+  const s = statements[lo];
+  const what = message(error);
+  if (!s?.revision) {
+    return new MigrationError(`${adapter.name}: athanor's version-table write failed: ${what}`, /locked|busy/i.test(what) ? "LOCKED" : "VERSION_TABLE");
+  }
+  return new MigrationError(`Migration ${s.revision} failed (${adapter.name}): ${what}`, "MIGRATION_FAILED", {
+    revision: s.revision,
+    file: s.file,
+    line: s.line,
+    statement: s.statement,
+    sqliteMessage: what,
+  });
 }

@@ -206,7 +206,8 @@ impl<C: Connection + ?Sized> RunHost for SqlHost<'_, C> {
         }
         exec(self.conn, &history_table_sql())?;
         let now = values(self.conn, "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')", &[])?.pop().unwrap_or_default();
-        for chunk in applied.chunks(150) {
+        // 100 bound parameters a statement: the most a Durable Object (and D1) allows.
+        for chunk in applied.chunks(20) {
             let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let sql = format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES {rows}");
             let mut params = Vec::with_capacity(chunk.len() * 5);

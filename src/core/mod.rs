@@ -1,6 +1,7 @@
 //! The pure core: scripts, the revision map, targets, the planner and offline SQL.
 //! No SQLite, no JS, no I/O.
 
+pub mod batch;
 pub mod bitset;
 pub mod closure;
 pub mod connection;

@@ -121,8 +121,9 @@ enum History {
 /// One run over `host`. `verify`: check the checksums of what is applied (not for a
 /// stamp, which is how an edited migration is accepted). `planner`: the plan from the
 /// version table's rows.
-pub struct Run<'r, H: RunHost + ?Sized> {
-    pub host: &'r mut H,
+pub struct Run<'r> {
+    /// Behind `dyn`: one copy of the run in the wasm, whichever hosts it serves.
+    pub host: &'r mut dyn RunHost,
     pub map: &'r RevisionMap,
     pub options: &'r Options,
     /// Whether a transaction of ours is open, and whether we hold the file's lock: what
@@ -134,8 +135,8 @@ pub struct Run<'r, H: RunHost + ?Sized> {
     pub between: Option<&'r mut dyn FnMut()>,
 }
 
-impl<'r, H: RunHost + ?Sized> Run<'r, H> {
-    pub fn new(host: &'r mut H, map: &'r RevisionMap, options: &'r Options) -> Run<'r, H> {
+impl<'r> Run<'r> {
+    pub fn new(host: &'r mut dyn RunHost, map: &'r RevisionMap, options: &'r Options) -> Run<'r> {
         Run {
             host,
             map,
@@ -351,7 +352,14 @@ impl<'r, H: RunHost + ?Sized> Run<'r, H> {
     fn run_outside_transaction(&mut self, step: &Step, section: &Section) -> Result<()> {
         let fk = self.host.foreign_keys()?;
         let mut result = self.run_section(step, section);
-        if self.host.in_transaction() == Some(true) {
+        let open = self.host.in_transaction();
+        // A host that cannot tell gets a ROLLBACK after a failure anyway (SQLite refuses
+        // it harmlessly when nothing is open): a setting cannot be restored inside a
+        // transaction the section left open.
+        if open.is_none() && result.is_err() {
+            self.host.rollback();
+        }
+        if open == Some(true) {
             self.host.rollback();
             if result.is_ok() {
                 result = Err(Error::VersionTable(format!(

@@ -1,17 +1,16 @@
 //! `Migrator`: one revision map and one SQLite connection, exported to JS.
 
-use super::js::{opt_bool, opt_string, opt_u32, set, strings};
+use super::js::{opt_bool, opt_string, opt_u32};
 use js_sys::{Array, Function, Object};
 use rusqlite::Connection;
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
 use super::input;
-use super::views;
+use super::views::{self, report_js};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::core::plan::{Step, StepKind, VersionOp};
-use crate::sqlite::runner::{Engine, Event, Options, Report, TransactionMode};
+use crate::sqlite::runner::{Engine, Options, TransactionMode};
 use crate::sqlite::sql_error;
 
 /// `openMigrator`'s options as the wasm reads them (camelCase in JS).
@@ -37,68 +36,6 @@ pub struct Migrator {
     conn: Option<Connection>,
     config: Config,
     options: Options,
-}
-
-fn step_js(map: &RevisionMap, step: &Step, index: usize, total: usize) -> Object {
-    let o = Object::new();
-    let (direction, revision) = match step.kind {
-        StepKind::Upgrade(r) => ("upgrade", Some(r)),
-        StepKind::Downgrade(r) => ("downgrade", Some(r)),
-        StepKind::Stamp => ("stamp", None),
-    };
-    set(&o, "index", index as u32);
-    set(&o, "total", total as u32);
-    set(&o, "direction", direction);
-    set(&o, "revision", revision.map(|r| JsValue::from_str(map.id(r))).unwrap_or(JsValue::NULL));
-    set(&o, "message", revision.map(|r| JsValue::from_str(&map.node(r).script.message)).unwrap_or(JsValue::NULL));
-    set(&o, "from", strings(&step.from));
-    set(&o, "to", strings(&step.to));
-    let ops: Array = step
-        .ops
-        .iter()
-        .map(|op| {
-            let o = Object::new();
-            match op {
-                VersionOp::Insert(v) => {
-                    set(&o, "op", "insert");
-                    set(&o, "version", v.as_str());
-                }
-                VersionOp::Delete(v) => {
-                    set(&o, "op", "delete");
-                    set(&o, "version", v.as_str());
-                }
-                VersionOp::Update { from, to } => {
-                    set(&o, "op", "update");
-                    set(&o, "from", from.as_str());
-                    set(&o, "to", to.as_str());
-                }
-            }
-            JsValue::from(o)
-        })
-        .collect();
-    set(&o, "versionChanges", ops);
-    o
-}
-
-fn report_js(map: &RevisionMap, report: &Report) -> Object {
-    let o = Object::new();
-    let total = report.plan.steps.len();
-    let steps: Array = report
-        .plan
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let js = step_js(map, s, i, total);
-            set(&js, "ms", report.step_ms.get(i).copied().unwrap_or(0.0));
-            JsValue::from(js)
-        })
-        .collect();
-    set(&o, "steps", steps);
-    set(&o, "before", strings(&report.plan.before));
-    set(&o, "after", strings(&report.plan.after));
-    set(&o, "warnings", strings(&report.plan.warnings));
-    o
 }
 
 impl Config {
@@ -156,17 +93,7 @@ impl Migrator {
 
     fn run(&self, up: bool, target: &str, progress: Option<Function>) -> Result<Object> {
         let map = &self.map;
-        let mut on_event = |e: &Event| {
-            let Some(f) = &progress else { return };
-            let (phase, index, total, step) = match e {
-                Event::StepStarted { index, total, step } => ("start", *index, *total, *step),
-                Event::StepFinished { index, total, step, .. } => ("done", *index, *total, *step),
-            };
-            let js = step_js(map, step, index, total);
-            set(&js, "phase", phase);
-            // A throwing progress callback must not abort a migration half-way.
-            let _ = f.call1(&JsValue::NULL, &js);
-        };
+        let mut on_event = views::on_progress(map, progress.as_ref());
         let engine = self.engine()?;
         let report = if up { engine.upgrade(target, &mut on_event)? } else { engine.downgrade(target, &mut on_event)? };
         Ok(report_js(map, &report))

@@ -6,6 +6,7 @@ mod autogen;
 #[cfg(feature = "cli")]
 mod cli;
 mod error;
+mod host_run;
 mod input;
 mod js;
 #[cfg(feature = "sqlite")]

@@ -249,13 +249,19 @@ for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
     // our a1a1, between our per-migration transactions (the adapter's step is the hook).
     const theirs = { ...grown(base), "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x, y);", "DROP TABLE b;") };
     const inner = db.adapter();
+    const otherMigrator = await db.open(theirs);
     let other = null;
+    let commits = 0;
+    // A run over a synchronous connection is synchronous inside: the other migrator's
+    // upgrade runs to its end within this call, right after our a1a1 committed.
     const adapter = {
       ...inner,
-      async step(step) {
-        const changes = await inner.step(step);
-        if (step.revision === "a1a1") other = await (await db.open(theirs)).upgrade("b2b2");
-        return changes;
+      connection: {
+        ...inner.connection,
+        exec(sql) {
+          inner.connection.exec(sql);
+          if (sql === "COMMIT" && ++commits === 1) otherMigrator.upgrade("b2b2").then((r) => (other = r));
+        },
       },
     };
     const m = await db.open(grown(base), { transactionPerMigration: true, adapter });
@@ -379,16 +385,23 @@ test("better-sqlite3 on a file: the file stays locked through a transaction:fals
   const mine = new BetterSqlite3(path);
   const other = new BetterSqlite3(path, { timeout: 100 }); // another process's connection
   let raced;
-  const adapter = athanor.betterSqlite3(mine);
-  const step = adapter.step.bind(adapter);
-  // Right where the section is about to run outside any transaction, the other migrator tries.
-  adapter.step = async (s) => {
-    if (s.revision === "b2b2") raced = await (await openMigrator({ migrations: set, adapter: athanor.betterSqlite3(other) })).upgrade("head").then((r) => r.steps.length, (e) => e.code);
-    return step(s);
+  const inner = athanor.betterSqlite3(mine);
+  const otherMigrator = await openMigrator({ migrations: set, adapter: athanor.betterSqlite3(other) });
+  // Right where the section is about to run outside any transaction, the other migrator
+  // tries (its run over a synchronous connection completes within this call).
+  const adapter = {
+    ...inner,
+    connection: {
+      ...inner.connection,
+      exec(sql) {
+        if (sql.includes("VALUES ('b2b2')")) otherMigrator.upgrade("head").then((r) => (raced = r.steps.length), (e) => (raced = e.code));
+        inner.connection.exec(sql);
+      },
+    },
   };
   const report = await (await openMigrator({ migrations: set, adapter })).upgrade("head");
   assert.deepEqual(report.steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
-  assert.equal(raced, "SQLITE_ERROR", "the other migrator could not even read the version table");
+  assert.equal(raced, "LOCKED", "the other migrator could not even read the version table");
   assert.deepEqual(other.prepare("SELECT step FROM log ORDER BY rowid").pluck().all(), ["a1a1", "b2b2", "c3c3"]);
   assert.deepEqual(other.prepare("SELECT version_num FROM alembic_version").pluck().all(), ["c3c3"]);
   other.close();

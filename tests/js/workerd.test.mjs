@@ -274,9 +274,9 @@ test("D1: upgrade to head, no-op, downgrade -1 and back, failing revision stops 
   const text = Object.entries(migrationSets().broken).find(([f]) => f.startsWith(SECOND))[1];
   assert.equal(bad.data.statement, "INSERT INTO no_such_table VALUES (1);");
   assert.equal(bad.data.line, text.split("\n").indexOf("INSERT INTO no_such_table VALUES (1);") + 1);
-  assert.deepEqual(bad.rows, [FIRST]);
-  // The failing step's batch rolled back as a whole: its CREATE TABLEs are gone too.
-  assert.ok(bad.tables.includes("note"), JSON.stringify(bad.tables));
+  // The whole run was one batch: the revision before the failing one is gone too.
+  assert.deepEqual(bad.rows, []);
+  assert.ok(!bad.tables.includes("note"), JSON.stringify(bad.tables));
   assert.ok(!bad.tables.includes("tag") && !bad.tables.includes("note_tag"), JSON.stringify(bad.tables));
 });
 
@@ -408,7 +408,7 @@ for (const host of ["d1", "do"]) {
 
 // The corpus histories (tests/fixtures/corpus) through D1 and a Durable Object: upgrade head,
 // then downgrade base where the project ships downgrades. D1 and DO storage enforce
-// foreign keys and run each step on its own (a batch, a transactionSync), so outcomes are
+// foreign keys and run the whole run as one batch or one transactionSync, so outcomes are
 // compared with the embedded engine where they can agree, and otherwise asserted as the
 // corpus documents them (SOURCES.md).
 const up = [{ op: "upgrade", target: "head" }];
@@ -438,7 +438,7 @@ for (const host of ["d1", "do"]) {
     });
   }
 
-  test(`${host}: corpus memos fails at 0.3/00 with foreign keys enforced and stays at the revision before`, { timeout: 120_000 }, async () => {
+  test(`${host}: corpus memos fails at 0.3/00 with foreign keys enforced and leaves the database as it was`, { timeout: 120_000 }, async () => {
     // SOURCES.md: with foreign_keys=ON and the PRAGMA ignored inside a transaction,
     // 0.3/00's DROP TABLE fails on the FK that 0.2/00's rename left dangling. The
     // embedded engine runs with foreign keys off (memos' profile) and gets to head.
@@ -447,26 +447,22 @@ for (const host of ["d1", "do"]) {
     assert.equal(got.code, "MIGRATION_FAILED");
     assert.equal(got.revision, "338b77cfccaf");
     assert.match(got.message, /no such table: main\._user_old/);
-    const [want] = await embedded(sets, [{ op: "upgrade", target: "3fcb698c4d66" }]);
-    assert.deepEqual(got.snapshot.versions, ["3fcb698c4d66"]);
-    assert.deepEqual(got.snapshot, want.snapshot, "each earlier step committed on its own, as on the embedded engine");
+    // The whole run is one batch (D1) or one transactionSync (DO): nothing of it stays.
+    assert.deepEqual(got.snapshot.versions, []);
+    assert.deepEqual(tableNames(got.snapshot), []);
   });
 
-  test(`${host}: corpus authelia stops at V0001 without the app's BIN2B64(), and downgrades back to empty`, { timeout: 120_000 }, async () => {
-    // The embedded engine rolls the whole run back (nothing applied); D1 and DO keep
-    // every step before the failing one: their atomicity is per step.
+  test(`${host}: corpus authelia stops at V0001 without the app's BIN2B64() and leaves the database as it was`, { timeout: 120_000 }, async () => {
+    // As the embedded engine's default: the whole run rolled back, nothing to downgrade.
     const sets = corpusSets("authelia");
     const got = await hosted(host, sets, upDown);
     assert.equal(got[0].code, "MIGRATION_FAILED");
     assert.equal(got[0].revision, "ced8ed7afb63");
     assert.match(got[0].message, /no such function: BIN2B64/);
-    const want = await embedded(sets, [{ op: "upgrade", target: "8b9db200487b" }, { op: "downgrade", target: "base" }]);
-    assert.deepEqual(got[0].snapshot, want[0].snapshot);
-    assert.deepEqual(got[1].steps, ["8b9db200487b"]);
-    assert.deepEqual(got[1].snapshot, want[1].snapshot);
-    assert.deepEqual(tableNames(got[1].snapshot), ["alembic_version", "athanor_history"]);
+    assert.deepEqual(got[1].steps, []);
+    assert.deepEqual(tableNames(got[1].snapshot), []);
     const [whole] = await embedded(sets, up);
     assert.equal(whole.code, "MIGRATION_FAILED");
-    assert.deepEqual(whole.snapshot.versions, [], "the embedded engine's default: the whole run rolled back");
+    assert.deepEqual(whole.snapshot, got[0].snapshot, "the embedded engine's default: the whole run rolled back");
   });
 }
