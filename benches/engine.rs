@@ -222,6 +222,74 @@ fn bench_parsing(n: usize) {
     println!("parse {n} migration files {}   build their map {}", ms(parse), ms(build));
 }
 
+/// The native CLI as a user runs it, `athanor --db FILE upgrade head` on `n` migration
+/// files, beside the `sqlite3` shell running the same statements in one transaction
+/// (issue 12's goal: at most 1.3x), and the CLI at head (nothing to do). Medians of 11
+/// fresh processes, each on a new file.
+fn bench_cli_against_shell(n: usize) {
+    let Some(shell) = which("sqlite3") else {
+        println!("native CLI vs the sqlite3 shell: skipped (no sqlite3 on PATH)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("dir");
+    let mut script_sql = String::from("BEGIN IMMEDIATE;\n");
+    for s in chain(n) {
+        let parent = s.parents.first().cloned().unwrap_or_default();
+        let text = format!(
+            "-- Revision ID: {}\n-- Revises: {parent}\n-- Message: {}\n\n-- migrate:upgrade\n{}\n-- migrate:downgrade\n{}\n",
+            s.id,
+            s.message,
+            s.upgrade.sql,
+            s.downgrade.as_ref().map(|d| d.sql.as_str()).unwrap_or("")
+        );
+        std::fs::write(migrations.join(&s.file_name), text).expect("write");
+        script_sql.push_str(&s.upgrade.sql);
+    }
+    script_sql.push_str("COMMIT;\n");
+    let sql_file = dir.path().join("all.sql");
+    std::fs::write(&sql_file, script_sql).expect("write");
+    let bin = env!("CARGO_BIN_EXE_athanor");
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let time = |cmd: &mut std::process::Command| {
+        let t = Instant::now();
+        let out = cmd.output().expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        t.elapsed()
+    };
+    let (mut shell_t, mut cli_t, mut head_t) = (vec![], vec![], vec![]);
+    for round in 0..11 {
+        let db = dir.path().join(format!("shell{round}.db"));
+        shell_t.push(time(std::process::Command::new(&shell).arg(&db).stdin(std::fs::File::open(&sql_file).expect("sql"))));
+        let db = dir.path().join(format!("cli{round}.db"));
+        let args = |c: &mut std::process::Command| {
+            c.current_dir(dir.path()).arg("--dir").arg(&migrations).arg("--db").arg(&db).args(["upgrade", "head"]);
+        };
+        let mut c = std::process::Command::new(bin);
+        args(&mut c);
+        cli_t.push(time(&mut c));
+        let mut c = std::process::Command::new(bin);
+        args(&mut c);
+        head_t.push(time(&mut c));
+    }
+    let (shell_m, cli_m, head_m) = (median(shell_t), median(cli_t), median(head_t));
+    println!(
+        "native CLI, {n} migrations on a file (median of 11 processes): sqlite3 shell {}  athanor upgrade head {}  ratio {:.2} (goal <= 1.3)   athanor at head {}",
+        ms(shell_m),
+        ms(cli_m),
+        cli_m.as_secs_f64() / shell_m.as_secs_f64(),
+        ms(head_m)
+    );
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+}
+
 fn main() {
     println!("athanor engine benchmark (best of 5, native, release)");
     bench_parsing(1_000);
@@ -230,4 +298,5 @@ fn main() {
     bench_scale("linear chain, 200,000", chain(200_000));
     bench_scale("merge of 20,000 branches", wide_merge(20_000));
     bench_execution(1_000);
+    bench_cli_against_shell(1_000);
 }
