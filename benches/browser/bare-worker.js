@@ -1,0 +1,2 @@
+// The baseline of the warm reload: a worker that only answers one message.
+onmessage = (e) => postMessage(e.data);
