@@ -6,7 +6,7 @@ use super::args::Args;
 use super::format::{cmd_format, log_entry, Show};
 use super::host::{Host, MigrationFile};
 use super::Output;
-use super::{adopt, authoring, bundle, config};
+use super::{adopt, authoring, bundle, config, safety};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
@@ -139,6 +139,8 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         "downgrade" => migrate(&ctx, out, false),
         "stamp" => stamp(&ctx, out),
         "check" => authoring::check(&ctx.map, args, host, out),
+        "test" => safety::test(&ctx.map, args, out),
+        "lint" => safety::lint(&ctx.map, args, host, &files, out),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
 }
