@@ -10,7 +10,7 @@ use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::plan::plan_upgrade;
 use crate::core::range::{side_spec, split_range};
-use crate::safety::ignore::directive;
+use crate::safety::ignore::{accepted, directive};
 use crate::safety::lint::{lint as lint_revisions, Finding};
 use crate::safety::round_trip::{Cycle, Problem, TestOptions};
 use crate::safety::test_history;
@@ -128,10 +128,13 @@ fn chosen(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<Vec<usize>>
     }
 }
 
-/// A `lint-ignore` comment in a file's header block would be an ordinary comment there
-/// (the parser keeps only the sections): refused rather than silently not applied.
-fn check_header_directives(map: &RevisionMap, revisions: &[usize], files: &[MigrationFile]) -> Result<()> {
+/// The `lint-ignore` comments of `revisions`, checked before anything runs: a class
+/// lint does not know, or a comment in a file's header block, where it would be an
+/// ordinary comment (the parser keeps only the sections), is refused rather than
+/// silently not applied.
+fn check_directives(map: &RevisionMap, revisions: &[usize], files: &[MigrationFile]) -> Result<()> {
     for &r in revisions {
+        accepted(&map.node(r).script)?;
         let path = &map.node(r).script.path;
         let Some(file) = files.iter().find(|f| f.path == *path) else { continue };
         let text = String::from_utf8_lossy(&file.bytes);
@@ -159,7 +162,7 @@ pub fn lint(map: &RevisionMap, args: &Args, host: &dyn Host, files: &[MigrationF
     let order: Vec<usize> = plan_upgrade(map, &[], "heads")?.steps.iter().filter_map(|s| s.revision()).collect();
     revisions.sort_by_key(|r| order.iter().position(|o| o == r));
     revisions.dedup();
-    check_header_directives(map, &revisions, files)?;
+    check_directives(map, &revisions, files)?;
     for &r in &revisions {
         info(out, &format!("Linting {}", label(map, r)));
     }

@@ -3,7 +3,7 @@
 //! rename from a drop and an add, and `DROP COLUMN` from a table rebuilt without the
 //! column. Pure: no SQL runs here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::autogen::diff::needs_value;
 use crate::autogen::model::{ForeignKey, Schema, Table};
@@ -193,15 +193,16 @@ impl Renames {
     }
 }
 
-/// UNIQUE and the CHECK clauses of a normalized column definition.
-fn clauses(def: &str) -> (bool, BTreeSet<String>) {
+/// UNIQUE and the CHECK clauses of a column definition: each normalized (to compare)
+/// with its text as written (to show).
+fn clauses(def: &str) -> (bool, BTreeMap<String, String>) {
     let toks = tokenize(def);
     let unique = toks.iter().any(|t| t.is("unique"));
-    let mut checks = BTreeSet::new();
+    let mut checks = BTreeMap::new();
     for (i, t) in toks.iter().enumerate() {
         if t.is("check") && toks.get(i + 1).is_some_and(|p| p.text == "(") {
             let end = matching_paren(&toks, i + 1).unwrap_or(toks.len() - 1);
-            checks.insert(normalize(&toks[i..=end]));
+            checks.insert(normalize(&toks[i..=end]), def[t.start..toks[end].end].to_string());
         }
     }
     (unique, checks)
@@ -305,11 +306,11 @@ fn compare_table(bt: &Table, at: &Table, renames: &Renames, intent: &Intent, rec
             issue(Class::DataDependent, format!("{c}: PRIMARY KEY changed (rows that collide make the migration fail)"));
         }
         let (b_unique, b_checks) = clauses(&renames.text(&key, &bc.def));
-        let (a_unique, a_checks) = clauses(&ac.def);
+        let (a_unique, a_checks) = clauses(&ac.def_src);
         if a_unique && !b_unique {
             issue(Class::DataDependent, format!("{c}: UNIQUE added (rows with duplicate values make the migration fail)"));
         }
-        for check in a_checks.difference(&b_checks) {
+        for (_, check) in a_checks.iter().filter(|(norm, _)| !b_checks.contains_key(*norm)) {
             issue(Class::DataDependent, format!("{c}: {check} added (rows that break it make the migration fail)"));
         }
     }
