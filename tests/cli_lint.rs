@@ -36,8 +36,8 @@ const REBUILD: &str = "migrations/d4_rebuild.sql:9: destructive: table users reb
 migrations/d4_rebuild.sql:9: backward-incompatible: column users.legacy dropped (clients on the old schema still use it)
 ";
 const DATA_DEPENDENT: &str = "migrations/e5_data_dependent.sql:6: data-dependent: unique index users_email on users(email) added (rows with duplicate keys make the migration fail)
-migrations/e5_data_dependent.sql:16: data-dependent: column posts.title: CHECK (length(title) > 0) added (rows that break it make the migration fail)
 migrations/e5_data_dependent.sql:16: data-dependent: column posts.title: NOT NULL added (rows where it is NULL make the migration fail)
+migrations/e5_data_dependent.sql:16: data-dependent: column posts.title: CHECK (length(title) > 0) added (rows that break it make the migration fail)
 migrations/e5_data_dependent.sql:16: data-dependent: table posts: foreign key added: (user_id) -> users(id) (rows without a parent break it)
 ";
 const BACKWARD: &str = "migrations/f6_backward_incompatible.sql:6: backward-incompatible: column posts.title renamed to headline (clients on the old schema still use title)

@@ -158,10 +158,9 @@ pub fn lint(map: &RevisionMap, args: &Args, host: &dyn Host, files: &[MigrationF
         Some("json") => true,
         Some(other) => return Err(Error::Usage(format!("unknown --format '{other}' (text or json)"))),
     };
-    let mut revisions = chosen(map, args, host)?;
-    let order: Vec<usize> = plan_upgrade(map, &[], "heads")?.steps.iter().filter_map(|s| s.revision()).collect();
-    revisions.sort_by_key(|r| order.iter().position(|o| o == r));
-    revisions.dedup();
+    let chosen = chosen(map, args, host)?;
+    // In upgrade order, each once.
+    let revisions: Vec<usize> = plan_upgrade(map, &[], "heads")?.steps.iter().filter_map(|s| s.revision()).filter(|r| chosen.contains(r)).collect();
     check_directives(map, &revisions, files)?;
     for &r in &revisions {
         info(out, &format!("Linting {}", label(map, r)));
@@ -192,9 +191,8 @@ pub fn lint(map: &RevisionMap, args: &Args, host: &dyn Host, files: &[MigrationF
     if report.findings.is_empty() {
         return Ok(());
     }
-    let mut with: Vec<&str> = report.findings.iter().map(|f| f.revision.as_str()).collect();
-    with.dedup();
-    Err(Error::LintFindings { count: report.findings.len(), revisions: with.len() })
+    let revisions = report.findings.iter().enumerate().filter(|(i, f)| *i == 0 || report.findings[i - 1].revision != f.revision).count();
+    Err(Error::LintFindings { count: report.findings.len(), revisions })
 }
 
 fn finding_text(f: &Finding) -> String {

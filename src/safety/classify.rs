@@ -3,8 +3,6 @@
 //! rename from a drop and an add, and `DROP COLUMN` from a table rebuilt without the
 //! column. Pure: no SQL runs here.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use crate::autogen::diff::needs_value;
 use crate::autogen::model::{ForeignKey, Schema, Table};
 use crate::autogen::tokens::{matching_paren, normalize, tokenize, Kind, Tok};
@@ -42,7 +40,7 @@ impl Class {
 }
 
 /// A finding without its place: its class and one line about it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub class: Class,
     pub message: String,
@@ -195,14 +193,14 @@ impl Renames {
 
 /// UNIQUE and the CHECK clauses of a column definition: each normalized (to compare)
 /// with its text as written (to show).
-fn clauses(def: &str) -> (bool, BTreeMap<String, String>) {
+fn clauses(def: &str) -> (bool, Vec<(String, String)>) {
     let toks = tokenize(def);
     let unique = toks.iter().any(|t| t.is("unique"));
-    let mut checks = BTreeMap::new();
+    let mut checks = Vec::new();
     for (i, t) in toks.iter().enumerate() {
         if t.is("check") && toks.get(i + 1).is_some_and(|p| p.text == "(") {
             let end = matching_paren(&toks, i + 1).unwrap_or(toks.len() - 1);
-            checks.insert(normalize(&toks[i..=end]), def[t.start..toks[end].end].to_string());
+            checks.push((normalize(&toks[i..=end]), def[t.start..toks[end].end].to_string()));
         }
     }
     (unique, checks)
@@ -215,11 +213,18 @@ fn narrows(constraint: &str) -> bool {
     !words.contains(&"foreign") && words.iter().any(|w| ["unique", "primary", "check"].contains(w))
 }
 
-/// The findings of a migration that turned `before` into `after`.
+/// The findings of a migration that turned `before` into `after`, each once, tables in
+/// name order, each table's columns in order. (Nothing is sorted: every sort's code is
+/// its own in the wasm.)
 pub fn classify(before: &Schema, after: &Schema, intent: &Intent) -> Vec<Issue> {
     let renames = Renames::new(before, after, intent);
-    let mut out = Vec::new();
-    let mut issue = |class: Class, message: String| out.push(Issue { class, message });
+    let mut out: Vec<Issue> = Vec::new();
+    let mut issue = |class: Class, message: String| {
+        let i = Issue { class, message };
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    };
     for (key, bt) in &before.tables {
         let new_key = renames.table(key);
         let Some(at) = after.tables.get(&new_key) else {
@@ -255,8 +260,6 @@ pub fn classify(before: &Schema, after: &Schema, intent: &Intent) -> Vec<Issue> 
             }
         }
     }
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -283,7 +286,7 @@ fn compare_table(bt: &Table, at: &Table, renames: &Renames, intent: &Intent, rec
     let t = &at.name;
     let key = lc(t);
     let old_key = lc(&bt.name);
-    let mut kept = BTreeSet::new();
+    let mut kept = Vec::new();
     for bc in &bt.columns {
         let new_name = renames.column(&key, &lc(&bc.name)).map(str::to_string).unwrap_or_else(|| lc(&bc.name));
         let Some(ac) = at.column(&new_name) else {
@@ -293,7 +296,7 @@ fn compare_table(bt: &Table, at: &Table, renames: &Renames, intent: &Intent, rec
             issue(Class::BackwardIncompatible, format!("column {t}.{} dropped (clients on the old schema still use it)", bc.name));
             continue;
         };
-        kept.insert(lc(&ac.name));
+        kept.push(lc(&ac.name));
         let c = format!("column {t}.{}", ac.name);
         if !ac.name.eq_ignore_ascii_case(&bc.name) {
             issue(Class::BackwardIncompatible, format!("column {t}.{} renamed to {} (clients on the old schema still use {0})", bc.name, ac.name));
@@ -310,7 +313,7 @@ fn compare_table(bt: &Table, at: &Table, renames: &Renames, intent: &Intent, rec
         if a_unique && !b_unique {
             issue(Class::DataDependent, format!("{c}: UNIQUE added (rows with duplicate values make the migration fail)"));
         }
-        for (_, check) in a_checks.iter().filter(|(norm, _)| !b_checks.contains_key(*norm)) {
+        for (_, check) in a_checks.iter().filter(|(norm, _)| !b_checks.iter().any(|(b, _)| b == norm)) {
             issue(Class::DataDependent, format!("{c}: {check} added (rows that break it make the migration fail)"));
         }
     }

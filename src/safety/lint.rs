@@ -92,22 +92,29 @@ fn lint_one(conn: &Connection, script: &Script, report: &mut LintReport) -> Resu
     intent.absent_between = schemas[0].tables.keys().filter(|t| schemas[1..].iter().any(|s| !s.tables.contains_key(*t))).cloned().collect();
     let mut found: Vec<(usize, Issue)> = Vec::new();
     if let Some(&(_, last)) = after.last() {
-        let holds: Vec<BTreeSet<Issue>> = schemas.iter().map(|s| classify(&schemas[0], s, &intent).into_iter().collect()).collect();
-        for issue in &holds[last] {
-            // Back from the end while it already held after the statement before.
-            let mut i = after.len() - 1;
-            while i > 0 && holds[after[i - 1].1].contains(issue) {
-                i -= 1;
+        let holds: Vec<Vec<Issue>> = schemas.iter().map(|s| classify(&schemas[0], s, &intent)).collect();
+        for class in Class::ALL {
+            for issue in holds[last].iter().filter(|i| i.class == class) {
+                // Back from the end while it already held after the statement before.
+                let mut i = after.len() - 1;
+                while i > 0 && holds[after[i - 1].1].contains(issue) {
+                    i -= 1;
+                }
+                found.push((after[i].0, issue.clone()));
             }
-            found.push((after[i].0, issue.clone()));
         }
     }
     if !script.upgrade.transactional {
         let message = "the upgrade runs outside a transaction (transaction:false): a failure part-way leaves the statements before it applied".into();
         found.push((script.upgrade.first_line - 1, Issue { class: Class::NonTransactional, message }));
     }
-    found.sort();
-    for (line, issue) in found {
+    // By line, then class (the order found in), without a sort's code in the wasm.
+    let mut ordered: Vec<(usize, Issue)> = Vec::with_capacity(found.len());
+    for f in found {
+        let at = ordered.partition_point(|o| o.0 <= f.0);
+        ordered.insert(at, f);
+    }
+    for (line, issue) in ordered {
         let f = Finding { class: issue.class, revision: script.id.clone(), file: script.path.clone(), line, message: issue.message };
         if accepted.contains(&f.class) {
             report.ignored.push(f);

@@ -111,7 +111,7 @@ fn literal_value(default: &str) -> Option<Value> {
         [t] => token_value(t),
         [sign, t] if sign.kind == Kind::Punct && sign.text == "-" => match token_value(t)? {
             Value::Integer(i) => Some(Value::Integer(-i)),
-            Value::Real(r) => Some(Value::Real(-r)),
+            Value::Text(x) => Some(Value::Text(format!("-{x}"))),
             _ => None,
         },
         _ => None,
@@ -124,7 +124,9 @@ fn token_value(t: &Tok) -> Option<Value> {
             let inner = t.text.strip_prefix('\'').unwrap_or(&t.text);
             Some(Value::Text(inner.strip_suffix('\'').unwrap_or(inner).replace("''", "'")))
         }
-        Kind::Num => t.text.parse::<i64>().map(Value::Integer).ok().or_else(|| t.text.parse::<f64>().ok().map(Value::Real)),
+        // Not parsed as a float (its tables cost the wasm 10 KiB): as text, which the
+        // column's affinity converts.
+        Kind::Num => Some(t.text.parse::<i64>().map_or_else(|_| Value::Text(t.text.clone()), Value::Integer)),
         _ => None,
     }
 }
