@@ -8,10 +8,8 @@ use super::host::{Host, MigrationFile};
 use super::Output;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
-use crate::core::plan::plan_upgrade;
-use crate::core::range::{side_spec, split_range};
 use crate::safety::ignore::{accepted, directive};
-use crate::safety::lint::{lint as lint_revisions, Finding};
+use crate::safety::lint::{choose_revisions, lint as lint_revisions, Finding};
 use crate::safety::round_trip::{Cycle, Problem, TestOptions};
 use crate::safety::test_history;
 use crate::sqlite::version_table;
@@ -104,28 +102,17 @@ fn applied_rows(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<Optio
     Ok(Some(rows))
 }
 
-/// The revisions `lint` looks at: RANGE, or by default those `--db` has not applied
-/// (or the heads, without a database).
+/// The revisions `lint` looks at (`choose_revisions`), reading `--db`'s rows only
+/// when the default or `current` needs them.
 fn chosen(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<Vec<usize>> {
     let range = match args.positional.as_slice() {
-        [] => {
-            return Ok(match applied_rows(map, args, host)? {
-                Some(rows) => plan_upgrade(map, &rows, "heads")?.steps.iter().filter_map(|s| s.revision()).collect(),
-                None => map.heads.clone(),
-            })
-        }
-        [range] => range.trim(),
+        [] => None,
+        [range] => Some(range.as_str()),
         _ => return Err(Error::Usage(format!("lint takes one RANGE (got '{}')", args.positional.join(" ")))),
     };
-    let rows = if range.split(':').any(|side| side.trim() == "current") { applied_rows(map, args, host)?.unwrap_or_default() } else { vec![] };
-    if range == "current" {
-        return Ok(rows.iter().filter_map(|r| map.index_of(r)).collect());
-    }
-    match split_range(range) {
-        Some((start, end)) => map.walk_revisions(&side_spec(start, "base", &rows), &side_spec(end, "heads", &rows)),
-        None if range.contains(':') => Err(Error::Usage(format!("lint RANGE '{range}' is not START:END (a:b, a:, :b) or one revision"))),
-        None => Ok(map.get_revisions(range)?.into_iter().filter_map(|p| p.rev()).collect()),
-    }
+    let needs_rows = range.is_none_or(|r| r.split(':').any(|side| side.trim() == "current"));
+    let rows = if needs_rows { applied_rows(map, args, host)? } else { None };
+    choose_revisions(map, range, rows.as_deref())
 }
 
 /// The `lint-ignore` comments of `revisions`, checked before anything runs: a class
@@ -158,9 +145,7 @@ pub fn lint(map: &RevisionMap, args: &Args, host: &dyn Host, files: &[MigrationF
         Some("json") => true,
         Some(other) => return Err(Error::Usage(format!("unknown --format '{other}' (text or json)"))),
     };
-    let chosen = chosen(map, args, host)?;
-    // In upgrade order, each once.
-    let revisions: Vec<usize> = plan_upgrade(map, &[], "heads")?.steps.iter().filter_map(|s| s.revision()).filter(|r| chosen.contains(r)).collect();
+    let revisions = chosen(map, args, host)?;
     check_directives(map, &revisions, files)?;
     for &r in &revisions {
         info(out, &format!("Linting {}", label(map, r)));

@@ -17,6 +17,7 @@ use crate::autogen::Schema;
 use crate::core::error::{Error, Result, StatementFailure};
 use crate::core::graph::{Edges, RevisionMap};
 use crate::core::plan::plan_upgrade;
+use crate::core::range::{side_spec, split_range};
 use crate::core::script::{Script, Section};
 use crate::core::statements::{split_statements, Statement};
 use crate::sqlite::runner::{execute_one, sqlite_message};
@@ -43,6 +44,30 @@ pub struct LintReport {
     pub ignored: Vec<Finding>,
 }
 
+/// The revisions `lint RANGE` looks at, in upgrade order, each once. `range`: a history
+/// range (`a:b`, `a:`, `:b`, either side `current`), one revision or symbol (`REV`,
+/// `heads`, `current`); `None`: the revisions a database at `rows` has not applied, or
+/// without a database (`rows` `None`) the heads. `rows` are also what `current` means.
+pub fn choose_revisions(map: &RevisionMap, range: Option<&str>, rows: Option<&[String]>) -> Result<Vec<usize>> {
+    let applied = rows.unwrap_or_default();
+    let chosen: Vec<usize> = match range.map(str::trim) {
+        None if rows.is_some() => return pending(map, applied),
+        None => map.heads.clone(),
+        Some("current") => applied.iter().filter_map(|r| map.index_of(r)).collect(),
+        Some(range) => match split_range(range) {
+            Some((start, end)) => map.walk_revisions(&side_spec(start, "base", applied), &side_spec(end, "heads", applied))?,
+            None if range.contains(':') => return Err(Error::Usage(format!("lint RANGE '{range}' is not START:END (a:b, a:, :b) or one revision"))),
+            None => map.get_revisions(range)?.into_iter().filter_map(|p| p.rev()).collect(),
+        },
+    };
+    Ok(pending(map, &[])?.into_iter().filter(|r| chosen.contains(r)).collect())
+}
+
+/// What an upgrade to the heads from `rows` applies, in order.
+fn pending(map: &RevisionMap, rows: &[String]) -> Result<Vec<usize>> {
+    Ok(plan_upgrade(map, rows, "heads")?.steps.iter().filter_map(|s| s.revision()).collect())
+}
+
 /// Lints `revisions` of `map` (any order; their ancestors are applied first, unlinted)
 /// on a fresh in-memory database.
 pub fn lint(map: &RevisionMap, revisions: &[usize]) -> Result<LintReport> {
@@ -57,8 +82,10 @@ pub fn lint_on(conn: &Connection, map: &RevisionMap, revisions: &[usize]) -> Res
     let needed: BTreeSet<usize> = map.ancestors(revisions, Edges::All).into_iter().chain(revisions.iter().copied()).collect();
     let mut report = LintReport::default();
     let mut left = wanted.len();
-    for step in plan_upgrade(map, &[], "heads")?.steps {
-        let Some(r) = step.revision().filter(|r| needed.contains(r)) else { continue };
+    for r in pending(map, &[])? {
+        if !needed.contains(&r) {
+            continue;
+        }
         let script = &map.node(r).script;
         if wanted.contains(&r) {
             lint_one(conn, script, &mut report)?;

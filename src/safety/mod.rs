@@ -5,7 +5,7 @@
 //! on scratch in-memory SQLite databases, never the user's, and compare schemas with
 //! autogenerate's model ([`crate::autogen`]), so they need the `autogen` feature. The
 //! CLI prints their reports (`src/cli/safety.rs`); a JS API would call the same
-//! functions: [`test_history`] and [`lint::lint`].
+//! functions: [`test_history`], and [`lint::choose_revisions`] then [`lint::lint`].
 
 pub mod classify;
 pub mod ignore;
