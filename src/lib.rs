@@ -12,6 +12,8 @@ pub mod autogen;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod core;
+#[cfg(feature = "autogen")]
+pub mod safety;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -914,7 +914,7 @@ fn per_migration_runs_go_on_from_where_another_migrator_left_the_table() {
 
 // --------------------------------------------------------------------- USAGE
 
-const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp, check, bundle, adopt";
+const COMMANDS: &str = "init, revision, merge, upgrade, downgrade, current, history, heads, branches, show, stamp, check, bundle, adopt, test, lint";
 
 fn usage_cases() -> Vec<(Vec<&'static str>, String)> {
     vec![
@@ -1089,6 +1089,42 @@ fn autogenerate_refuses_a_database_behind_the_heads_and_check_lists_differences(
 }
 
 // ------------------------------------------------------------------ coverage
+
+#[test]
+fn test_and_lint_report_findings_with_their_codes_and_never_touch_the_database() {
+    // The database is at B, with the application's own rows; C's downgrade forgets t3.
+    let fx = Fx::chain_at(B);
+    fx.write(FC, &script(C, B, UP_C, Some("")));
+    let before = fx.snap();
+    let out = fx.cli(&["test", "--seed"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let fc = fx.path(FC);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "FAILED [{}]: Round trip failed at the downgrade of {C} ({fc}): it does not restore the schema; from the one before the upgrade to the one after the downgrade: add table t3\n",
+            "ROUND_TRIP_FAILED"
+        )),
+        "{}",
+        out.stderr
+    );
+    fx.assert_unchanged(&before);
+    // lint's default: what the database has not applied, C alone here; D drops t1.
+    let out = fx.cli(&["lint"]);
+    assert_eq!((out.status, out.stdout.as_str()), (0, "No lint findings in 1 revision.\n"), "{}", out.stderr);
+    fx.write("dddd0004_drop_t1.sql", &script("dddd0004", C, "DROP TABLE t1;", None));
+    let out = fx.cli(&["lint"]);
+    let fd = fx.path("dddd0004_drop_t1.sql");
+    assert_eq!(
+        out.stdout,
+        format!("{fd}:6: destructive: table t1 dropped (its rows are deleted)\n{fd}:6: backward-incompatible: table t1 dropped (clients on the old schema still use it)\n")
+    );
+    assert!(out.stderr.ends_with(&format!(
+        "FAILED [{}]: 2 lint finding(s) in 1 revision(s) (accept one on purpose with '-- athanor:lint-ignore CLASS' in its migration)\n",
+        "LINT_FINDINGS"
+    )));
+    assert_eq!(out.status, 1);
+    fx.assert_unchanged(&before);
+}
 
 #[test]
 fn every_error_code_is_exercised_here() {

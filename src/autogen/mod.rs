@@ -70,7 +70,7 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
 
 /// A scratch database with foreign keys off, as the CLI's own connections have them
 /// (the bundled SQLite turns them on by default; histories such as memos' need them off).
-pub(super) fn memory() -> Result<Connection> {
+pub(crate) fn memory() -> Result<Connection> {
     let conn = Connection::open_in_memory().map_err(crate::sqlite::sql_error)?;
     conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(crate::sqlite::sql_error)?;
     Ok(conn)

@@ -39,13 +39,33 @@ pub struct Args {
     pub renames: Vec<String>,
     /// `adopt --write-schema`: also write the declared schema file.
     pub write_schema: bool,
+    /// `test --seed`: rows in every table before each step.
+    pub seed: bool,
+    /// `lint --format text|json`.
+    pub format: Option<String>,
     /// The command's own options given, by their long name, to check against the
     /// command (each accepts only its own).
     pub options_given: Vec<&'static str>,
 }
 
-const COMMANDS: &[&str] =
-    &["init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "branches", "show", "stamp", "check", "bundle", "adopt"];
+const COMMANDS: &[&str] = &[
+    "init",
+    "revision",
+    "merge",
+    "upgrade",
+    "downgrade",
+    "current",
+    "history",
+    "heads",
+    "branches",
+    "show",
+    "stamp",
+    "check",
+    "bundle",
+    "adopt",
+    "test",
+    "lint",
+];
 
 pub fn parse(argv: &[String]) -> Result<Args> {
     let mut a = Args::default();
@@ -82,6 +102,8 @@ pub fn parse(argv: &[String]) -> Result<Args> {
                 "--rev-id" => a.rev_id = Some(take(&mut it)?),
                 "--rename" => a.renames.push(take(&mut it)?),
                 "--write-schema" => a.write_schema = true,
+                "--seed" => a.seed = true,
+                "--format" => a.format = Some(take(&mut it)?),
                 _ => a.output = Some(take(&mut it)?),
             }
             continue;
@@ -148,6 +170,8 @@ const OPTIONS: &[(&str, Option<&str>, &[&str])] = &[
     ("--rename", None, &["revision"]),
     ("--output", Some("-o"), &["bundle"]),
     ("--write-schema", None, &["adopt"]),
+    ("--seed", None, &["test"]),
+    ("--format", None, &["lint"]),
 ];
 
 /// Whether `command` takes the option `long`; with no command (`--help` alone), any.
@@ -172,6 +196,8 @@ pub fn command_usage(command: &str) -> Option<&'static str> {
         "bundle" => "usage: athanor bundle [-o FILE]\n\nWrites the migrations as an ES module (default export: file name -> text; `checksums`: revision -> SHA-256)\nfor a Worker or a browser app: `openMigrator({ migrations })` takes the default export as it is.\n",
         "check" => "usage: athanor check [--schema PATH]\n\nCompares the declared schema (default: schema.sql) with the schema at the heads (or the --db database,\nwhich must be at the heads). Exit status: 0 no differences, 1 differences (listed), 2 usage error,\n3 the comparison could not run (no schema file, a migration that does not parse, ...).\n",
         "adopt" => "usage: athanor --db PATH adopt [-m MESSAGE] [--rev-id ID] [--write-schema]\n\nFor a database made without migrations: writes a base revision (DIR must hold none) that creates its tables,\nindexes, views and triggers with the database's own CREATE statements (the downgrade drops them), and stamps\nthe database at it.\n  -m, --message MESSAGE  the revision's message (default: adopt existing schema)\n  --rev-id ID            use ID instead of 12 random hex digits\n  --write-schema         also write the declared schema (--schema PATH, default schema.sql; never overwritten)\n",
+        "test" => "usage: athanor test [--seed]\n\nTests every revision on a scratch in-memory database (never --db): in upgrade order, upgrade it, downgrade it, compare\nthe schema with the one before (autogenerate's model), upgrade it again; then downgrade to base (the schema must be empty)\nand upgrade to heads. Stops at the first failure (ROUND_TRIP_FAILED: the step, then the failing statement with its file and\nline, or the schema difference). A revision without a downgrade section is reported and skipped (and then the downgrade\nto base too). Exit status: 0 passed, 1 failed, 2 usage error.\n  --seed  insert rows into every table before each step (typed, numbered, fitting NOT NULL and CHECK where it can),\n          so that migrations that fail only on data fail here too\n",
+        "lint" => "usage: athanor lint [RANGE] [--format text|json]\n\nApplies each migration of RANGE to a scratch in-memory database built up to its parents (never --db) and reports\nwhat its upgrade does, by class, with file and line:\n  destructive            a table dropped (or emptied: dropped and created again), a column dropped, a table rebuilt\n                         without a column\n  data-dependent         NOT NULL, UNIQUE, CHECK, PRIMARY KEY or a foreign key added to a table that existed (may hold rows)\n  backward-incompatible  a table or column renamed or dropped (clients on the old schema break)\n  non-transactional      an upgrade marked transaction:false\nRANGE: as history -r (a:b, a:, :b, current) or one revision (REV, heads); default: the revisions --db has not applied,\nor without --db (or a --db that does not exist) the heads. A comment '-- athanor:lint-ignore CLASS[, CLASS]' anywhere in\na migration's sections accepts those classes for that whole file. Exit status: 0 no findings, 1 findings\n(LINT_FINDINGS) or an error, 2 usage error.\n  --format text|json  json: {\"revisions\": [...], \"findings\": [{\"class\", \"revision\", \"file\", \"line\", \"message\"}...],\n                      \"ignored\": [same]} on stdout\n",
         _ => return None,
     })
 }
@@ -194,6 +220,8 @@ commands (Alembic's):
   check [--schema PATH]             fail if the declared schema needs new migrations
   adopt [-m MSG] [--rev-id ID] [--write-schema]
                                     a base revision for --db's existing schema, and --db stamped at it
+  test [--seed]                     round-trip every revision (up, down, up) on a scratch database
+  lint [RANGE] [--format text|json] destructive, data-dependent, backward-incompatible, non-transactional changes
 
 settings may also come from athanor.ini in the current directory:
   [athanor]

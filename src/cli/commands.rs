@@ -6,11 +6,12 @@ use super::args::Args;
 use super::format::{cmd_format, log_entry, Show};
 use super::host::{Host, MigrationFile};
 use super::Output;
-use super::{adopt, authoring, bundle, config};
+use super::{adopt, authoring, bundle, config, safety};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
 use crate::core::plan::{self, Plan};
+use crate::core::range::{parse_range, side_spec};
 use crate::core::script;
 use crate::core::statements::split_section;
 use crate::core::walk::Spec;
@@ -138,6 +139,8 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         "downgrade" => migrate(&ctx, out, false),
         "stamp" => stamp(&ctx, out),
         "check" => authoring::check(&ctx.map, args, host, out),
+        "test" => safety::test(&ctx.map, args, out),
+        "lint" => safety::lint(&ctx.map, args, host, &files, out),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
 }
@@ -194,31 +197,12 @@ fn branches(ctx: &Ctx, out: &mut Output) -> Result<()> {
 
 fn history(ctx: &Ctx, out: &mut Output) -> Result<()> {
     let (base, head) = match &ctx.args.rev_range {
-        Some(r) => {
-            let parts: Vec<&str> = r.trim().split(':').collect();
-            if parts.len() != 2 {
-                return Err(Error::Usage("History range requires [start]:[end], [start]:, or :[end]".into()));
-            }
-            (parts[0].to_string(), parts[1].to_string())
-        }
-        None => (String::new(), String::new()),
+        Some(r) => parse_range(r)?,
+        None => ("", ""),
     };
     let needs_db = base == "current" || head == "current" || ctx.args.indicate_current;
     let rows = if needs_db { ctx.rows()? } else { vec![] };
-    let spec = |s: &str, default: &str| -> Spec {
-        if s == "current" {
-            if rows.is_empty() {
-                Spec::Expr(default.into())
-            } else {
-                Spec::Rows(rows.clone())
-            }
-        } else if s.is_empty() {
-            Spec::Expr(default.into())
-        } else {
-            Spec::Expr(s.into())
-        }
-    };
-    let revs = ctx.map.walk_revisions(&spec(&base, "base"), &spec(&head, "heads"))?;
+    let revs = ctx.map.walk_revisions(&side_spec(base, "base", &rows), &side_spec(head, "heads", &rows))?;
     for rev in revs {
         let current = ctx.args.indicate_current && rows.iter().any(|r| r == ctx.map.id(rev));
         let show = Show { verbose: ctx.args.verbose, include_branches: true, include_doc: true, include_parents: true, current, ..Show::plain() };

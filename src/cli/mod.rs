@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod format;
 pub mod host;
+pub mod safety;
 
 pub use host::{Host, MigrationFile, NativeHost};
 

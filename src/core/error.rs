@@ -70,6 +70,15 @@ pub enum Error {
     /// Autogenerate against a database that is not at the heads (Alembic's words).
     #[error("Target database is not up to date.")]
     NotUpToDate { current: Vec<String>, heads: Vec<String> },
+    /// `test`: a round trip failed. `step` says which (e.g. "downgrade of 1a2b3c4d5e6f
+    /// (migrations/1a2b3c4d5e6f_x.sql)", "downgrade to base"), `revision` the revision
+    /// whose step it was, when one was; `reason` the failing statement or the schema
+    /// difference.
+    #[error("Round trip failed at the {step}: {reason}")]
+    RoundTripFailed { step: String, revision: Option<String>, reason: String },
+    /// `lint`: findings that no `-- athanor:lint-ignore` comment accepts.
+    #[error("{count} lint finding(s) in {revisions} revision(s) (accept one on purpose with '-- athanor:lint-ignore CLASS' in its migration)")]
+    LintFindings { count: usize, revisions: usize },
 }
 
 /// A statement on one line, shortened: error messages stay one line.
@@ -115,6 +124,8 @@ impl Error {
             Error::OpfsUnavailable(_) => "OPFS_UNAVAILABLE",
             Error::SchemaDiff { .. } => "SCHEMA_DIFF",
             Error::NotUpToDate { .. } => "NOT_UP_TO_DATE",
+            Error::RoundTripFailed { .. } => "ROUND_TRIP_FAILED",
+            Error::LintFindings { .. } => "LINT_FINDINGS",
         }
     }
 
@@ -146,6 +157,8 @@ pub const ERROR_CODES: &[&str] = &[
     "SCHEMA_DIFF",
     "NOT_UP_TO_DATE",
     "OPFS_UNAVAILABLE",
+    "ROUND_TRIP_FAILED",
+    "LINT_FINDINGS",
     // Raised by the npm package's JS alone (no variant here): the worker a page starts
     // for an OPFS database, or its wasm, failed to load, or the worker crashed.
     "WORKER_FAILED",

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod integrity;
 pub mod offline;
 pub mod plan;
+pub mod range;
 pub mod run;
 pub mod script;
 pub mod source;

@@ -433,6 +433,20 @@ fn plan_downgrade_inner(map: &RevisionMap, rows: &[String], target: &str) -> Res
     Ok(plan)
 }
 
+/// Plans exactly `revisions`, in the order given, from `rows`: upgraded (each one's
+/// parents applied) or downgraded (each one a head of what is applied). What `test`
+/// walks: one revision at a time, whatever the other branches hold. A downgrade through
+/// a revision without a downgrade section is `IRREVERSIBLE` before anything runs.
+pub fn plan_revisions(map: &RevisionMap, rows: &[String], revisions: &[usize], upgrade: bool) -> Result<Plan> {
+    check_rows(map, rows)?;
+    if !upgrade {
+        if let Some(s) = revisions.iter().map(|&r| &map.node(r).script).find(|s| s.downgrade.is_none()) {
+            return Err(Error::Irreversible { revision: s.id.clone(), file: s.path.clone() });
+        }
+    }
+    revision_steps(map, rows, revisions, upgrade)
+}
+
 /// Plans `stamp TARGET...` (`--purge` deletes every row first). Runs no migration.
 pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge: bool) -> Result<Plan> {
     let rows: Vec<String> = if purge { vec![] } else { rows.to_vec() };

@@ -38,6 +38,13 @@ impl<'a> Engine<'a> {
         self.run(true, &|rows| plan::plan_downgrade(self.map, rows, target), on_event)
     }
 
+    /// Runs the plan `planner` makes from the version table's rows (read under the
+    /// lock, as every run), checksums verified: for plans the target syntax cannot say,
+    /// such as [`crate::core::plan::plan_revisions`]'s one revision of one branch.
+    pub fn run_plan(&self, planner: &dyn Fn(&[String]) -> Result<Plan>, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
+        self.run(true, planner, on_event)
+    }
+
     /// Sets the version table without running migrations. Checksums are not verified
     /// (nothing runs); `purge` also forgets the recorded ones, which is how an edited
     /// migration is accepted.

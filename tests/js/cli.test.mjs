@@ -244,3 +244,24 @@ test("adopt: the same base revision and stamp as the native CLI, FTS5 and views 
   assert.match(text("npm"), /CREATE VIRTUAL TABLE notes USING fts5\(body\);/);
   assert.doesNotMatch(text("npm"), /notes_data|alembic_version|athanor_history/);
 });
+
+test("test and lint: the same reports, codes and exit status as the native CLI", () => {
+  // The lint fixture set (one migration per class), in place of the small fixture.
+  const lintSet = (p) => {
+    rmSync(join(p, "migrations"), { recursive: true, force: true });
+    cpSync(join(root, "tests/fixtures/lint/migrations"), join(p, "migrations"), { recursive: true });
+  };
+  const outs = same("safety", [
+    ["test"], ["test", "--seed"], ["lint", "base:heads"], ["lint", "base:heads", "--format", "json"], ["lint", "b2"],
+    [...db, "upgrade", "f6"], [...db, "lint"], ["lint", "--format", "xml"], ["lint", "zz:heads"],
+  ], lintSet);
+  assert.equal(outs[0].status, 1);
+  assert.match(outs[0].stderr, /FAILED \[ROUND_TRIP_FAILED\]: Round trip failed at the downgrade of e5 /);
+  assert.equal(outs[2].status, 1);
+  assert.match(outs[2].stderr, /FAILED \[LINT_FINDINGS\]: 10 lint finding\(s\) in 5 revision\(s\)/);
+  assert.equal(JSON.parse(outs[3].stdout).findings.length, 10);
+  assert.equal(outs[4].stdout, "No lint findings in 1 revision.\n");
+  assert.match(outs[6].stdout, /g7_non_transactional\.sql:5: non-transactional: /);
+  assert.equal(outs[7].status, 2);
+  assert.match(outs[8].stderr, /^FAILED \[UNKNOWN_REVISION\]/);
+});
