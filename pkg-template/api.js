@@ -6,6 +6,7 @@
 import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { readRowsWith, runOnAdapter } from "./runner.js";
+import { withSafety } from "./safety.js";
 
 export { MigrationError };
 
@@ -193,13 +194,13 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
       const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
       // Without the heads, check the migrations now, as the embedded engine does.
       if (!heads) await m.heads();
-      return m;
+      return withSafety(m, wasm.autogen, set, versionTable);
     }
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
     const embedded = wasm.embedded();
     const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     const autogenerate = wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
-    return new Migrator(inner, onProgress, autogenerate);
+    return withSafety(new Migrator(inner, onProgress, autogenerate), wasm.autogen, set, versionTable);
   }
   return { openMigrator, MigrationError };
 }

@@ -16,6 +16,8 @@ mod node_vfs;
 #[cfg(feature = "sqlite")]
 mod opfs;
 mod planner;
+#[cfg(feature = "autogen")]
+mod safety;
 #[cfg(feature = "sqlite")]
 mod values;
 mod views;
@@ -31,3 +33,5 @@ pub use node_vfs::install_node_vfs;
 #[cfg(feature = "sqlite")]
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};
 pub use planner::{version_rows_sql, Planner};
+#[cfg(feature = "autogen")]
+pub use safety::{lint_migrations, test_migrations};

@@ -197,3 +197,50 @@ test("a NUL character inside a migration is refused clearly", async () => {
   await assert.rejects(openMigrator({ migrations: 42 }), { code: "USAGE", message: /must be an array/ });
   await assert.rejects(openMigrator({ migrations: { "a.sql": 1 } }), { code: "USAGE", message: /a.sql is not text/ });
 });
+
+test("test() round-trips every revision on a scratch database and names a downgrade that leaves a column behind", async () => {
+  const good = await openMigrator({ migrations: example });
+  const passed = await good.test();
+  assert.equal(passed.passed, true, JSON.stringify(passed.failure));
+  assert.equal(passed.tested.length, 7);
+  assert.equal(passed.cycle, "passed");
+  assert.deepEqual(await good.rows(), [], "the migrator's own database was not touched");
+  good.close();
+
+  const leaky = {
+    ...chain,
+    "./m/dddd0004_d.sql": file("dddd0004", "cccc0003", "ALTER TABLE t3 ADD COLUMN note TEXT;", "SELECT 1;"),
+  };
+  const m = await openMigrator({ migrations: leaky });
+  const report = await m.test({ seed: true });
+  assert.equal(report.passed, false);
+  assert.equal(report.failure.revision, "dddd0004");
+  assert.equal(report.failure.phase, "downgrade");
+  assert.deepEqual(report.failure.changes, ["add column t3.note"]);
+  assert.ok(report.failure.error instanceof Error);
+  assert.equal(report.failure.error.code, "ROUND_TRIP_FAILED");
+  assert.deepEqual(report.tested.map((t) => t.revision), ["aaaa0001", "bbbb0002", "cccc0003"]);
+  m.close();
+});
+
+test("lint() classes each migration's changes; without a range, what the database has not applied", async () => {
+  const dir = fileURLToPath(new URL("../fixtures/lint/migrations", import.meta.url));
+  const m = await openMigrator({ migrations: dir });
+  const all = await m.lint();
+  assert.deepEqual(all.revisions, ["a1", "b2", "c3", "d4", "e5", "f6", "g7", "h8"]);
+  const classes = new Set(all.findings.map((f) => f.class));
+  assert.deepEqual([...classes].sort(), ["backward-incompatible", "data-dependent", "destructive", "non-transactional"]);
+  assert.ok(!all.findings.some((f) => f.revision === "b2"), "the additive migration has no findings");
+  assert.ok(all.ignored.some((f) => f.revision === "h8"), "lint-ignore accepts h8's finding");
+  const c3 = all.findings.find((f) => f.revision === "c3");
+  assert.equal(c3.class, "destructive");
+  assert.match(c3.file, /c3_destructive\.sql$/);
+  assert.ok(c3.line > 0);
+  // Upgraded to e5: the default range is what is left.
+  await m.upgrade("e5");
+  assert.deepEqual((await m.lint()).revisions, ["f6", "g7", "h8"]);
+  assert.deepEqual((await m.lint("b2:b2")).findings, []);
+  await assert.rejects(m.lint("nope:heads"), (e) => e instanceof MigrationError && e.code === "UNKNOWN_REVISION");
+  await assert.rejects(m.lint(42), { code: "USAGE" });
+  m.close();
+});
