@@ -2,7 +2,8 @@
 //   - page load to "database at head" for the demo's migrations and for 1,000 generated
 //     ones, through athanor, beside the same SQL in one transaction through the official
 //     @sqlite.org/sqlite-wasm build and its OPFS sahpool VFS;
-//   - the at-head check on a warm reload (1,000 revisions), from module start to ready.
+//   - the at-head check on a warm reload (1,000 revisions), from module start to ready,
+//     beside a bare worker's round trip on the same page, measured in the same run.
 // Prints figures; asserts nothing about speed. Run after `make pkg`.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -105,10 +106,13 @@ try {
       `browser, fresh profile, page load to at head (${set === "demo" ? "the demo's 6 migrations" : `${N} migrations`}), median of ${COLD_RUNS}: ` +
         `official sqlite-wasm ${ms(o.cold.end)}, athanor ${ms(a.cold.end)}, ratio ${(a.cold.end / o.cold.end).toFixed(2)} (goal <= 1.2)`,
     );
+    const b = await measureOnce("bare", set, WARM_RUNS);
     const warm = a.warm.map((r) => r.end - r.moduleStart);
     const warmOfficial = o.warm.map((r) => r.end - r.moduleStart);
+    const bare = median(b.warm.map((r) => r.end - r.moduleStart));
     console.log(
-      `browser, warm reload at-head check (${set}): athanor module start to ready median ${ms(median(warm))} (best ${ms(Math.min(...warm))}; goal <= 30 ms), ` +
+      `browser, warm reload at-head check (${set}): athanor module start to ready median ${ms(median(warm))} (best ${ms(Math.min(...warm))}), ` +
+        `a bare worker's round trip ${ms(bare)}: athanor - bare ${ms(median(warm) - bare)} (goal <= 25 ms); ` +
         `of which openMigrator ${ms(median(a.warm.map((r) => r.opened - r.moduleStart)))}; official sqlite-wasm same page ${ms(median(warmOfficial))}`,
     );
   }
