@@ -114,7 +114,7 @@ export interface OpenOptions {
   /** A SQLite VFS registered by name (default: Node's file VFS for paths, memory otherwise). */
   vfs?: string;
   onProgress?: (event: ProgressEvent) => void;
-  /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, sqliteWasm). */
+  /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, libsql, sqliteWasm). */
   adapter?: Adapter;
 }
 
@@ -179,41 +179,60 @@ export declare class MigrationError extends Error {
   readonly line?: number;
 }
 
-/** One step of a plan as a host adapter receives it. */
-export interface PlannedStep {
-  /** `null` for the one step of a stamp. */
-  revision: string | null;
-  direction: "upgrade" | "downgrade" | "stamp";
-  message?: string;
+/** One statement of a batch as a batching adapter (d1, libsql) receives it: SQL with
+ * `?` parameters; `revision`, `file`, `line` and `statement` name a migration's own
+ * statements (absent on athanor's guard and version-table writes). */
+export interface BatchStatement {
+  sql: string;
+  params: string[];
+  revision?: string;
   file?: string;
-  /** `false`: a `transaction:false` section, run outside any transaction where the host allows. */
-  transactional: boolean;
-  /** Statements split by SQLite's rules; `code` is without the comments above it. */
-  statements: { sql: string; code: string; line: number }[];
-  /** Version-table and history writes; those with `expectOne` must change exactly one row. */
-  writes: { sql: string; params: string[]; expectOne: boolean }[];
-  /** The version table's rows once the step is done. */
-  rowsAfter: string[];
+  line?: number;
+  statement?: string;
 }
 
-/** Executes planned steps on a host's SQLite. */
+/** A synchronous connection's primitives, as the wasm runs a whole run over them. */
+export interface SyncConnection {
+  /** The first column of each row. */
+  values(sql: string, params: unknown[]): unknown[];
+  /** Rows changed. */
+  run(sql: string, params: unknown[]): number;
+  exec(sql: string): void;
+  /** `undefined` when the driver cannot tell. */
+  inTransaction(): boolean | undefined;
+}
+
+/** A host's SQLite, as the adapter functions below build it. Either `connection` (a
+ * synchronous driver: the wasm runs the whole run over it) or `batch` (a host that
+ * answers asynchronously: the run is sent as batches, each one transaction). */
 export interface Adapter {
-  name: string;
+  readonly name: string;
   /** The first column of every row of `sql` with `params` bound. */
   query(sql: string, params?: unknown[]): Promise<unknown[]>;
-  exec(sql: string): Promise<void>;
-  /** Runs one step as atomically as the host allows; resolves to each write's changes. */
-  step(step: PlannedStep): Promise<number[]>;
-  /** Optional: a transaction around the whole run (`BEGIN IMMEDIATE`), as the embedded
-   * engine's default; adapters without it run each step atomically on its own. */
-  begin?(): Promise<void>;
-  commit?(): Promise<void>;
-  rollback?(): Promise<void>;
+  connection?: SyncConnection;
+  /** The host runs the whole run inside a transaction of its own (a Durable Object's
+   * `transactionSync`). */
+  transaction?<T>(run: () => T): T;
+  /** Runs `statements` as one transaction: all of them, or (when one fails, rejecting)
+   * none. */
+  batch?(statements: BatchStatement[]): Promise<void>;
+  /** Statements one batch may hold; a run larger than that as one batch is sent as one
+   * batch per migration, and its report says so (`batches: "per-migration"`). */
+  maxBatch?: number;
 }
 
-/** Cloudflare D1 (`env.DB`): each step is one `batch()`; no transaction across steps. */
-export declare function d1(db: unknown): Adapter;
-/** A Durable Object's `ctx.storage`: each step in `transactionSync`. */
+/** D1's default `maxBatch` (1000 statements). */
+export declare const D1_MAX_BATCH: number;
+
+/** Cloudflare D1 (`env.DB`): the whole run as one `batch()` (one transaction: a failure
+ * leaves the database as it was), past `maxBatch` statements one batch per migration. */
+export declare function d1(db: unknown, options?: { maxBatch?: number }): Adapter;
+/** A `@libsql/client` `Client` (`file:` URLs, embedded replicas, `libsql://` servers):
+ * the whole run as one `batch(..., "write")` transaction. Create the client with a
+ * `timeout` (ms) for local files, or a write lock held elsewhere fails the run at once
+ * with `LOCKED`. */
+export declare function libsql(client: unknown, options?: { maxBatch?: number }): Adapter;
+/** A Durable Object's `ctx.storage`: the whole run in one `transactionSync`. */
 export declare function durableObject(storage: unknown): Adapter;
 /** `@sqlite.org/sqlite-wasm`'s `oo1.DB`: the whole run in one transaction. */
 export declare function sqliteWasm(db: unknown): Adapter;
@@ -222,12 +241,15 @@ export declare function betterSqlite3(db: unknown): Adapter;
 /** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
 export declare function nodeSqlite(db: unknown): Adapter;
 
-/** What an adapter run reports: the steps as they were planned and run. */
-export interface AdapterReport {
-  steps: PlannedStep[];
-  before: string[];
-  after: string[];
-  warnings: string[];
+/** What an adapter run reports. `steps`: what this run applied (another migrator's
+ * work is not in it); `before`: the rows its work started from. */
+export interface AdapterReport extends Report {
+  /** Batching adapters (d1, libsql): "one" when the run was one batch (one
+   * transaction), "per-migration" when it was sent as one batch per migration. */
+  batches?: "one" | "per-migration";
+  /** Batching adapters: how often the run planned again because another migrator
+   * moved the version table first. */
+  replans?: number;
 }
 
 /** A migrator over a host's SQLite through an adapter. */
