@@ -41,10 +41,15 @@ export function d1(db, { maxBatch = D1_MAX_BATCH } = {}) {
 }
 
 /** A libSQL / Turso client (`@libsql/client`: `file:` URLs, embedded replicas,
- * `libsql://` servers). Each batch is a write transaction. */
-export function libsql(client) {
+ * `libsql://` servers). Each batch is one `batch(..., "write")`: `BEGIN IMMEDIATE` on
+ * one connection of the client's pool, so the run needs no connection state of its
+ * own (PRAGMAs set through the client do not stick: each call may take another of its
+ * connections). Without the client's `timeout`, a write lock held elsewhere fails the
+ * run at once, as `LOCKED`, having written nothing. */
+export function libsql(client, { maxBatch } = {}) {
   return {
     name: "libsql",
+    maxBatch,
     async query(sql, params = []) {
       return (await client.execute({ sql, args: params })).rows.map((r) => r[0]);
     },

@@ -114,7 +114,7 @@ export interface OpenOptions {
   /** A SQLite VFS registered by name (default: Node's file VFS for paths, memory otherwise). */
   vfs?: string;
   onProgress?: (event: ProgressEvent) => void;
-  /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, sqliteWasm). */
+  /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, libsql, sqliteWasm). */
   adapter?: Adapter;
 }
 
@@ -215,21 +215,9 @@ export declare class MigrationError extends Error {
   readonly line?: number;
 }
 
-/** A synchronous connection's primitives, which the wasm's run calls (the run itself,
- * its checks and bookkeeping, are the wasm's). */
-export interface Connection {
-  /** The first column of each row of `sql` with `params` bound. */
-  values(sql: string, params: unknown[]): unknown[];
-  /** One statement with `params` bound; the rows it changed. */
-  run(sql: string, params: unknown[]): number;
-  /** One statement, run to completion. */
-  exec(sql: string): void;
-  /** Whether a transaction is open; `undefined` when the driver cannot tell. */
-  inTransaction(): boolean | undefined;
-}
-
-/** One statement of a batch: the guard, a migration's statement (with where it comes
- * from), or a version-table or history write. */
+/** One statement of a batch as a batching adapter (d1, libsql) receives it: SQL with
+ * `?` parameters; `revision`, `file`, `line` and `statement` name a migration's own
+ * statements (absent on athanor's guard and version-table writes). */
 export interface BatchStatement {
   sql: string;
   params: string[];
@@ -239,25 +227,47 @@ export interface BatchStatement {
   statement?: string;
 }
 
-/** A host's SQLite, as the adapters below build it: a synchronous `connection` (a
- * whole run in one transaction, or in the host's own `transaction`), or `batch` for
- * hosts that answer asynchronously and run a batch as one transaction (D1, libSQL). */
+/** A synchronous connection's primitives, as the wasm runs a whole run over them. */
+export interface SyncConnection {
+  /** The first column of each row. */
+  values(sql: string, params: unknown[]): unknown[];
+  /** Rows changed. */
+  run(sql: string, params: unknown[]): number;
+  exec(sql: string): void;
+  /** `undefined` when the driver cannot tell. */
+  inTransaction(): boolean | undefined;
+}
+
+/** A host's SQLite, as the adapter functions below build it. Either `connection` (a
+ * synchronous driver: the wasm runs the whole run over it) or `batch` (a host that
+ * answers asynchronously: the run is sent as batches, each one transaction). */
 export interface Adapter {
-  name: string;
+  readonly name: string;
   /** The first column of every row of `sql` with `params` bound. */
   query(sql: string, params?: unknown[]): Promise<unknown[]>;
-  connection?: Connection;
-  /** Runs `run` inside the host's own transaction (a Durable Object's transactionSync). */
+  connection?: SyncConnection;
+  /** The host runs the whole run inside a transaction of its own (a Durable Object's
+   * `transactionSync`). */
   transaction?<T>(run: () => T): T;
-  /** Runs `statements` as one transaction; rejects (having changed nothing) on a failure. */
+  /** Runs `statements` as one transaction: all of them, or (when one fails, rejecting)
+   * none. */
   batch?(statements: BatchStatement[]): Promise<void>;
-  /** The most statements one batch may hold; past it, a batch per migration. */
+  /** Statements one batch may hold; a run larger than that as one batch is sent as one
+   * batch per migration, and its report says so (`batches: "per-migration"`). */
   maxBatch?: number;
 }
 
-/** Cloudflare D1 (`env.DB`): the whole run as one `batch()` (all or nothing); past
- * `maxBatch` statements (default 1000), one batch per migration. */
+/** D1's default `maxBatch` (1000 statements). */
+export declare const D1_MAX_BATCH: number;
+
+/** Cloudflare D1 (`env.DB`): the whole run as one `batch()` (one transaction: a failure
+ * leaves the database as it was), past `maxBatch` statements one batch per migration. */
 export declare function d1(db: unknown, options?: { maxBatch?: number }): Adapter;
+/** A `@libsql/client` `Client` (`file:` URLs, embedded replicas, `libsql://` servers):
+ * the whole run as one `batch(..., "write")` transaction. Create the client with a
+ * `timeout` (ms) for local files, or a write lock held elsewhere fails the run at once
+ * with `LOCKED`. */
+export declare function libsql(client: unknown, options?: { maxBatch?: number }): Adapter;
 /** A Durable Object's `ctx.storage`: the whole run in one `transactionSync`. */
 export declare function durableObject(storage: unknown): Adapter;
 /** `@sqlite.org/sqlite-wasm`'s `oo1.DB`: the whole run in one transaction. */
@@ -266,13 +276,16 @@ export declare function sqliteWasm(db: unknown): Adapter;
 export declare function betterSqlite3(db: unknown): Adapter;
 /** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
 export declare function nodeSqlite(db: unknown): Adapter;
-/** A `@libsql/client` client (`file:`, embedded replicas, `libsql://`): the whole run as one write batch. */
-export declare function libsql(client: unknown): Adapter;
 
-/** What an adapter run reports. `batches` (D1, libSQL): "one" for the whole run in one
- * batch, "per-migration" when it was past the host's limit (`warnings` says so). */
+/** What an adapter run reports. `steps`: what this run applied (another migrator's
+ * work is not in it); `before`: the rows its work started from. */
 export interface AdapterReport extends Report {
+  /** Batching adapters (d1, libsql): "one" when the run was one batch (one
+   * transaction), "per-migration" when it was sent as one batch per migration. */
   batches?: "one" | "per-migration";
+  /** Batching adapters: how often the run planned again because another migrator
+   * moved the version table first. */
+  replans?: number;
 }
 
 /** A migrator over a host's SQLite through an adapter. */

@@ -61,4 +61,4 @@ export const { openMigrator } = createApi(wasm, { resolveMigrations });
 export { MigrationError, normalizeMigrations };
 /** Node needs no explicit init; kept so code shared with browsers can always call it. */
 export async function init() {}
-export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";
+export { d1, durableObject, libsql, sqliteWasm, betterSqlite3, nodeSqlite, D1_MAX_BATCH } from "./adapters.js";

@@ -70,4 +70,4 @@ export async function openMigrator(options = {}) {
   return migrator;
 }
 export { MigrationError, normalizeMigrations };
-export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";
+export { d1, durableObject, libsql, sqliteWasm, betterSqlite3, nodeSqlite, D1_MAX_BATCH } from "./adapters.js";

@@ -10,4 +10,4 @@ wasm.initSync({ module: wasmModule });
 export const { openMigrator } = createApi({ adapter: () => wasm });
 export { MigrationError, normalizeMigrations };
 export async function init() {}
-export { d1, durableObject, sqliteWasm, betterSqlite3, nodeSqlite } from "./adapters.js";
+export { d1, durableObject, libsql, sqliteWasm, betterSqlite3, nodeSqlite, D1_MAX_BATCH } from "./adapters.js";

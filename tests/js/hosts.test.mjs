@@ -5,7 +5,7 @@
 // the same sets in workerd: workerd.test.mjs, compared with the embedded result.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,18 +41,32 @@ const BetterSqlite3 = new Proxy(function () {}, {
 });
 let DatabaseSync;
 let nodeSqliteMissing;
+const LIBSQL = "@libsql/client@0.18.0";
+let createLibsqlClient;
+const libsqlClients = [];
+/** A `@libsql/client` on a local file; `timeout`: SQLite's busy timeout (libSQL's
+ * default is none). Closed after the tests. */
+function libsqlClient(path, options = {}) {
+  const client = createLibsqlClient({ url: `file:${path}`, ...options });
+  libsqlClients.push(client);
+  return client;
+}
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "athanor-hosts-"));
   const wasmDir = installed("@sqlite.org/sqlite-wasm@3.54.1-build1");
   sqlite3wasm = await (await import(pathToFileURL(join(wasmDir, "node_modules/@sqlite.org/sqlite-wasm/dist/node.mjs")).href)).default();
+  ({ createClient: createLibsqlClient } = createRequire(join(installed(LIBSQL), "package.json"))("@libsql/client"));
   try {
     ({ DatabaseSync } = await import("node:sqlite"));
   } catch (e) {
     nodeSqliteMissing = `node:sqlite is not available in Node ${process.version} (it arrived in Node 22.5): ${e.code ?? e.message}`;
   }
 });
-after(() => rmSync(work, { recursive: true, force: true }));
+after(() => {
+  for (const c of libsqlClients) c.close();
+  rmSync(work, { recursive: true, force: true });
+});
 
 let n = 0;
 // Each host: `fresh()` gives an empty database as { open(migrations, options), values(sql),
@@ -106,6 +120,24 @@ const HOSTS = [
         adapter: () => athanor.nodeSqlite(db),
         values: (sql) => db.prepare(sql).all().map((r) => Object.values(r)[0]),
         exec: (sql) => db.exec(sql),
+      };
+    },
+  },
+  {
+    // A local libSQL file through the real client (its native library ships in npm).
+    // Asynchronous: the run goes as batches, each one write transaction, as on D1.
+    // Foreign keys stay on (libSQL's default): each call may take another connection
+    // of the client's pool, so a PRAGMA cannot switch them off for the run.
+    name: "libsql",
+    batching: true,
+    fresh() {
+      const client = libsqlClient(join(work, `libsql-${n++}.db`));
+      return {
+        open: (migrations, options) => openMigrator({ migrations, adapter: athanor.libsql(client), ...options }),
+        adapter: () => athanor.libsql(client),
+        client,
+        values: async (sql) => (await client.execute(sql)).rows.map((r) => r[0]),
+        exec: (sql) => client.executeMultiple(sql),
       };
     },
   },
@@ -172,10 +204,10 @@ for (const host of HOSTS) {
     });
     await assert.rejects(m.downgrade("base"), { code: "CHECKSUM_MISMATCH" });
     assert.deepEqual(await m.rows(), ["b2b2"]);
-    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history", "b"]);
+    assert.deepEqual(await tables(db), ["a", "alembic_version", "athanor_history", "b"]);
     // stamp --purge accepts the edit: the recorded checksums are forgotten.
     assert.deepEqual((await m.stamp("b2b2", { purge: true })).after, ["b2b2"]);
-    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), []);
+    assert.deepEqual(await db.values("SELECT revision FROM athanor_history"), []);
     assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["c3c3"]);
     const changedC = { ...grown(edited), "c3c3_c.sql": file("c3c3", "b2b2", "CREATE TABLE c (y);", "DROP TABLE c;") };
     await assert.rejects((await db.open(changedC)).downgrade("base"), { code: "CHECKSUM_MISMATCH" });
@@ -185,13 +217,13 @@ for (const host of HOSTS) {
     const m = await db.open(grown(base));
     assert.deepEqual((await m.stamp("b2b2")).after, ["b2b2"]);
     // (Adapters create athanor_history with the version table; the embedded engine on first record.)
-    assert.deepEqual(tables(db).filter((t) => t !== "athanor_history"), ["alembic_version"], "stamp ran no migration");
+    assert.deepEqual((await tables(db)).filter((t) => t !== "athanor_history"), ["alembic_version"], "stamp ran no migration");
     await assert.rejects(m.stamp("nope"), { code: "UNKNOWN_REVISION" });
     assert.deepEqual(await m.rows(), ["b2b2"]);
     assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["c3c3"], "only what is above the stamp runs");
-    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), ["c3c3"]);
+    assert.deepEqual(await db.values("SELECT revision FROM athanor_history"), ["c3c3"]);
     assert.deepEqual((await m.stamp("a1a1")).after, ["a1a1"]);
-    assert.deepEqual(db.values("SELECT revision FROM athanor_history"), [], "stamping down forgets what is no longer applied");
+    assert.deepEqual(await db.values("SELECT revision FROM athanor_history"), [], "stamping down forgets what is no longer applied");
     assert.deepEqual((await m.stamp("base")).after, []);
     // Two targets naming one revision stamp it once (this used to trap in the wasm).
     assert.deepEqual((await m.stamp(["c3c3", "head"])).after, ["c3c3"]);
@@ -211,30 +243,30 @@ for (const host of HOSTS) {
       assert.equal(e.data.sqliteCode, host.name === "better-sqlite3" ? undefined : 1);
       return true;
     });
-    assert.deepEqual(tables(db), []);
+    assert.deepEqual(await tables(db), []);
     const per = await db.open(failing, { transactionPerMigration: true });
     await assert.rejects(per.upgrade("head"), { code: "MIGRATION_FAILED" });
     assert.deepEqual(await per.rows(), ["a1a1"]);
-    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history"]);
+    assert.deepEqual(await tables(db), ["a", "alembic_version", "athanor_history"]);
   });
 }
 
 for (const host of HOSTS) {
   hostTest(host, "after Alembic moved the version table (its downgrade, its stamp), a run leaves the embedded engine's history", async (db) => {
     const m = await db.open(grown(base));
-    const history = () => db.values("SELECT revision FROM athanor_history ORDER BY revision");
+    const history = async () => db.values("SELECT revision FROM athanor_history ORDER BY revision");
     const snaps = [];
     // Alembic knows nothing of athanor_history: its `downgrade a1a1` runs the downgrades
     // and moves the version table, its `stamp b2b2` only moves the table.
     await m.upgrade("head");
-    db.exec("DROP TABLE c; DROP TABLE b; UPDATE alembic_version SET version_num = 'a1a1';");
+    await db.exec("DROP TABLE c; DROP TABLE b; UPDATE alembic_version SET version_num = 'a1a1';");
     assert.deepEqual((await m.upgrade("b2b2")).steps.map((s) => s.revision), ["b2b2"]);
-    assert.deepEqual(history(), ["a1a1", "b2b2"], "c3c3, no longer applied, is forgotten");
+    assert.deepEqual(await history(), ["a1a1", "b2b2"], "c3c3, no longer applied, is forgotten");
     snaps.push(await snapshot(db.values));
     await m.upgrade("head");
-    db.exec("UPDATE alembic_version SET version_num = 'b2b2';");
+    await db.exec("UPDATE alembic_version SET version_num = 'b2b2';");
     assert.deepEqual((await m.downgrade("a1a1")).steps.map((s) => s.revision), ["b2b2"]);
-    assert.deepEqual(history(), ["a1a1"], "b2b2, downgraded, and c3c3, stamped away from, are forgotten");
+    assert.deepEqual(await history(), ["a1a1"], "b2b2, downgraded, and c3c3, stamped away from, are forgotten");
     snaps.push(await snapshot(db.values));
     expected.moved ??= snaps;
     assert.deepEqual(snaps, expected.moved);
@@ -253,17 +285,26 @@ for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
     let other = null;
     let commits = 0;
     // A run over a synchronous connection is synchronous inside: the other migrator's
-    // upgrade runs to its end within this call, right after our a1a1 committed.
-    const adapter = {
-      ...inner,
-      connection: {
-        ...inner.connection,
-        exec(sql) {
-          inner.connection.exec(sql);
-          if (sql === "COMMIT" && ++commits === 1) otherMigrator.upgrade("b2b2").then((r) => (other = r));
-        },
-      },
-    };
+    // upgrade runs to its end within this call, right after our a1a1 committed. A
+    // batching host's run awaits each batch: the other one runs after our first.
+    const adapter = host.batching
+      ? {
+          ...inner,
+          async batch(statements) {
+            await inner.batch(statements);
+            if (++commits === 1) other = await otherMigrator.upgrade("b2b2");
+          },
+        }
+      : {
+          ...inner,
+          connection: {
+            ...inner.connection,
+            exec(sql) {
+              inner.connection.exec(sql);
+              if (sql === "COMMIT" && ++commits === 1) otherMigrator.upgrade("b2b2").then((r) => (other = r));
+            },
+          },
+        };
     const m = await db.open(grown(base), { transactionPerMigration: true, adapter });
     await assert.rejects(m.upgrade("head"), (e) => {
       assert.equal(e.code, "CHECKSUM_MISMATCH", e.message);
@@ -272,7 +313,52 @@ for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
     });
     assert.deepEqual(other?.steps.map((s) => s.revision), ["b2b2"], "the other migrator found a1a1 applied");
     assert.deepEqual(await m.rows(), ["b2b2"]);
-    assert.ok(!tables(db).includes("c"), "c3c3 ran");
+    assert.ok(!(await tables(db)).includes("c"), "c3c3 ran");
+  });
+}
+
+for (const host of HOSTS.filter((h) => h.batching)) {
+  for (const fresh of [true, false]) {
+    hostTest(host, `another migrator ${fresh ? "on a fresh database" : "from a1a1"} applies everything before our batch: ours changes nothing and reports nothing applied`, async (db) => {
+      const set = grown({ ...base, "b2b2_b.sql": file("b2b2", "a1a1", "CREATE TABLE b (x);\nINSERT INTO a VALUES ('b2b2');") });
+      if (!fresh) await (await db.open(set)).upgrade("a1a1");
+      const inner = db.adapter();
+      const otherMigrator = await db.open(set);
+      let other;
+      // Both have planned from the same rows; the other one's batch commits first.
+      const adapter = {
+        ...inner,
+        async batch(statements) {
+          other ??= await otherMigrator.upgrade("head");
+          await inner.batch(statements);
+        },
+      };
+      const events = [];
+      const m = await db.open(set, { adapter, onProgress: (e) => events.push(`${e.phase} ${e.revision} ${e.index}/${e.total}`) });
+      const report = await m.upgrade("head");
+      assert.deepEqual(other.steps.map((s) => s.revision), fresh ? ["a1a1", "b2b2", "c3c3"] : ["b2b2", "c3c3"]);
+      // The guard failed our batch whole: nothing ran twice.
+      assert.deepEqual(await db.values("SELECT x FROM a"), ["b2b2"]);
+      assert.deepEqual(report, { steps: [], before: ["c3c3"], after: ["c3c3"], warnings: [], batches: "one", replans: 1 });
+      // Our steps were started, then planned again: none of them is reported done.
+      assert.deepEqual(events.filter((e) => e.startsWith("done")), []);
+      assert.deepEqual(events, (fresh ? ["a1a1 0/3", "b2b2 1/3", "c3c3 2/3"] : ["b2b2 0/2", "c3c3 1/2"]).map((e) => `start ${e}`));
+      assert.deepEqual((await snapshot(db.values)).versions, ["c3c3"]);
+      assert.equal((await snapshot(db.values)).history.length, 3);
+    });
+  }
+
+  hostTest(host, "past the adapter's maxBatch statements, a batch per migration, and the report says so", async (db) => {
+    // As one batch, the run is 10 statements: the guard, 3 migrations, the version
+    // table, its row, the history table and 3 history rows.
+    const m = await openMigrator({ migrations: grown(base), adapter: { ...db.adapter(), maxBatch: 4 } });
+    const report = await m.upgrade("head");
+    assert.deepEqual(report.steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+    assert.equal(report.batches, "per-migration");
+    assert.match(report.warnings.join("\n"), /one batch per migration: as one batch it would pass 4 statements, libsql's limit/);
+    const big = await openMigrator({ migrations: grown(base), adapter: { ...host.fresh().adapter(), maxBatch: 100 } });
+    const whole = await big.upgrade("head");
+    assert.deepEqual([whole.batches, whole.warnings], ["one", []]);
   });
 }
 
@@ -284,14 +370,33 @@ const brokenRebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_key
  * query pass-through; an adapter's host connection directly). */
 const foreignKeys = async (db, m) => Number(m.query ? (await m.query("PRAGMA foreign_keys"))[0].foreign_keys : db.values("PRAGMA foreign_keys")[0]);
 
-for (const host of HOSTS) {
+// A batching host runs every statement inside a batch's transaction: a section's own
+// BEGIN fails there (as on D1, which refuses BEGIN). As on every host, what ran before
+// the section was committed first; the section's batch changes nothing.
+for (const host of HOSTS.filter((h) => h.batching)) {
+  hostTest(host, "a transaction:false section that opens its own transaction fails inside the batch and changes nothing", async (db) => {
+    const m = await db.open(rebuild);
+    await assert.rejects(m.upgrade("head"), (e) => {
+      assert.equal(e.code, "MIGRATION_FAILED", e.message);
+      assert.equal(e.data.revision, "b2b2");
+      assert.equal(e.data.statement, "BEGIN;");
+      assert.match(e.data.sqliteMessage, /cannot start a transaction within a transaction/);
+      return true;
+    });
+    assert.deepEqual(await tables(db), ["a", "alembic_version", "athanor_history"]);
+    assert.deepEqual(await db.values("SELECT name FROM pragma_table_info('a')"), ["x"]);
+    assert.deepEqual(await m.rows(), ["a1a1"]);
+  });
+}
+
+for (const host of HOSTS.filter((h) => !h.batching)) {
   hostTest(host, "a transaction:false section runs outside the run's transaction; the connection's foreign-key setting comes back", async (db) => {
     const m = await db.open(rebuild);
     assert.equal(await foreignKeys(db, m), 0);
     assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
     assert.equal(await foreignKeys(db, m), 0, "the section's PRAGMA foreign_keys=ON stayed");
-    assert.deepEqual(tables(db), ["a", "alembic_version", "athanor_history", "c"]);
-    assert.deepEqual(db.values("SELECT name FROM pragma_table_info('a')"), ["x", "y"]);
+    assert.deepEqual(await tables(db), ["a", "alembic_version", "athanor_history", "c"]);
+    assert.deepEqual(await db.values("SELECT name FROM pragma_table_info('a')"), ["x", "y"]);
 
     // Failing inside its own transaction: rolled back, nothing left open, setting restored.
     const db2 = host.fresh();
@@ -302,7 +407,7 @@ for (const host of HOSTS) {
       return true;
     });
     assert.equal(await foreignKeys(db2, bad), 0);
-    assert.ok(!tables(db2).includes("t9"), "the failed section's table stayed");
+    assert.ok(!(await tables(db2)).includes("t9"), "the failed section's table stayed");
     // No transaction was left open: the next run fails the same way, not with "within a transaction".
     await assert.rejects(bad.upgrade("head"), { code: "MIGRATION_FAILED", message: /no such table: nope/ });
   });
@@ -424,4 +529,49 @@ test("better-sqlite3 on a file: a failing transaction:false section gives the lo
   assert.deepEqual(mine.prepare("SELECT step FROM log").pluck().all(), ["other"]);
   other.close();
   mine.close();
+});
+
+// libSQL's pool and busy timeout, through real clients on one file (as four processes).
+const logged = {
+  "a1a1_a.sql": file("a1a1", "", "CREATE TABLE log (step TEXT NOT NULL);\nINSERT INTO log VALUES ('a1a1');"),
+  "b2b2_b.sql": file("b2b2", "a1a1", "INSERT INTO log VALUES ('b2b2');"),
+  "c3c3_c.sql": file("c3c3", "b2b2", "INSERT INTO log VALUES ('c3c3');"),
+};
+
+test("libsql: four clients migrating one fresh file at once apply each migration once", async () => {
+  const path = join(work, "libsql-race.db");
+  // libSQL's native calls are synchronous: in one process the four runs interleave
+  // between calls (each reads, plans, then sends its batch), never inside a batch.
+  const clients = Array.from({ length: 4 }, () => libsqlClient(path));
+  const reports = await Promise.all(clients.map(async (c) => (await openMigrator({ migrations: logged, adapter: athanor.libsql(c) })).upgrade("head")));
+  const log = (await clients[0].execute("SELECT step FROM log ORDER BY rowid")).rows.map((r) => r[0]);
+  assert.deepEqual(log, ["a1a1", "b2b2", "c3c3"]);
+  assert.deepEqual(reports.map((r) => r.steps.length).sort(), [0, 0, 0, 3]);
+  // All four planned from an empty file: the three that lost planned again.
+  assert.deepEqual(reports.map((r) => r.replans).sort(), [0, 1, 1, 1]);
+  for (const r of reports) assert.deepEqual(r.after, ["c3c3"]);
+  assert.equal((await clients[0].execute("PRAGMA integrity_check")).rows[0][0], "ok");
+  assert.equal((await clients[0].execute("SELECT count(*) FROM athanor_history")).rows[0][0], 3);
+});
+
+test("libsql: another process's write lock is LOCKED at once without a timeout (nothing written), waited out with one", async () => {
+  const path = join(work, "libsql-locked.db");
+  const holder = libsqlClient(path);
+  await holder.execute("CREATE TABLE app (x)");
+  // Another process holds the write lock for a second. (In this process it could not
+  // let go: libSQL's busy wait blocks the thread, as its calls are synchronous.)
+  const other = spawn("python3", ["-c", "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nc.execute('INSERT INTO app VALUES (1)')\nprint('locked', flush=True)\ntime.sleep(1)\nc.execute('COMMIT')", path], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => other.on("exit", resolve));
+  await new Promise((resolve) => other.stdout.once("data", resolve));
+  const quick = await openMigrator({ migrations: logged, adapter: athanor.libsql(libsqlClient(path)) });
+  await assert.rejects(quick.upgrade("head"), (e) => {
+    assert.equal(e.code, "LOCKED", e.message);
+    assert.match(e.message, /database is locked/);
+    return true;
+  });
+  assert.deepEqual((await holder.execute("SELECT name FROM sqlite_master")).rows.map((r) => r[0]), ["app"], "nothing written");
+  const patient = await openMigrator({ migrations: logged, adapter: athanor.libsql(libsqlClient(path, { timeout: 10_000 })) });
+  assert.deepEqual((await patient.upgrade("head")).steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+  assert.equal(await exited, 0);
+  assert.deepEqual((await holder.execute("SELECT count(*) FROM app")).rows[0][0], 1);
 });

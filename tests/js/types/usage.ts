@@ -1,4 +1,4 @@
-import { openMigrator, d1, MigrationError, type Report } from "athanor";
+import { openMigrator, d1, libsql, D1_MAX_BATCH, MigrationError, type Report } from "athanor";
 async function main(db: unknown) {
   const m = await openMigrator({ migrations: { "a.sql": "x" }, database: ":memory:" });
   const r: Report = await m.upgrade("head", { onProgress: (e) => console.log(e.phase, e.revision) });
@@ -9,6 +9,12 @@ async function main(db: unknown) {
   if (renamed) console.log(renamed.upgradeTransactional);
   const h = await openMigrator({ migrations: [], adapter: d1(db) });
   const parts: string[] = h.split("SELECT 1;");
+  // Batching adapters report how the run was sent and how often it planned again.
+  const l = await openMigrator({ migrations: [], adapter: libsql(db) });
+  const lr = await l.upgrade("head");
+  const sent: "one" | "per-migration" | undefined = lr.batches;
+  const replans: number | undefined = lr.replans;
+  await openMigrator({ migrations: [], adapter: d1(db, { maxBatch: D1_MAX_BATCH / 2 }) });
   try { await h.upgrade(); } catch (e) { if (e instanceof MigrationError) console.log(e.code, e.data.revision); }
   const rows = await m.query<{ n: number }>("SELECT ? AS n", [1]);
   const changed: number = await m.exec("CREATE TABLE b (y)");
@@ -18,6 +24,6 @@ async function main(db: unknown) {
   const offline: string = await o.plan("head");
   const files: string[] = await o.files();
   await o.close();
-  return [r, sql, parts, rows[0].n, changed, bound, offline, files];
+  return [r, sql, parts, sent, replans, lr.steps[0]?.revision, rows[0].n, changed, bound, offline, files];
 }
 main(null);
