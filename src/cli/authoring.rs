@@ -173,9 +173,9 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
     let current = match &args.global.db {
         None => autogen::head_schema(map, &table)?,
         Some(db) => {
-            let conn = super::commands::open_db(args, host, db, false)?;
-            let rows = match &conn {
-                Some(c) => crate::sqlite::version_table::read_rows(c, &table)?,
+            let mut conn = super::commands::open_db(args, host, db, false)?;
+            let rows = match &mut conn {
+                Some(c) => crate::core::connection::read_rows(&mut **c, &table)?,
                 None => vec![],
             };
             let mut have = rows.clone();
@@ -185,8 +185,8 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
             if have != heads {
                 return Err(Error::NotUpToDate { current: rows, heads });
             }
-            match conn {
-                Some(c) => Schema::read(&c, &[&table, crate::core::version_sql::HISTORY_TABLE])?,
+            match &mut conn {
+                Some(c) => Schema::read(&*c.schema()?, &[&table, crate::core::version_sql::HISTORY_TABLE])?,
                 None => Schema::default(),
             }
         }

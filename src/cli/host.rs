@@ -1,9 +1,12 @@
 //! What the commands need from the outside world: the migration files and the
 //! database. The native host uses the file system; the wasm package brings its own.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 
+use crate::core::connection::{Connection, Param};
 use crate::core::error::{Error, Result};
+use crate::core::run::SqlFailure;
+use crate::sqlite::connection::Rusqlite;
 
 pub struct MigrationFile {
     pub file_name: String,
@@ -11,11 +14,72 @@ pub struct MigrationFile {
     pub bytes: Vec<u8>,
 }
 
+/// A database the commands work on: the connection primitives runs use (native:
+/// rusqlite; npm: `node:sqlite` in the JS host, so SQLite's own locks are shared with
+/// every other process on the file), and what some commands need beyond them.
+pub trait Database: Connection {
+    /// [`crate::core::connection::claim_if_empty`]: whether a file a failed run created
+    /// can be removed (then locked until the connection closes).
+    fn claim_if_empty(&mut self) -> bool;
+    /// The schema as a rusqlite connection that autogenerate and adopt read (native:
+    /// the database's own; npm: a copy replayed into an in-memory SQLite).
+    fn schema(&mut self) -> Result<SchemaView<'_>>;
+}
+
+/// [`Database::schema`]: the live connection, or a copy of its schema.
+pub enum SchemaView<'a> {
+    Live(&'a rusqlite::Connection),
+    Copy(rusqlite::Connection),
+}
+
+impl std::ops::Deref for SchemaView<'_> {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        match self {
+            SchemaView::Live(c) => c,
+            SchemaView::Copy(c) => c,
+        }
+    }
+}
+
+/// The native CLI's database: a rusqlite connection.
+pub struct NativeDb(pub rusqlite::Connection);
+
+impl Connection for NativeDb {
+    fn values(&mut self, sql: &str, params: &[Param]) -> std::result::Result<Vec<Option<String>>, SqlFailure> {
+        Rusqlite(&self.0).values(sql, params)
+    }
+    fn run(&mut self, sql: &str, params: &[Param]) -> std::result::Result<usize, SqlFailure> {
+        Rusqlite(&self.0).run(sql, params)
+    }
+    fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure> {
+        Rusqlite(&self.0).exec(sql)
+    }
+    fn in_transaction(&mut self) -> Option<bool> {
+        Some(!self.0.is_autocommit())
+    }
+    fn now_ms(&self) -> f64 {
+        Rusqlite(&self.0).now_ms()
+    }
+}
+
+impl Database for NativeDb {
+    fn claim_if_empty(&mut self) -> bool {
+        crate::sqlite::claim_if_empty(&self.0)
+    }
+    fn schema(&mut self) -> Result<SchemaView<'_>> {
+        Ok(SchemaView::Live(&self.0))
+    }
+}
+
 pub trait Host {
     /// The `.sql` files directly inside `dir`.
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>>;
-    /// Opens the database; `None` when it does not exist and `create` is false.
-    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>>;
+    /// Opens the database, waiting up to 5 s for other connections' locks (the
+    /// commands set `--busy-timeout` through SQL) and with foreign keys off (SQLite's
+    /// own default, which the sqlite3 shell, Python and Alembic migrate with); `None`
+    /// when it does not exist and `create` is false.
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Box<dyn Database>>>;
     /// A text file's contents; `None` when there is no such file. Only a regular file
     /// (or a symlink to one) is read: a FIFO would block forever. Not UTF-8 is an error.
     fn read_text(&self, path: &str) -> Result<Option<String>>;
@@ -140,7 +204,7 @@ impl Host for NativeHost {
         Ok(files)
     }
 
-    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>> {
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Box<dyn Database>>> {
         if !create && path != ":memory:" && !std::path::Path::new(path).exists() {
             return Ok(None);
         }
@@ -148,9 +212,9 @@ impl Host for NativeHost {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
         crate::sqlite::prepare_connection(&conn, None)?;
-        Ok(Some(conn))
+        Ok(Some(Box::new(NativeDb(conn))))
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {

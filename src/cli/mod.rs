@@ -11,7 +11,7 @@ pub mod config;
 pub mod format;
 pub mod host;
 
-pub use host::{Host, MigrationFile, NativeHost};
+pub use host::{Database, Host, MigrationFile, NativeDb, NativeHost, SchemaView};
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -24,6 +24,7 @@ mod views;
 pub use autogen::autogenerate;
 #[cfg(feature = "cli")]
 pub use cli::run_cli;
+pub use error::node_sqlite_unavailable;
 #[cfg(feature = "sqlite")]
 pub use migrator::Migrator;
 #[cfg(feature = "sqlite")]
