@@ -6,11 +6,10 @@ import v8 from "node:v8";
 // the run takes. Set before the module is compiled (below).
 v8.setFlagsFromString("--liftoff-only");
 
-// The full wasm (the commands, autogenerate), with the Node file VFS for --db.
+// The full wasm (the commands, autogenerate); --db opens through node:sqlite (node-host.js).
 const wasm = await import("./athanor_full.js");
 const { readFileSync } = await import("node:fs");
 wasm.initSync({ module: readFileSync(new URL("./athanor_full_bg.wasm", import.meta.url)) });
-(await import("./node-vfs.js")).installVfs(wasm);
 const { nodeHost } = await import("./node-host.js");
 
 const { stdout, stderr, status } = wasm.runCli(process.argv.slice(2), nodeHost);
