@@ -44,11 +44,12 @@ export function nodeSqliteModule() {
 }
 
 /** A `DatabaseSync` on `path`, as athanor migrates: waiting `timeout` ms for other
- * connections' locks, foreign keys off (SQLite's own default, which the sqlite3 shell,
- * Python and Alembic migrate with; node:sqlite turns them on). */
+ * connections' locks, with SQLite's defaults as the sqlite3 shell, Python, Alembic and
+ * the native CLI have them, where node:sqlite changes them: foreign keys off, and
+ * double-quoted string literals accepted (real histories write `WHERE key = "x"`). */
 export function openDatabaseSync(path, { timeout = 5000 } = {}) {
   const { DatabaseSync } = nodeSqliteModule();
-  return new DatabaseSync(path, { timeout, enableForeignKeyConstraints: false });
+  return new DatabaseSync(path, { timeout, enableForeignKeyConstraints: false, enableDoubleQuotedStringLiterals: true });
 }
 
 /** The file's identity (device and inode), to tell later whether it is still the one at
