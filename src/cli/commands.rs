@@ -1,10 +1,12 @@
 //! The commands, printing what Alembic prints.
 
+#[cfg(feature = "autogen")]
+use super::adopt;
 use super::args::Args;
 use super::format::{cmd_format, log_entry, Show};
 use super::host::{Database, Host, MigrationFile};
 use super::Output;
-use super::{adopt, authoring, bundle, config};
+use super::{authoring, bundle, config};
 use crate::core::connection::{self, SqlHost};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
@@ -132,7 +134,10 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     }
     if args.command == "adopt" {
         // Its migrations directory may not exist yet, and must hold no revision.
+        #[cfg(feature = "autogen")]
         return adopt::adopt(args, &dir, host, out);
+        #[cfg(not(feature = "autogen"))]
+        return Err(without_autogen());
     }
     let files = read_files(host, &dir)?;
     let map = map_of(&files)?;
@@ -149,9 +154,19 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         "upgrade" => migrate(&ctx, out, true),
         "downgrade" => migrate(&ctx, out, false),
         "stamp" => stamp(&ctx, out),
+        #[cfg(feature = "autogen")]
         "check" => authoring::check(&ctx.map, args, host, out),
+        #[cfg(not(feature = "autogen"))]
+        "check" => Err(without_autogen()),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
+}
+
+/// A command that needs autogenerate in a build without it (the npm CLI's lean wasm
+/// hands such commands to the full one before they get here).
+#[cfg(not(feature = "autogen"))]
+pub(super) fn without_autogen() -> Error {
+    Error::Usage("this command needs autogenerate, which this build of athanor leaves out".into())
 }
 
 fn line(out: &mut Output, text: &str) {

@@ -1,12 +1,16 @@
 //! What the commands need from the outside world: the migration files and the
 //! database. The native host uses the file system; the wasm package brings its own.
 
-use rusqlite::OpenFlags;
-
-use crate::core::connection::{Connection, Param};
+use crate::core::connection::Connection;
+#[cfg(feature = "sqlite")]
+use crate::core::connection::Param;
 use crate::core::error::{Error, Result};
+#[cfg(feature = "sqlite")]
 use crate::core::run::SqlFailure;
+#[cfg(feature = "sqlite")]
 use crate::sqlite::connection::Rusqlite;
+#[cfg(feature = "sqlite")]
+use rusqlite::OpenFlags;
 
 pub struct MigrationFile {
     pub file_name: String,
@@ -23,15 +27,18 @@ pub trait Database: Connection {
     fn claim_if_empty(&mut self) -> bool;
     /// The schema as a rusqlite connection that autogenerate and adopt read (native:
     /// the database's own; npm: a copy replayed into an in-memory SQLite).
+    #[cfg(feature = "autogen")]
     fn schema(&mut self) -> Result<SchemaView<'_>>;
 }
 
 /// [`Database::schema`]: the live connection, or a copy of its schema.
+#[cfg(feature = "autogen")]
 pub enum SchemaView<'a> {
     Live(&'a rusqlite::Connection),
     Copy(rusqlite::Connection),
 }
 
+#[cfg(feature = "autogen")]
 impl std::ops::Deref for SchemaView<'_> {
     type Target = rusqlite::Connection;
     fn deref(&self) -> &rusqlite::Connection {
@@ -43,8 +50,10 @@ impl std::ops::Deref for SchemaView<'_> {
 }
 
 /// The native CLI's database: a rusqlite connection.
+#[cfg(feature = "sqlite")]
 pub struct NativeDb(pub rusqlite::Connection);
 
+#[cfg(feature = "sqlite")]
 impl Connection for NativeDb {
     fn values(&mut self, sql: &str, params: &[Param]) -> std::result::Result<Vec<Option<String>>, SqlFailure> {
         Rusqlite(&self.0).values(sql, params)
@@ -63,10 +72,12 @@ impl Connection for NativeDb {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl Database for NativeDb {
     fn claim_if_empty(&mut self) -> bool {
         crate::sqlite::claim_if_empty(&self.0)
     }
+    #[cfg(feature = "autogen")]
     fn schema(&mut self) -> Result<SchemaView<'_>> {
         Ok(SchemaView::Live(&self.0))
     }
@@ -119,6 +130,7 @@ pub fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String> {
 
 /// What a path is, following symlinks: `Ok(None)` when nothing is there at all, an
 /// error when it is there but not a regular file (or a symlink to one).
+#[cfg(feature = "sqlite")]
 fn regular_file(path: &std::path::Path) -> Result<Option<()>> {
     use std::io::ErrorKind::NotFound;
     let shown = path.to_string_lossy();
@@ -177,8 +189,10 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:06}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
+#[cfg(feature = "sqlite")]
 pub struct NativeHost;
 
+#[cfg(feature = "sqlite")]
 impl Host for NativeHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::Io(format!("cannot read migrations directory '{dir}': {e}")))?;

@@ -8,7 +8,9 @@ use js_sys::{Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::host_run::JsConnection;
-use crate::cli::{self, Database, Host, MigrationFile, SchemaView};
+#[cfg(feature = "autogen")]
+use crate::cli::SchemaView;
+use crate::cli::{self, Database, Host, MigrationFile};
 use crate::core::connection::{Connection, Param};
 use crate::core::error::{Error, Result};
 use crate::core::run::SqlFailure;
@@ -95,6 +97,7 @@ impl Database for JsDb {
     fn claim_if_empty(&mut self) -> bool {
         crate::core::connection::claim_if_empty(self, |db| db.handle.has_moved())
     }
+    #[cfg(feature = "autogen")]
     fn schema(&mut self) -> Result<SchemaView<'_>> {
         crate::autogen::schema_copy(self).map(SchemaView::Copy)
     }
@@ -174,11 +177,17 @@ impl Host for CliHost {
     }
 }
 
-/// Runs one command line; returns `{ stdout, stderr, status }`.
+/// Runs one command line; returns `{ stdout, stderr, status }`, or, in a build
+/// without autogenerate, `{ needsFull: true }` for a command that needs it (cli.mjs
+/// runs it again with the full wasm).
 #[wasm_bindgen(js_name = runCli)]
 pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
-    let out = cli::run(&argv, &host);
     let o = Object::new();
+    if !cfg!(feature = "autogen") && cli::needs_autogen(&argv) {
+        set(&o, "needsFull", true);
+        return o;
+    }
+    let out = cli::run(&argv, &host);
     set(&o, "stdout", out.stdout);
     set(&o, "stderr", out.stderr);
     set(&o, "status", out.status);

@@ -3,7 +3,7 @@
 
 #[cfg(feature = "autogen")]
 mod autogen;
-#[cfg(feature = "cli")]
+#[cfg(feature = "commands")]
 mod cli;
 mod error;
 mod host_run;
@@ -22,7 +22,7 @@ mod views;
 
 #[cfg(feature = "autogen")]
 pub use autogen::autogenerate;
-#[cfg(feature = "cli")]
+#[cfg(feature = "commands")]
 pub use cli::run_cli;
 pub use error::node_sqlite_unavailable;
 #[cfg(feature = "sqlite")]
