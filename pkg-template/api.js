@@ -240,12 +240,14 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
     if (!adapter && openFile && !vfs && !inMemory(database)) {
       if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
       const file = call(() => openFile(database, { busyTimeout }));
+      // A bundle's heads (below): at head, nothing is parsed.
+      const heads = resolved?.[Symbol.for("athanor.heads")];
       const m = new AdapterMigrator(wasm.adapter(), set, file.adapter, {
-        versionTable, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
+        versionTable, heads, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
       });
       try {
-        // The migrations are checked now, as the embedded engine does.
-        await m.heads();
+        // Without the heads, the migrations are checked now, as the embedded engine does.
+        if (!heads) await m.heads();
       } catch (e) {
         m.close();
         throw e;
