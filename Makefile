@@ -6,6 +6,9 @@ export AR_wasm32_unknown_unknown := llvm-ar-19
 
 BIN := target/release/athanor
 DEMO_DB := target/demo/notes.db
+# A Node with node:sqlite (≥ 22.13), which the npm CLI and the JS API need for database
+# files: the machine's, or the pinned 22 from npm (scripts/node.mjs; setup installs it).
+NODE_SQLITE = $(shell node scripts/node.mjs)
 
 
 .PHONY: setup build pkg demo www test lint test-rust test-wasm test-js test-alembic bench
@@ -20,9 +23,10 @@ build:
 pkg: setup
 	python3 scripts/build_pkg.py
 
-# The npm package's CLI (what `npx athanor` runs) on the example app's database file.
+# The npm package's CLI (what `npx athanor` runs) on the example app's database file,
+# under a Node with node:sqlite.
 demo: setup pkg
-	@scripts/demo.sh "node pkg/cli.mjs" example/migrations $(DEMO_DB)
+	@scripts/demo.sh "$(NODE_SQLITE) pkg/cli.mjs" example/migrations $(DEMO_DB)
 
 # The demo web app (www/): built with Vite against the package, served on localhost.
 www: setup pkg
@@ -34,6 +38,7 @@ test: setup lint test-rust test-wasm test-js test-alembic
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 test-rust:
 	cargo test
@@ -53,7 +58,7 @@ test-alembic:
 
 bench: setup pkg
 	cargo bench --bench engine
-	node benches/js_bench.mjs
+	$(NODE_SQLITE) benches/js_bench.mjs
 	node benches/browser_bench.mjs
 	node benches/workerd_bench.mjs
 	cargo bench --bench autogen

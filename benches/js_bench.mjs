@@ -1,11 +1,16 @@
-// `make bench`: the npm package's figures. Run after `make pkg`.
+// `make bench`: the npm package's figures. Run after `make pkg`, under a Node with
+// node:sqlite (the Makefile picks one: database files open through it).
+//   - `node -e 0`, the floor of any npm CLI run;
 //   - CLI `upgrade head` of 1,000 small migrations on a file, beside the sqlite3 shell
-//     running the same SQL in one transaction;
-//   - the at-head check in the JS API (open the file, read the version table, build the
-//     graph of 1,000 revisions, decide there is nothing to do), after instantiation;
+//     running the same SQL in one transaction (and the native binary, when built);
+//   - CLI at head (nothing to do) with 1,000 revisions;
+//   - the JS API's first call in a fresh process: openMigrator on the file to the
+//     answer "at head" (and the import before it);
+//   - the at-head check in the JS API after instantiation (best of 20 in one process);
 //   - the size of the wasm and the JS, raw and gzip -9.
+// Medians of 7 runs where a run is a fresh process: one figure, not the best of many.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,25 +33,61 @@ for (let i = 0; i < N; i++) {
 }
 writeFileSync(join(work, "all.sql"), `BEGIN;\n${allSql}COMMIT;\n`);
 
-const best = (runs, fn) => Math.min(...Array.from({ length: runs }, fn));
+const median = (runs, fn) => {
+  const xs = Array.from({ length: runs }, fn).sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)];
+};
 const ms = (x) => `${x.toFixed(1)} ms`;
+const timed = (fn) => {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+};
+const node = process.execPath;
+const quiet = { stdio: ["ignore", "ignore", "ignore"] };
+
+// 0. The floor: a Node process that does nothing.
+const node0 = median(7, () => timed(() => execFileSync(node, ["-e", "0"], quiet)));
+console.log(`node -e 0 (${process.version}): ${ms(node0)}`);
 
 // 1. CLI vs the sqlite3 shell, both on a fresh file each run (process start included).
-const shell = best(5, (_, i) => {
+const shell = median(7, (_, i) => {
   const db = join(work, `shell${i}.db`);
   const t = performance.now();
   execFileSync("sqlite3", [db], { input: readFileSync(join(work, "all.sql")) });
   return performance.now() - t;
 });
-const cli = best(5, (_, i) => {
-  const db = join(work, `cli${i}.db`);
-  const t = performance.now();
-  execFileSync("node", [join(pkg, "cli.mjs"), "--dir", dir, "--db", db, "upgrade", "head"], { stdio: ["ignore", "ignore", "ignore"] });
-  return performance.now() - t;
-});
-console.log(`CLI upgrade head, ${N} migrations on a file: sqlite3 shell ${ms(shell)}, athanor CLI ${ms(cli)}, ratio ${(cli / shell).toFixed(2)}`);
+const cli = median(7, (_, i) => timed(() => execFileSync(node, [join(pkg, "cli.mjs"), "--dir", dir, "--db", join(work, `cli${i}.db`), "upgrade", "head"], quiet)));
+console.log(
+  `npm CLI upgrade head, ${N} migrations on a file: sqlite3 shell ${ms(shell)}, athanor CLI ${ms(cli)} (${ms(cli - node0)} beyond node -e 0), ` +
+    `ratio ${(cli / shell).toFixed(2)} whole, ${((cli - node0) / shell).toFixed(2)} beyond node -e 0 (issue 12's goal: <= 1.5)`,
+);
+const nativeBin = fileURLToPath(new URL("../target/release/athanor", import.meta.url));
+if (existsSync(nativeBin)) {
+  const native = median(7, (_, i) => timed(() => execFileSync(nativeBin, ["--dir", dir, "--db", join(work, `native${i}.db`), "upgrade", "head"], quiet)));
+  console.log(`native CLI upgrade head, ${N} migrations on a file: ${ms(native)}, ratio ${(native / shell).toFixed(2)} to the shell (issue 12's goal: <= 1.3)`);
+}
 
-// 2. The at-head check, after the wasm is instantiated (importing node.js does that).
+// 2. CLI at head: nothing to do.
+const atHeadCli = median(7, () => timed(() => execFileSync(node, [join(pkg, "cli.mjs"), "--dir", dir, "--db", join(work, "cli0.db"), "upgrade", "head"], quiet)));
+console.log(`npm CLI at head, ${N} revisions: ${ms(atHeadCli)}, ${ms(atHeadCli - node0)} beyond node -e 0 (issue 12's goal: <= 40 ms beyond)`);
+
+// 3. The JS API's first call in a fresh process: the import, then openMigrator on the
+// file to the answer "at head".
+const FIRST = `
+const t0 = performance.now();
+const { openMigrator } = await import(process.argv[1]);
+const t1 = performance.now();
+const m = await openMigrator({ database: process.argv[2], migrations: process.argv[3] });
+const r = await m.upgrade("head");
+const t2 = performance.now();
+if (r.steps.length) throw new Error("expected nothing to do");
+console.log(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1 }));`;
+const firsts = Array.from({ length: 7 }, () => JSON.parse(execFileSync(node, ["--input-type=module", "-e", FIRST, join(pkg, "node.js"), join(work, "cli0.db"), dir], { encoding: "utf8" })));
+const mid = (k) => firsts.map((f) => f[k]).sort((a, b) => a - b)[3];
+console.log(`JS API, fresh process, ${N} revisions from a directory: import ${ms(mid("importMs"))}, then openMigrator to "at head" ${ms(mid("firstMs"))} (issue 12's goal: <= 25 ms)`);
+
+// 4. The at-head check, after the wasm is instantiated (importing node.js does that).
 const { openMigrator } = await import(join(pkg, "node.js"));
 const migrations = readdirSync(dir).map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
 let atHead = Infinity;
@@ -60,7 +101,7 @@ for (let i = 0; i < 20; i++) {
 }
 console.log(`at-head check, ${N} revisions (open, read version table, build graph, plan): ${ms(atHead)}`);
 
-// 3. Sizes.
+// 5. Sizes.
 const files = readdirSync(pkg).filter((f) => f.endsWith(".wasm") || f.endsWith(".js") || f.endsWith(".mjs"));
 // `gzip -9` itself, as the package build measures its budget (zlib builds differ).
 const gzip9 = (path) => execFileSync("gzip", ["-9", "-c", path], { maxBuffer: 1 << 26 }).length;
@@ -73,7 +114,7 @@ console.log(`size: package, every file: ${(raw / 1024).toFixed(1)} KiB raw, ${(g
 // One line per wasm (wasm-pack.toml's artifacts), and what a browser app loads: the
 // embedded wasm, its glue and the browser's JS (web.js and what it imports).
 const kibOf = (f) => `${(gzip9(join(pkg, f)) / 1024).toFixed(1)} KiB`;
-for (const name of ["athanor_adapter", "athanor", "athanor_full"]) {
+for (const name of ["athanor_adapter", "athanor", "athanor_cli", "athanor_full"]) {
   console.log(`size: ${name}_bg.wasm ${(readFileSync(join(pkg, `${name}_bg.wasm`)).length / 1024).toFixed(1)} KiB raw, ${kibOf(`${name}_bg.wasm`)} gzip -9`);
 }
 const browser = ["athanor_bg.wasm", "athanor.js", "web.js", "api.js", "errors.js", "migrator.js", "runner.js", "adapters.js", "opfs.js", "opfs-lease.js", "opfs-worker.js", "worker-client.js"];

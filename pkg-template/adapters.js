@@ -5,18 +5,91 @@
 // Every adapter also answers `query(sql, params)` (first column of each row), for the
 // reads that need no run.
 
+import { MigrationError } from "./errors.js";
+
 /** An adapter over a synchronous connection, from its primitives: `values(sql,
  * params)` (first column of each row), `run(sql, params)` (rows changed), `exec(sql)`
  * (one statement, rows read and dropped) and `inTransaction()` (`undefined` when the
  * driver cannot tell). `transaction(fn)`: the host runs the whole run inside a
- * transaction of its own. */
-function synchronous(name, connection, transaction) {
+ * transaction of its own. `app`: the migrator's query/exec on the same connection. */
+function synchronous(name, connection, transaction, app) {
   return {
     name,
     connection,
     transaction,
+    app,
     async query(sql, params = []) {
       return connection.values(sql, params);
+    },
+  };
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A parameter as the embedded engine binds it: whole numbers as integers (node:sqlite
+ * binds every number as REAL unless it is a BigInt), booleans as 1/0. */
+function bindable(v, i, bigInts) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "boolean") return v ? 1n : 0n;
+  if (typeof v === "number") return bigInts && Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof v === "bigint" && (v > 2n ** 63n - 1n || v < -(2n ** 63n))) {
+    throw new MigrationError(`parameter ${i + 1}: BigInt ${v} does not fit SQLite's 64-bit integer`, "USAGE");
+  }
+  if (typeof v === "string" || typeof v === "bigint" || v instanceof Uint8Array) return v;
+  throw new MigrationError(`parameter ${i + 1}: only null, booleans, numbers, BigInts, strings and Uint8Arrays bind to SQLite`, "USAGE");
+}
+
+/** A row as the embedded engine gives it: a plain object; integers as numbers unless
+ * past 2^53 (then BigInt, so nothing is rounded). */
+function plainRow(row) {
+  const out = {};
+  for (const k in row) {
+    const v = row[k];
+    out[k] = typeof v === "bigint" && v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+  }
+  return out;
+}
+
+/** A driver's error as a MigrationError, as the embedded engine words it. */
+function sqlError(e) {
+  if (e instanceof MigrationError) return e;
+  const code = e?.errcode ?? e?.code;
+  const busy = (typeof code === "number" && [5, 6].includes(code & 0xff)) || /^SQLITE_(BUSY|LOCKED)/.test(String(code));
+  const data = typeof e?.errcode === "number" ? { sqliteCode: e.errcode } : {};
+  return new MigrationError(String(e?.message ?? e), busy ? "LOCKED" : "SQLITE_ERROR", data);
+}
+
+/** The migrator's `query`/`exec` on a synchronous driver's connection. `prepare(sql)`
+ * returns a statement whose integers read as BigInts; `split(sql)` counts statements
+ * (drivers compile the first of several and drop the rest silently). */
+function appSql(db, prepare, bigInts) {
+  const oneStatement = (sql, split) => {
+    if (split(sql).length > 1) throw new MigrationError("parameters bind to one statement: pass one statement per call", "USAGE");
+  };
+  const changes = () => Number(db.prepare("SELECT total_changes()").all().map((r) => Object.values(r)[0])[0]);
+  return {
+    query(sql, params, split) {
+      oneStatement(sql, split);
+      const bound = params.map((v, i) => bindable(v, i, bigInts));
+      try {
+        return prepare(sql).all(...bound).map(plainRow);
+      } catch (e) {
+        throw sqlError(e);
+      }
+    },
+    exec(sql, params, split) {
+      const before = changes();
+      try {
+        if (params?.length) {
+          oneStatement(sql, split);
+          db.prepare(sql).run(...params.map((v, i) => bindable(v, i, bigInts)));
+        } else {
+          db.exec(sql);
+        }
+      } catch (e) {
+        throw sqlError(e);
+      }
+      return changes() - before;
     },
   };
 }
@@ -103,6 +176,11 @@ export function sqliteWasm(db) {
 
 /** A better-sqlite3 `Database`. */
 export function betterSqlite3(db) {
+  const prepare = (sql) => {
+    const st = db.prepare(sql);
+    // safeIntegers: no rounding past 2^53; run() for statements that return no data.
+    return st.reader ? st.safeIntegers(true) : { all: (...p) => (st.run(...p), []) };
+  };
   return synchronous("better-sqlite3", {
     values: (sql, params) => {
       const st = db.prepare(sql);
@@ -114,7 +192,7 @@ export function betterSqlite3(db) {
       db.exec(sql);
     },
     inTransaction: () => db.inTransaction,
-  });
+  }, undefined, appSql(db, prepare, true));
 }
 
 /** A `node:sqlite` `DatabaseSync` (Node 22.5+, Deno), or Bun's `bun:sqlite` `Database`. */
@@ -127,5 +205,12 @@ export function nodeSqlite(db) {
     },
     // node:sqlite's isTransaction (Node 22.16+), bun:sqlite's inTransaction.
     inTransaction: () => db.isTransaction ?? db.inTransaction,
-  });
+  }, undefined, typeof db.isTransaction === "boolean" ? appSql(db, (sql) => readBigInts(sql, db), true) : undefined);
+}
+
+/** A node:sqlite statement whose integers read as BigInts. */
+function readBigInts(sql, db) {
+  const st = db.prepare(sql);
+  st.setReadBigInts(true);
+  return st;
 }

@@ -83,9 +83,17 @@ class AdapterMigrator {
   #adapter;
   #onProgress;
   #perMigration;
+  #close;
+  #syncPlan;
+  #autogenerate;
 
-  constructor(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration = false } = {}) {
+  /** `close`: closes a connection athanor opened itself (a Node database file);
+   * `autogenerate(declared, renames)`: from the full wasm, where the entry has it. */
+  constructor(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration = false, close, autogenerate } = {}) {
     this.#wasm = wasm;
+    this.#close = close;
+    this.#syncPlan = Boolean(close);
+    this.#autogenerate = autogenerate;
     this.#set = set;
     this.#versionTable = versionTable ?? null;
     this.#heads = Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
@@ -108,12 +116,14 @@ class AdapterMigrator {
   }
 
   #readRows() {
+    if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
     return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
   }
 
   async #run(direction, target, options) {
     const onProgress = options?.onProgress ?? this.#onProgress;
     try {
+      if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
       let rows;
       if (direction === "upgrade" && this.#heads && !this.#planner) {
         rows = await this.#readRows();
@@ -162,9 +172,14 @@ class AdapterMigrator {
 
   /** Offline mode: the SQL of an upgrade/downgrade as text, from the host's version
    * table (or `from`); touches nothing. */
-  async plan(target = "heads", { direction = "upgrade", from } = {}) {
-    const rows = from ?? (await this.rows());
-    return call(() => this.#plan.offlineSql(direction, target, rows));
+  plan(target = "heads", { direction = "upgrade", from } = {}) {
+    // A database file athanor opened answers synchronously, as the embedded engine's
+    // Migrator (whose API it keeps).
+    if (this.#syncPlan) return call(() => this.#plan.offlineSql(direction, target, from ?? this.#plan.rowsOn(this.#adapter.connection)));
+    return (async () => {
+      const rows = from ?? (await this.rows());
+      return call(() => this.#plan.offlineSql(direction, target, rows));
+    })();
   }
 
   /** Statements of `sql` split by SQLite's rules (for hosts that take one at a time). */
@@ -172,22 +187,74 @@ class AdapterMigrator {
     return call(() => this.#plan.split(sql));
   }
 
+  /** The app's SQL on the adapter's connection (node:sqlite, better-sqlite3): the
+   * embedded engine's `query`/`exec`. Hosts without it say so. */
+  get #app() {
+    if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
+    if (!this.#adapter.app) throw new MigrationError(`query and exec run on the embedded engine, node:sqlite and better-sqlite3; with ${this.#adapter.name}, use its own connection`, "USAGE");
+    return this.#adapter.app;
+  }
+
+  /** The app's reads: one statement with `?` parameters; rows as objects. */
+  async query(sql, params = []) {
+    return this.#app.query(sql, params, (s) => this.split(s));
+  }
+
+  /** The app's writes; resolves to rows changed. With `params`, one statement. */
+  async exec(sql, params) {
+    return this.#app.exec(sql, params, (s) => this.split(s));
+  }
+
+  /** As the embedded migrator's: the declared schema against the migrations' heads. */
+  autogenerate(declaredSchema, { rename = {} } = {}) {
+    if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
+    if (!this.#autogenerate) throw new MigrationError("autogenerate runs in Node and the CLI (`athanor revision --autogenerate`)", "USAGE");
+    return call(() => this.#autogenerate(declaredSchema, Object.entries(rename).map(([from, to]) => `${from}=${to}`)));
+  }
+
   close() {
     this.#planner?.free();
     this.#planner = null;
     this.#set = null;
+    const close = this.#close;
+    this.#close = null;
+    close?.();
   }
 }
+
+/** A database that lives in memory (the embedded engine's), not in a file. */
+const inMemory = (database) => database === "" || database === ":memory:" || String(database).includes("mode=memory");
 
 /** Builds the public API. `wasm`: functions returning an initialised wasm-bindgen
  * module (called when first needed, so an entry may load each lazily): `adapter` plans
  * for host adapters, `embedded` runs the embedded SQLite (absent in an entry without
- * it), `autogen` has `autogenerate` (absent where that wasm is not shipped). */
-export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
+ * it), `autogen` has `autogenerate` (absent where that wasm is not shipped).
+ * `openFile(database, { busyTimeout })`: where the entry opens database files itself
+ * (Node: node:sqlite), `{ adapter, close }`; files then never reach the embedded engine
+ * unless `vfs` names a VFS for it. */
+export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile } = {}) {
+  const autogenerateOf = (set, versionTable) => wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
     const resolved = await resolveMigrations(migrations);
     const set = joined(resolved);
+    if (!adapter && openFile && !vfs && !inMemory(database)) {
+      if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
+      const file = call(() => openFile(database, { busyTimeout }));
+      // A bundle's heads (below): at head, nothing is parsed.
+      const heads = resolved?.[Symbol.for("athanor.heads")];
+      const m = new AdapterMigrator(wasm.adapter(), set, file.adapter, {
+        versionTable, heads, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
+      });
+      try {
+        // Without the heads, the migrations are checked now, as the embedded engine does.
+        if (!heads) await m.heads();
+      } catch (e) {
+        m.close();
+        throw e;
+      }
+      return withSafety(m, wasm.autogen, set, versionTable);
+    }
     if (adapter) {
       // `athanor bundle`'s default export names its heads (a symbol, invisible to iteration).
       const heads = resolved?.[Symbol.for("athanor.heads")];
@@ -199,8 +266,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations } = {}) {
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
     const embedded = wasm.embedded();
     const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
-    const autogenerate = wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
-    return withSafety(new Migrator(inner, onProgress, autogenerate), wasm.autogen, set, versionTable);
+    return withSafety(new Migrator(inner, onProgress, autogenerateOf(set, versionTable)), wasm.autogen, set, versionTable);
   }
   return { openMigrator, MigrationError };
 }

@@ -93,7 +93,9 @@ export interface AutogenerateOptions {
 
 export interface OpenOptions {
   migrations: Migrations;
-  /** ":memory:" (default), a file path in Node, or a database name in OPFS (browsers). */
+  /** ":memory:" (default), a file path in Node (opened through node:sqlite, Node ≥ 22.13:
+   * SQLite's own locks, shared with other programs; NODE_SQLITE_UNAVAILABLE on an older
+   * Node), or a database name in OPFS (browsers). */
   database?: string;
   /**
    * Browsers: where a named database lives. "opfs" (the default for a named database)
@@ -111,7 +113,10 @@ export interface OpenOptions {
   transactionPerMigration?: boolean;
   /** How long to wait for another connection's write lock before LOCKED (ms, default 5000). */
   busyTimeout?: number;
-  /** A SQLite VFS registered by name (default: Node's file VFS for paths, memory otherwise). */
+  /** The embedded engine on a SQLite VFS registered by name. Node: "athanor-node" opens
+   * a file with the package's own file VFS, whose locks other programs do not see (it
+   * needs the file to itself, and refuses WAL); without `vfs` a file opens through
+   * node:sqlite. */
   vfs?: string;
   onProgress?: (event: ProgressEvent) => void;
   /** Run on a host's SQLite instead of the embedded one (see d1, durableObject, libsql, sqliteWasm). */
@@ -274,7 +279,7 @@ export declare function durableObject(storage: unknown): Adapter;
 export declare function sqliteWasm(db: unknown): Adapter;
 /** A better-sqlite3 `Database`: the whole run in one transaction. */
 export declare function betterSqlite3(db: unknown): Adapter;
-/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.5, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
+/** A `node:sqlite` `DatabaseSync` (Node ≥ 22.13, Deno, Bun) or a `bun:sqlite` `Database`: the whole run in one transaction. */
 export declare function nodeSqlite(db: unknown): Adapter;
 
 /** What an adapter run reports. `steps`: what this run applied (another migrator's
@@ -300,6 +305,10 @@ export interface AdapterMigrator {
   /** Offline mode: the SQL as text, from the host's version table (or `from`). */
   plan(target?: string, options?: { direction?: "upgrade" | "downgrade"; from?: string[] }): Promise<string>;
   split(sql: string): string[];
+  /** The app's SQL on the adapter's own connection, as `Migrator.query`/`exec`:
+   * betterSqlite3 and nodeSqlite (DatabaseSync) adapters; others reject with USAGE. */
+  query<Row = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<Row[]>;
+  exec(sql: string, params?: SqlValue[]): Promise<number>;
   /** As `Migrator.test` (Node only). */
   test(options?: { seed?: boolean }): Promise<TestReport>;
   /** As `Migrator.lint` (Node only). */

@@ -1,5 +1,7 @@
-// What the CLI layer (in the wasm) needs from Node: synchronous file access, the clock
-// and randomness. The database file itself goes through the VFS, not through here.
+// What the CLI layer (in the wasm) needs from Node: synchronous file access, the
+// database (node:sqlite), the clock and randomness.
+import { nodeSqlite } from "./adapters.js";
+import { fileIdentity, openDatabaseSync } from "./node-sqlite.js";
 import { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -28,7 +30,31 @@ export function readRegular(path) {
   return readFileSync(path);
 }
 
+/** SQLite's "unable to open database file" names no file: add it, as the native CLI
+ * (rusqlite) does. */
+function openError(e, path) {
+  if (e?.code === "NODE_SQLITE_UNAVAILABLE") return e;
+  return new Error(e?.message === "unable to open database file" ? `${e.message}: ${path}` : String(e?.message ?? e));
+}
+
 export const nodeHost = {
+  /** The database's connection primitives (adapters.js) plus hasMoved() and close();
+   * `null` when the file does not exist and `create` is false. */
+  openDb(path, create) {
+    if (!create && path !== ":memory:" && !existsSync(path)) return null;
+    let db;
+    try {
+      db = openDatabaseSync(path);
+    } catch (e) {
+      throw openError(e, path);
+    }
+    const opened = fileIdentity(path);
+    return {
+      ...nodeSqlite(db).connection,
+      hasMoved: () => opened !== null && fileIdentity(path) !== opened,
+      close: () => db.close(),
+    };
+  },
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
     const real = realpathSync(resolve(dir));

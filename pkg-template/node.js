@@ -2,7 +2,8 @@
 // instantiated synchronously the first time it is needed, so importing needs no
 // top-level await and a process compiles only what it uses: the small adapter wasm for
 // a host's SQLite, the embedded engine for files and memory, the full one (with
-// autogenerate) on the first autogenerate().
+// autogenerate) on the first autogenerate(). Database files open through node:sqlite
+// (node-sqlite.js): SQLite's own locks, shared with every other process on the file.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as adapterWasm from "./athanor_adapter.js";
@@ -11,6 +12,8 @@ import * as fullWasm from "./athanor_full.js";
 import { createApi, acceptMigrations, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
 import { readRegular } from "./node-host.js";
+import { nodeSqlite } from "./adapters.js";
+import { openDatabaseSync } from "./node-sqlite.js";
 
 /** `load(glue, file, then)`: a loader instantiating `file` into `glue` once. */
 function loader(glue, file, then) {
@@ -57,7 +60,23 @@ const wasm = {
   // Autogenerate's scratch databases are in memory: the full wasm needs no file VFS.
   autogen: loader(fullWasm, "./athanor_full_bg.wasm"),
 };
-export const { openMigrator } = createApi(wasm, { resolveMigrations });
+/** A database file on node:sqlite, waiting `busyTimeout` ms (default 5000) for other
+ * connections' locks. Where Node has no node:sqlite: NODE_SQLITE_UNAVAILABLE. */
+function openFile(database, { busyTimeout }) {
+  if (busyTimeout !== undefined && !(Number.isInteger(busyTimeout) && busyTimeout >= 0 && busyTimeout <= 0xffffffff)) {
+    throw new MigrationError(`bad options: busyTimeout must be a whole number of milliseconds, not ${busyTimeout}`, "USAGE");
+  }
+  let db;
+  try {
+    db = openDatabaseSync(database, { timeout: busyTimeout ?? 5000 });
+  } catch (e) {
+    if (e?.code === "NODE_SQLITE_UNAVAILABLE") throw wasm.adapter().nodeSqliteUnavailable(e.message);
+    throw new MigrationError(`cannot open database '${database}': ${e?.message ?? e}`, "IO_ERROR");
+  }
+  return { adapter: nodeSqlite(db), close: () => db.close() };
+}
+
+export const { openMigrator } = createApi(wasm, { resolveMigrations, openFile });
 export { MigrationError, normalizeMigrations };
 /** Node needs no explicit init; kept so code shared with browsers can always call it. */
 export async function init() {}

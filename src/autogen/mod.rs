@@ -76,6 +76,39 @@ pub(crate) fn memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// A copy of the schema of a database reached only through the connection primitives
+/// (the npm CLI's node:sqlite), in a scratch database autogenerate and adopt can read:
+/// its `CREATE` statements replayed in creation order. Left out as SQLite refuses them:
+/// objects a statement before made already (a virtual table's shadow tables) and
+/// SQLite's internal ones. A statement that needs a later one (a view over a table
+/// rebuilt after it) is tried again once the others ran.
+pub fn schema_copy<C: crate::core::connection::Connection + ?Sized>(conn: &mut C) -> Result<Connection> {
+    let mut pending = crate::core::connection::values(conn, "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid", &[])?;
+    let copy = memory()?;
+    while !pending.is_empty() {
+        let mut failed = Vec::new();
+        let mut first_error = None;
+        for sql in pending.iter() {
+            match copy.execute_batch(sql) {
+                Ok(()) => {}
+                Err(e) => {
+                    let message = sqlite_message(&e);
+                    if message.contains("already exists") || message.contains("reserved for internal use") {
+                        continue;
+                    }
+                    first_error.get_or_insert(e);
+                    failed.push(sql.clone());
+                }
+            }
+        }
+        if failed.len() == pending.len() {
+            return Err(first_error.map(crate::sqlite::sql_error).unwrap_or_else(|| Error::Sqlite { message: "schema copy".into(), code: None }));
+        }
+        pending = failed;
+    }
+    Ok(copy)
+}
+
 /// The schema `sql` declares, built in a scratch database. A statement SQLite refuses
 /// is a `PARSE_ERROR` naming `file` and the statement's line, and so is a TEMP object:
 /// it would vanish with the connection, so no migration can create it for good.

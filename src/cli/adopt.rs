@@ -5,17 +5,18 @@ use rusqlite::Connection;
 
 use super::args::Args;
 use super::authoring::generate;
-use super::commands::{map_of, open_db, read_files};
+use super::commands::{map_of, open_db, read_files, run_on};
 use super::host::Host;
 use super::Output;
 use crate::autogen::model::user_objects;
 use crate::autogen::tokens::quote;
+use crate::core::connection;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
+use crate::core::plan;
+use crate::core::run::{Options, TransactionMode};
 use crate::core::script::{self, Section};
 use crate::core::version_sql::HISTORY_TABLE;
-use crate::sqlite::runner::{Engine, Options, TransactionMode};
-use crate::sqlite::version_table;
 
 pub const DEFAULT_MESSAGE: &str = "adopt existing schema";
 
@@ -98,15 +99,15 @@ pub fn adopt(args: &Args, dir: &str, host: &dyn Host, out: &mut Output) -> Resul
         return Err(Error::Usage(format!("schema file '{schema_path}' already exists: adopt --write-schema does not overwrite it")));
     }
     let table = args.global.version_table.clone().unwrap_or_else(|| "alembic_version".into());
-    let conn = open_db(args, host, db, false)?.ok_or_else(|| Error::Io(format!("database '{db}' does not exist")))?;
-    let rows = version_table::read_rows(&conn, &table)?;
+    let mut conn = open_db(args, host, db, false)?.ok_or_else(|| Error::Io(format!("database '{db}' does not exist")))?;
+    let rows = connection::read_rows(&mut *conn, &table)?;
     if !rows.is_empty() {
         return Err(Error::Usage(format!(
             "database '{db}' is already under migrations ({table} holds {}): use upgrade or stamp instead",
             rows.join(", ")
         )));
     }
-    let objects = objects(&conn, &[&table, HISTORY_TABLE])?;
+    let objects = objects(&*conn.schema()?, &[&table, HISTORY_TABLE])?;
     if objects.is_empty() {
         return Err(Error::Usage(format!("database '{db}' has no tables, views, indexes or triggers: nothing to adopt")));
     }
@@ -133,7 +134,8 @@ pub fn adopt(args: &Args, dir: &str, host: &dyn Host, out: &mut Output) -> Resul
         }
         let map = map_of(&read_files(host, dir)?)?;
         let options = Options { version_table: table.clone(), transaction: TransactionMode::All };
-        let report = Engine::new(&conn, &map, options).stamp(std::slice::from_ref(&id), false)?;
+        let targets = std::slice::from_ref(&id);
+        let report = run_on(&mut *conn, &map, &options, false, &|rows| plan::plan_stamp(&map, rows, targets, false), &mut |_| {})?;
         for step in &report.plan.steps {
             out.stderr.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&map)));
         }

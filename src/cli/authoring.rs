@@ -4,6 +4,7 @@ use super::args::Args;
 use super::config::{CONFIG_FILE, CONFIG_TEMPLATE};
 use super::host::Host;
 use super::Output;
+#[cfg(feature = "autogen")]
 use crate::autogen::{self, Schema};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
@@ -135,7 +136,13 @@ pub fn revision(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out:
         return Err(Error::Usage("--rename needs --autogenerate".into()));
     }
     let head = args.head.clone().unwrap_or_else(|| "head".into());
+    #[cfg_attr(not(feature = "autogen"), allow(unused_mut))]
     let mut body = None;
+    #[cfg(not(feature = "autogen"))]
+    if args.autogenerate {
+        return Err(super::commands::without_autogen());
+    }
+    #[cfg(feature = "autogen")]
     if args.autogenerate {
         let renames = autogen::Renames::parse(&args.renames)?;
         let (current, declared) = schemas(map, args, host)?;
@@ -161,6 +168,7 @@ pub fn merge(map: &RevisionMap, args: &Args, dir: &str, host: &dyn Host, out: &m
     generate(map, args, dir, host, &args.positional, None, out).map(|_| ())
 }
 
+#[cfg(feature = "autogen")]
 /// The schema to compare from and the declared one. From: the `--db` database, which
 /// must be at the heads, or else the heads' schema built in a scratch database.
 fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, Schema)> {
@@ -173,9 +181,9 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
     let current = match &args.global.db {
         None => autogen::head_schema(map, &table)?,
         Some(db) => {
-            let conn = super::commands::open_db(args, host, db, false)?;
-            let rows = match &conn {
-                Some(c) => crate::sqlite::version_table::read_rows(c, &table)?,
+            let mut conn = super::commands::open_db(args, host, db, false)?;
+            let rows = match &mut conn {
+                Some(c) => crate::core::connection::read_rows(&mut **c, &table)?,
                 None => vec![],
             };
             let mut have = rows.clone();
@@ -185,8 +193,8 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
             if have != heads {
                 return Err(Error::NotUpToDate { current: rows, heads });
             }
-            match conn {
-                Some(c) => Schema::read(&c, &[&table, crate::core::version_sql::HISTORY_TABLE])?,
+            match &mut conn {
+                Some(c) => Schema::read(&*c.schema()?, &[&table, crate::core::version_sql::HISTORY_TABLE])?,
                 None => Schema::default(),
             }
         }
@@ -195,6 +203,7 @@ fn schemas(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<(Schema, S
 }
 
 /// `check`: succeeds when the declared schema needs no new migration.
+#[cfg(feature = "autogen")]
 pub fn check(map: &RevisionMap, args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     if !args.positional.is_empty() {
         return Err(Error::Usage("check takes no positional arguments".into()));

@@ -1,22 +1,24 @@
 //! The commands, printing what Alembic prints.
 
-use rusqlite::Connection;
-
+#[cfg(feature = "autogen")]
+use super::adopt;
 use super::args::Args;
 use super::format::{cmd_format, log_entry, Show};
-use super::host::{Host, MigrationFile};
+use super::host::{Database, Host, MigrationFile};
+#[cfg(feature = "autogen")]
+use super::safety;
 use super::Output;
-use super::{adopt, authoring, bundle, config, safety};
+use super::{authoring, bundle, config};
+use crate::core::connection::{self, SqlHost};
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::core::offline::render_plan;
 use crate::core::plan::{self, Plan};
 use crate::core::range::{parse_range, side_spec};
+use crate::core::run::{Event, Options, Report, Run, TransactionMode};
 use crate::core::script;
 use crate::core::statements::split_section;
 use crate::core::walk::Spec;
-use crate::sqlite::runner::{Engine, Event, Options, TransactionMode};
-use crate::sqlite::version_table;
 
 pub const DEFAULT_DIR: &str = "migrations";
 
@@ -34,14 +36,14 @@ impl Ctx<'_> {
         // Never empty: the arguments and athanor.ini refuse that.
         self.args.global.db.as_deref().ok_or_else(|| Error::Usage(format!("'{}' needs a database: pass --db PATH", self.args.command)))
     }
-    fn open(&self, create: bool) -> Result<Option<Connection>> {
+    fn open(&self, create: bool) -> Result<Option<Box<dyn Database>>> {
         open_db(self.args, self.host, self.db_path()?, create)
     }
     /// The version table's rows; none for a database that does not exist yet. A row
     /// these migrations do not know means the database is ahead of them.
     fn rows(&self) -> Result<Vec<String>> {
         let rows = match self.open(false)? {
-            Some(conn) => version_table::read_rows(&conn, &self.table())?,
+            Some(mut db) => connection::read_rows(&mut *db, &self.table())?,
             None => vec![],
         };
         if let Some(r) = rows.iter().find(|r| self.map.index_of(r).is_none()) {
@@ -55,22 +57,22 @@ impl Ctx<'_> {
     /// while it is still empty and no other connection holds it: a failed command leaves
     /// no file behind, and never removes one another migrator is using (several may
     /// "create" the same file at once; the one whose upgrade runs keeps it).
-    fn with_db<T>(&self, plan_from_empty: impl FnOnce() -> Result<Plan>, work: impl FnOnce(&Connection) -> Result<T>) -> Result<Option<T>> {
-        if let Some(conn) = self.open(false)? {
-            return work(&conn).map(Some);
+    fn with_db<T>(&self, plan_from_empty: impl FnOnce() -> Result<Plan>, work: impl FnOnce(&mut dyn Database) -> Result<T>) -> Result<Option<T>> {
+        if let Some(mut db) = self.open(false)? {
+            return work(&mut *db).map(Some);
         }
         if plan_from_empty()?.steps.is_empty() {
             return Ok(None);
         }
         let path = self.db_path()?;
-        let conn = self.open(true)?.ok_or_else(|| Error::Io(format!("database '{path}' could not be created")))?;
-        let result = work(&conn);
-        // Removed under our EXCLUSIVE lock, released when `conn` closes after.
-        if result.is_err() && crate::sqlite::claim_if_empty(&conn) {
+        let mut db = self.open(true)?.ok_or_else(|| Error::Io(format!("database '{path}' could not be created")))?;
+        let result = work(&mut *db);
+        // Removed under our EXCLUSIVE lock, released when `db` closes after.
+        if result.is_err() && db.claim_if_empty() {
             let _ = self.host.remove_file(path);
             let _ = self.host.remove_file(&format!("{path}-journal"));
         }
-        drop(conn);
+        drop(db);
         result.map(Some)
     }
     fn options(&self) -> Options {
@@ -83,12 +85,26 @@ impl Ctx<'_> {
 
 /// Opens the database through the host, waiting `--busy-timeout` (when given) for
 /// other connections' locks; `None` when it does not exist and `create` is false.
-pub(super) fn open_db(args: &Args, host: &dyn Host, path: &str, create: bool) -> Result<Option<Connection>> {
-    let conn = host.open_db(path, create)?;
-    if let (Some(c), Some(ms)) = (&conn, args.global.busy_timeout_ms) {
-        c.busy_timeout(std::time::Duration::from_millis(ms.into())).map_err(crate::sqlite::sql_error)?;
+pub(super) fn open_db(args: &Args, host: &dyn Host, path: &str, create: bool) -> Result<Option<Box<dyn Database>>> {
+    let mut db = host.open_db(path, create)?;
+    if let (Some(db), Some(ms)) = (&mut db, args.global.busy_timeout_ms) {
+        // Through SQL, so every host's connection takes it the same way.
+        db.exec(&format!("PRAGMA busy_timeout = {ms}")).map_err(crate::core::run::SqlFailure::into_error)?;
     }
-    Ok(conn)
+    Ok(db)
+}
+
+/// The core's run of `planner` on `db` (`verify`: compare checksums; not for a stamp).
+pub(super) fn run_on(
+    db: &mut dyn Database,
+    map: &RevisionMap,
+    options: &Options,
+    verify: bool,
+    planner: &dyn Fn(&[String]) -> Result<Plan>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<Report> {
+    let mut host = SqlHost::new(db, &options.version_table);
+    Run::new(&mut host, map, options).run(verify, planner, on_event)
 }
 
 /// Reads and parses every migration of `dir` into a validated map.
@@ -121,7 +137,10 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     }
     if args.command == "adopt" {
         // Its migrations directory may not exist yet, and must hold no revision.
+        #[cfg(feature = "autogen")]
         return adopt::adopt(args, &dir, host, out);
+        #[cfg(not(feature = "autogen"))]
+        return Err(without_autogen());
     }
     let files = read_files(host, &dir)?;
     let map = map_of(&files)?;
@@ -138,11 +157,23 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         "upgrade" => migrate(&ctx, out, true),
         "downgrade" => migrate(&ctx, out, false),
         "stamp" => stamp(&ctx, out),
+        #[cfg(feature = "autogen")]
         "check" => authoring::check(&ctx.map, args, host, out),
+        #[cfg(feature = "autogen")]
         "test" => safety::test(&ctx.map, args, out),
+        #[cfg(feature = "autogen")]
         "lint" => safety::lint(&ctx.map, args, host, &files, out),
+        #[cfg(not(feature = "autogen"))]
+        "check" | "test" | "lint" => Err(without_autogen()),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
+}
+
+/// A command that needs autogenerate in a build without it (the npm CLI's lean wasm
+/// hands such commands to the full one before they get here).
+#[cfg(not(feature = "autogen"))]
+pub(super) fn without_autogen() -> Error {
+    Error::Usage("this command needs autogenerate, which this build of athanor leaves out".into())
 }
 
 fn line(out: &mut Output, text: &str) {
@@ -281,18 +312,15 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
     let mut progress = String::new();
     let result = ctx.with_db(
         || if up { plan::plan_upgrade(&ctx.map, &[], &target) } else { plan::plan_downgrade(&ctx.map, &[], &target) },
-        |conn| {
-            let engine = Engine::new(conn, &ctx.map, ctx.options());
+        |db| {
             let mut on_event = |e: &Event| {
                 if let Event::StepStarted { step, .. } = e {
                     progress.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&ctx.map)));
                 }
             };
-            if up {
-                engine.upgrade(&target, &mut on_event)
-            } else {
-                engine.downgrade(&target, &mut on_event)
-            }
+            let planner =
+                |rows: &[String]| if up { plan::plan_upgrade(&ctx.map, rows, &target) } else { plan::plan_downgrade(&ctx.map, rows, &target) };
+            run_on(db, &ctx.map, &ctx.options(), true, &planner, &mut on_event)
         },
     );
     out.stderr.push_str(&progress);
@@ -335,7 +363,7 @@ fn stamp(ctx: &Ctx, out: &mut Output) -> Result<()> {
     let targets = &ctx.args.positional;
     let report = ctx.with_db(
         || plan::plan_stamp(&ctx.map, &[], targets, ctx.args.purge),
-        |conn| Engine::new(conn, &ctx.map, ctx.options()).stamp(targets, ctx.args.purge),
+        |db| run_on(db, &ctx.map, &ctx.options(), false, &|rows| plan::plan_stamp(&ctx.map, rows, targets, ctx.args.purge), &mut |_| {}),
     )?;
     if let Some(report) = report {
         log_steps(ctx, out, &report.plan);

@@ -1,9 +1,16 @@
 //! What the commands need from the outside world: the migration files and the
 //! database. The native host uses the file system; the wasm package brings its own.
 
-use rusqlite::{Connection, OpenFlags};
-
+use crate::core::connection::Connection;
+#[cfg(feature = "sqlite")]
+use crate::core::connection::Param;
 use crate::core::error::{Error, Result};
+#[cfg(feature = "sqlite")]
+use crate::core::run::SqlFailure;
+#[cfg(feature = "sqlite")]
+use crate::sqlite::connection::Rusqlite;
+#[cfg(feature = "sqlite")]
+use rusqlite::OpenFlags;
 
 pub struct MigrationFile {
     pub file_name: String,
@@ -11,11 +18,79 @@ pub struct MigrationFile {
     pub bytes: Vec<u8>,
 }
 
+/// A database the commands work on: the connection primitives runs use (native:
+/// rusqlite; npm: `node:sqlite` in the JS host, so SQLite's own locks are shared with
+/// every other process on the file), and what some commands need beyond them.
+pub trait Database: Connection {
+    /// [`crate::core::connection::claim_if_empty`]: whether a file a failed run created
+    /// can be removed (then locked until the connection closes).
+    fn claim_if_empty(&mut self) -> bool;
+    /// The schema as a rusqlite connection that autogenerate and adopt read (native:
+    /// the database's own; npm: a copy replayed into an in-memory SQLite).
+    #[cfg(feature = "autogen")]
+    fn schema(&mut self) -> Result<SchemaView<'_>>;
+}
+
+/// [`Database::schema`]: the live connection, or a copy of its schema.
+#[cfg(feature = "autogen")]
+pub enum SchemaView<'a> {
+    Live(&'a rusqlite::Connection),
+    Copy(rusqlite::Connection),
+}
+
+#[cfg(feature = "autogen")]
+impl std::ops::Deref for SchemaView<'_> {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        match self {
+            SchemaView::Live(c) => c,
+            SchemaView::Copy(c) => c,
+        }
+    }
+}
+
+/// The native CLI's database: a rusqlite connection.
+#[cfg(feature = "sqlite")]
+pub struct NativeDb(pub rusqlite::Connection);
+
+#[cfg(feature = "sqlite")]
+impl Connection for NativeDb {
+    fn values(&mut self, sql: &str, params: &[Param]) -> std::result::Result<Vec<Option<String>>, SqlFailure> {
+        Rusqlite(&self.0).values(sql, params)
+    }
+    fn run(&mut self, sql: &str, params: &[Param]) -> std::result::Result<usize, SqlFailure> {
+        Rusqlite(&self.0).run(sql, params)
+    }
+    fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure> {
+        Rusqlite(&self.0).exec(sql)
+    }
+    fn in_transaction(&mut self) -> Option<bool> {
+        Some(!self.0.is_autocommit())
+    }
+    fn now_ms(&self) -> f64 {
+        Rusqlite(&self.0).now_ms()
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Database for NativeDb {
+    fn claim_if_empty(&mut self) -> bool {
+        crate::sqlite::claim_if_empty(&self.0)
+    }
+    #[cfg(feature = "autogen")]
+    fn schema(&mut self) -> Result<SchemaView<'_>> {
+        Ok(SchemaView::Live(&self.0))
+    }
+}
+
 pub trait Host {
     /// The `.sql` files directly inside `dir`.
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>>;
-    /// Opens the database; `None` when it does not exist and `create` is false.
-    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>>;
+    /// Opens the database, waiting up to 5 s for other connections' locks (the
+    /// commands set `--busy-timeout` through SQL) and with foreign keys off (SQLite's
+    /// own default, which the sqlite3 shell, Python and Alembic migrate with); `None`
+    /// when it does not exist and `create` is false.
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Box<dyn Database>>>;
     /// A text file's contents; `None` when there is no such file. Only a regular file
     /// (or a symlink to one) is read: a FIFO would block forever. Not UTF-8 is an error.
     fn read_text(&self, path: &str) -> Result<Option<String>>;
@@ -55,6 +130,7 @@ pub fn decode_text(path: &str, bytes: Vec<u8>) -> Result<String> {
 
 /// What a path is, following symlinks: `Ok(None)` when nothing is there at all, an
 /// error when it is there but not a regular file (or a symlink to one).
+#[cfg(feature = "sqlite")]
 fn regular_file(path: &std::path::Path) -> Result<Option<()>> {
     use std::io::ErrorKind::NotFound;
     let shown = path.to_string_lossy();
@@ -113,8 +189,10 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:06}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
+#[cfg(feature = "sqlite")]
 pub struct NativeHost;
 
+#[cfg(feature = "sqlite")]
 impl Host for NativeHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::Io(format!("cannot read migrations directory '{dir}': {e}")))?;
@@ -140,7 +218,7 @@ impl Host for NativeHost {
         Ok(files)
     }
 
-    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>> {
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Box<dyn Database>>> {
         if !create && path != ":memory:" && !std::path::Path::new(path).exists() {
             return Ok(None);
         }
@@ -148,9 +226,9 @@ impl Host for NativeHost {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| Error::Io(format!("cannot open database '{path}': {e}")))?;
         crate::sqlite::prepare_connection(&conn, None)?;
-        Ok(Some(conn))
+        Ok(Some(Box::new(NativeDb(conn))))
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {

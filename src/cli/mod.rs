@@ -2,6 +2,7 @@
 //! status out. File and database access go through [`Host`], so the same code serves
 //! the native binary and the wasm package.
 
+#[cfg(feature = "autogen")]
 pub mod adopt;
 pub mod args;
 pub mod authoring;
@@ -10,9 +11,14 @@ pub mod commands;
 pub mod config;
 pub mod format;
 pub mod host;
+#[cfg(feature = "autogen")]
 pub mod safety;
 
-pub use host::{Host, MigrationFile, NativeHost};
+#[cfg(feature = "autogen")]
+pub use host::SchemaView;
+pub use host::{Database, Host, MigrationFile};
+#[cfg(feature = "sqlite")]
+pub use host::{NativeDb, NativeHost};
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +26,14 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub status: i32,
+}
+
+/// Whether a command line needs autogenerate (and so SQLite in the process):
+/// `revision --autogenerate`, `check`, `adopt`, `test`, `lint`. A build without it hands
+/// those on.
+pub fn needs_autogen(argv: &[String]) -> bool {
+    args::parse(argv)
+        .is_ok_and(|a| !a.help && (matches!(a.command.as_str(), "check" | "adopt" | "test" | "lint") || (a.command == "revision" && a.autogenerate)))
 }
 
 /// Runs one command line (without the program name).

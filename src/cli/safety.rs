@@ -6,13 +6,13 @@ use super::args::Args;
 use super::commands::open_db;
 use super::host::{Host, MigrationFile};
 use super::Output;
+use crate::core::connection;
 use crate::core::error::{Error, Result};
 use crate::core::graph::RevisionMap;
 use crate::safety::ignore::{accepted, directive};
 use crate::safety::lint::{choose_revisions, lint as lint_revisions, Finding};
 use crate::safety::round_trip::{Cycle, Problem, TestOptions};
 use crate::safety::test_history;
-use crate::sqlite::version_table;
 
 fn info(out: &mut Output, text: &str) {
     out.stderr.push_str(&format!("INFO  [athanor] {text}\n"));
@@ -94,8 +94,8 @@ pub fn test(map: &RevisionMap, args: &Args, out: &mut Output) -> Result<()> {
 /// Only read: nothing is written to it.
 fn applied_rows(map: &RevisionMap, args: &Args, host: &dyn Host) -> Result<Option<Vec<String>>> {
     let Some(db) = &args.global.db else { return Ok(None) };
-    let Some(conn) = open_db(args, host, db, false)? else { return Ok(None) };
-    let rows = version_table::read_rows(&conn, &version_table_name(args))?;
+    let Some(mut db) = open_db(args, host, db, false)? else { return Ok(None) };
+    let rows = connection::read_rows(&mut *db, &version_table_name(args))?;
     if let Some(r) = rows.iter().find(|r| map.index_of(r).is_none()) {
         return Err(Error::DatabaseAhead { revision: r.clone() });
     }

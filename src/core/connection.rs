@@ -241,3 +241,33 @@ impl<C: Connection + ?Sized> RunHost for SqlHost<'_, C> {
         self.conn.now_ms()
     }
 }
+
+/// After a failed run on a database file it may have created: is the file empty and
+/// ours alone, so that removing it loses nothing? Takes an EXCLUSIVE lock without
+/// waiting (any other connection's lock means the file is in use: theirs to keep),
+/// then checks that the file holds nothing (no schema, no header settings) and that
+/// `has_moved` says it is still the one at its path. On `true` the lock is held until
+/// the connection closes; the caller removes the file before that, so no other
+/// connection can be writing it meanwhile. A connection that opened the file and waits
+/// for its lock finds it moved when it writes (the unix VFS's SQLITE_READONLY_DBMOVED)
+/// rather than writing a file that is gone.
+pub fn claim_if_empty<C: Connection + ?Sized>(conn: &mut C, has_moved: impl FnOnce(&mut C) -> bool) -> bool {
+    if conn.exec("PRAGMA busy_timeout = 0").is_err() || conn.exec("BEGIN EXCLUSIVE").is_err() {
+        return false;
+    }
+    // Under EXCLUSIVE a hot journal has been rolled back, so this is what is committed.
+    // (page_count says 1 here: beginning a write transaction on an empty file readies
+    // page 1 in memory.) In WAL mode EXCLUSIVE does not keep readers out: never removed.
+    let empty = conn
+        .values(
+            "SELECT (SELECT count(*) FROM sqlite_schema) + (SELECT user_version FROM pragma_user_version) \
+             + (SELECT application_id FROM pragma_application_id) + (SELECT journal_mode = 'wal' FROM pragma_journal_mode)",
+            &[],
+        )
+        .is_ok_and(|v| v.first().is_some_and(|n| n.as_deref() == Some("0")));
+    if empty && !has_moved(conn) {
+        return true;
+    }
+    let _ = conn.exec("ROLLBACK");
+    false
+}

@@ -64,6 +64,12 @@ pub enum Error {
     /// Browser persistence asked for where the origin-private file system cannot be used.
     #[error("OPFS is not available here ({0}); it needs a dedicated worker in a secure context (https or localhost) of a browser with sync access handles. Pass storage: \"memory\" to run without persistence")]
     OpfsUnavailable(String),
+    /// A database file in a Node without `node:sqlite` (Node 20, or 22 before 22.13
+    /// without its flag): athanor opens files through it so that SQLite's own locks
+    /// are shared with every other process, and never falls back to a path that
+    /// ignores them.
+    #[error("node:sqlite is not available in this Node ({0}): athanor opens database files through it, so that other programs' locks on the file are honoured. Run Node 22.13 or later (24 recommended), or, from the JS API, hand athanor the app's connection: openMigrator({{ adapter: betterSqlite3(db), migrations }})")]
+    NodeSqliteUnavailable(String),
     /// `check`: the declared schema and the migrations' differ.
     #[error("New upgrade operations detected: {}", changes.join("; "))]
     SchemaDiff { changes: Vec<String> },
@@ -122,6 +128,7 @@ impl Error {
             Error::Io(_) => "IO_ERROR",
             Error::Usage(_) => "USAGE",
             Error::OpfsUnavailable(_) => "OPFS_UNAVAILABLE",
+            Error::NodeSqliteUnavailable(_) => "NODE_SQLITE_UNAVAILABLE",
             Error::SchemaDiff { .. } => "SCHEMA_DIFF",
             Error::NotUpToDate { .. } => "NOT_UP_TO_DATE",
             Error::RoundTripFailed { .. } => "ROUND_TRIP_FAILED",
@@ -157,6 +164,7 @@ pub const ERROR_CODES: &[&str] = &[
     "SCHEMA_DIFF",
     "NOT_UP_TO_DATE",
     "OPFS_UNAVAILABLE",
+    "NODE_SQLITE_UNAVAILABLE",
     "ROUND_TRIP_FAILED",
     "LINT_FINDINGS",
     // Raised by the npm package's JS alone (no variant here): the worker a page starts

@@ -33,7 +33,7 @@ pub fn from_text(path: &str, text: &str) -> Result<Script> {
 /// Python does (Unicode); elsewhere the slug only names a revision given as an object,
 /// and ASCII lower-casing keeps Unicode's case tables (10 KB) out of the adapter wasm.
 pub fn slug(message: &str) -> String {
-    let lower = |w: &str| if cfg!(feature = "cli") { w.to_lowercase() } else { w.to_ascii_lowercase() };
+    let lower = |w: &str| if cfg!(feature = "commands") { w.to_lowercase() } else { w.to_ascii_lowercase() };
     let words: Vec<String> = message.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(lower).collect();
     let slug = words.join("_");
     if slug.chars().count() > 40 {

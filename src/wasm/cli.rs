@@ -1,22 +1,30 @@
 //! `runCli(argv, host)`: the CLI layer for the npm package's `athanor` bin. The JS
-//! host brings file access (Node's `fs`, synchronously); the database file is opened
-//! through the Node file VFS.
+//! host brings file access (Node's `fs`, synchronously) and the database: a
+//! `node:sqlite` connection, so SQLite's own locks are shared with every other process
+//! on the file (the sqlite3 shell, Python, the app), and WAL works.
 
 use super::js::{get, set};
 use js_sys::{Object, Uint8Array};
-use rusqlite::{Connection, OpenFlags};
 use wasm_bindgen::prelude::*;
 
-use crate::cli::{self, Host, MigrationFile};
+use super::host_run::JsConnection;
+#[cfg(feature = "autogen")]
+use crate::cli::SchemaView;
+use crate::cli::{self, Database, Host, MigrationFile};
+use crate::core::connection::{Connection, Param};
 use crate::core::error::{Error, Result};
-
-use super::node_vfs::VFS_NAME as NODE_VFS;
+use crate::core::run::SqlFailure;
 
 #[wasm_bindgen]
 extern "C" {
     /// The host object `cli.mjs` builds from `node:fs` and `node:crypto`.
     pub type CliHost;
 
+    /// A connection's primitives (`values`, `run`, `exec`, `inTransaction`) plus
+    /// `hasMoved()` and `close()`; `null` when the file does not exist and `create` is
+    /// false. Throws `{ code: "NODE_SQLITE_UNAVAILABLE" }` in a Node without node:sqlite.
+    #[wasm_bindgen(method, catch, js_name = openDb)]
+    fn open_db(this: &CliHost, path: &str, create: bool) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = readMigrations)]
     fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<js_sys::Array, JsValue>;
     /// The file's bytes, `null` when nothing is there; throws for what is not a regular file.
@@ -50,6 +58,57 @@ fn io(e: JsValue) -> Error {
     Error::Io(js_message(&e))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// What `openDb` returns: [`JsConnection`]'s primitives and these.
+    type JsDbHandle;
+    /// Whether the file at the path is no longer the one opened (removed or replaced).
+    #[wasm_bindgen(method, js_name = hasMoved)]
+    fn has_moved(this: &JsDbHandle) -> bool;
+    #[wasm_bindgen(method)]
+    fn close(this: &JsDbHandle);
+}
+
+/// The npm CLI's database: a node:sqlite connection held by the JS host, closed on drop.
+struct JsDb {
+    conn: JsConnection,
+    handle: JsDbHandle,
+}
+
+impl Connection for JsDb {
+    fn values(&mut self, sql: &str, params: &[Param]) -> std::result::Result<Vec<Option<String>>, SqlFailure> {
+        Connection::values(&mut self.conn, sql, params)
+    }
+    fn run(&mut self, sql: &str, params: &[Param]) -> std::result::Result<usize, SqlFailure> {
+        Connection::run(&mut self.conn, sql, params)
+    }
+    fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure> {
+        Connection::exec(&mut self.conn, sql)
+    }
+    fn in_transaction(&mut self) -> Option<bool> {
+        Connection::in_transaction(&mut self.conn)
+    }
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+}
+
+impl Database for JsDb {
+    fn claim_if_empty(&mut self) -> bool {
+        crate::core::connection::claim_if_empty(self, |db| db.handle.has_moved())
+    }
+    #[cfg(feature = "autogen")]
+    fn schema(&mut self) -> Result<SchemaView<'_>> {
+        crate::autogen::schema_copy(self).map(SchemaView::Copy)
+    }
+}
+
+impl Drop for JsDb {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
 impl Host for CliHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let list = CliHost::read_migrations(self, dir).map_err(io)?;
@@ -63,16 +122,18 @@ impl Host for CliHost {
             .collect())
     }
 
-    fn open_db(&self, path: &str, create: bool) -> Result<Option<Connection>> {
+    fn open_db(&self, path: &str, create: bool) -> Result<Option<Box<dyn Database>>> {
         if path != ":memory:" && !create && !Host::exists(self, path) {
             return Ok(None);
         }
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if create {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        let handle = CliHost::open_db(self, path, create).map_err(|e| match get(&e, "code").as_string().as_deref() {
+            Some("NODE_SQLITE_UNAVAILABLE") => Error::NodeSqliteUnavailable(js_message(&e)),
+            _ => Error::Io(format!("cannot open database '{path}': {}", js_message(&e))),
+        })?;
+        if handle.is_null() || handle.is_undefined() {
+            return Ok(None);
         }
-        let conn = super::node_vfs::open(path, flags, (path != ":memory:").then_some(NODE_VFS), None)?;
-        Ok(Some(conn))
+        Ok(Some(Box::new(JsDb { conn: handle.clone().unchecked_into(), handle: handle.unchecked_into() })))
     }
 
     fn read_text(&self, path: &str) -> Result<Option<String>> {
@@ -116,18 +177,17 @@ impl Host for CliHost {
     }
 }
 
-/// Runs one command line; returns `{ stdout, stderr, status }`.
+/// Runs one command line; returns `{ stdout, stderr, status }`, or, in a build
+/// without autogenerate, `{ needsFull: true }` for a command that needs it (cli.mjs
+/// runs it again with the full wasm).
 #[wasm_bindgen(js_name = runCli)]
 pub fn run_cli(argv: Vec<String>, host: CliHost) -> Object {
-    super::node_vfs::clear_last_error();
-    let mut out = cli::run(&argv, &host);
-    // A failure on the file: SQLite's words plus the VFS's (which file, and why).
-    if let Some(failed) = out.stderr.strip_suffix('\n').and_then(|s| s.rsplit('\n').next()).filter(|l| l.starts_with("FAILED [")) {
-        if let Some(why) = super::node_vfs::reason_for(failed) {
-            out.stderr.insert_str(out.stderr.len() - 1, &format!(" ({why})"));
-        }
-    }
     let o = Object::new();
+    if !cfg!(feature = "autogen") && cli::needs_autogen(&argv) {
+        set(&o, "needsFull", true);
+        return o;
+    }
+    let out = cli::run(&argv, &host);
     set(&o, "stdout", out.stdout);
     set(&o, "stderr", out.stderr);
     set(&o, "status", out.status);

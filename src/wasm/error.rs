@@ -9,7 +9,7 @@ use crate::core::error::Error;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ERROR_CODES_TS: &'static str = r#"
-export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE" | "SCHEMA_DIFF" | "NOT_UP_TO_DATE" | "OPFS_UNAVAILABLE" | "ROUND_TRIP_FAILED" | "LINT_FINDINGS" | "WORKER_FAILED";
+export type ErrorCode = "PARSE_ERROR" | "DUPLICATE_REVISION" | "UNKNOWN_PARENT" | "DUPLICATE_LABEL" | "CYCLE" | "UNKNOWN_REVISION" | "AMBIGUOUS_REVISION" | "MULTIPLE_HEADS" | "INVALID_TARGET" | "IRREVERSIBLE" | "DATABASE_AHEAD" | "CHECKSUM_MISMATCH" | "MIGRATION_FAILED" | "LOCKED" | "VERSION_TABLE" | "SQLITE_ERROR" | "IO_ERROR" | "USAGE" | "SCHEMA_DIFF" | "NOT_UP_TO_DATE" | "OPFS_UNAVAILABLE" | "NODE_SQLITE_UNAVAILABLE" | "ROUND_TRIP_FAILED" | "LINT_FINDINGS" | "WORKER_FAILED";
 "#;
 
 /// The details of an error as a plain object (revision, file, line, statement...).
@@ -56,7 +56,7 @@ fn data(e: &Error) -> Object {
             }
         }
         Error::Sqlite { code: Some(code), .. } => set(&d, "sqliteCode", *code),
-        Error::OpfsUnavailable(reason) => set(&d, "reason", reason.as_str()),
+        Error::OpfsUnavailable(reason) | Error::NodeSqliteUnavailable(reason) => set(&d, "reason", reason.as_str()),
         Error::RoundTripFailed { step, revision, .. } => {
             set(&d, "step", step.as_str());
             if let Some(r) = revision {
@@ -76,4 +76,10 @@ pub fn to_js(e: Error) -> JsValue {
     set(&err, "code", e.code());
     set(&err, "data", data(&e));
     err.into()
+}
+
+/// The `NODE_SQLITE_UNAVAILABLE` error, for the JS API's own check (one wording, here).
+#[wasm_bindgen(js_name = nodeSqliteUnavailable)]
+pub fn node_sqlite_unavailable(reason: &str) -> JsValue {
+    to_js(Error::NodeSqliteUnavailable(reason.to_string()))
 }

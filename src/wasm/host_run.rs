@@ -97,6 +97,9 @@ impl Connection for JsConnection {
     }
 }
 
+/// A run's plan from the version table's rows.
+type PlanFn<'a> = Box<dyn Fn(&[String]) -> Result<Plan> + 'a>;
+
 /// `{ perMigration, purge, hostTransaction }`.
 struct RunOptions {
     per_migration: bool,
@@ -119,7 +122,7 @@ impl Planner {
     /// The plan of `kind` ("upgrade" | "downgrade" | "stamp") to `targets` from a
     /// version table's rows; whether checksums are verified (not for a stamp, which is
     /// how an edited migration is accepted).
-    fn planner<'a>(&'a self, kind: &'a str, targets: &'a [String], purge: bool) -> Result<(impl Fn(&[String]) -> Result<Plan> + 'a, bool)> {
+    fn planner<'a>(&'a self, kind: &'a str, targets: &'a [String], purge: bool) -> Result<(PlanFn<'a>, bool)> {
         let one = || match targets {
             [t] => Ok(t.as_str()),
             _ => Err(Error::Usage(format!("{kind} takes one target"))),
@@ -134,7 +137,7 @@ impl Planner {
             "downgrade" => plan::plan_downgrade(map, rows, target),
             _ => plan::plan_stamp(map, rows, targets, purge),
         };
-        Ok((planner, kind != "stamp"))
+        Ok((Box::new(planner), kind != "stamp"))
     }
 }
 
@@ -154,7 +157,7 @@ fn statement_js(s: &BatchStatement) -> JsValue {
 
 /// Text rows from JS (`null`: the table does not exist).
 fn rows_of(v: &JsValue) -> Option<Vec<String>> {
-    (!v.is_null() && !v.is_undefined()).then(|| Array::from(v).iter().filter_map(|r| text(r)).collect())
+    (!v.is_null() && !v.is_undefined()).then(|| Array::from(v).iter().filter_map(text).collect())
 }
 
 #[wasm_bindgen]

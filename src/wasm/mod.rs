@@ -3,7 +3,7 @@
 
 #[cfg(feature = "autogen")]
 mod autogen;
-#[cfg(feature = "cli")]
+#[cfg(feature = "commands")]
 mod cli;
 mod error;
 mod host_run;
@@ -24,8 +24,9 @@ mod views;
 
 #[cfg(feature = "autogen")]
 pub use autogen::autogenerate;
-#[cfg(feature = "cli")]
+#[cfg(feature = "commands")]
 pub use cli::run_cli;
+pub use error::node_sqlite_unavailable;
 #[cfg(feature = "sqlite")]
 pub use migrator::Migrator;
 #[cfg(feature = "sqlite")]

@@ -58,24 +58,6 @@ pub fn install_node_vfs(host: JsValue) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Forgets the last failure this VFS reported to SQLite (the CLI's messages use it).
-#[cfg(feature = "cli")]
-pub(crate) fn clear_last_error() {
-    LAST_ERROR.with(|e| e.replace(None));
-}
-
-/// SQLite's message for a failure says "disk I/O error" or "attempt to write a readonly
-/// database", never which file or why: the reason this VFS gave, when the message is
-/// one of those two and the last failure recorded is of that kind.
-#[cfg(feature = "cli")]
-pub(crate) fn reason_for(sqlite_message: &str) -> Option<String> {
-    let last = LAST_ERROR.with(|e| e.borrow().clone())?;
-    let raw = last.raw_code();
-    let fits = (sqlite_message.ends_with("disk I/O error") && raw & 0xff == rusqlite::ffi::SQLITE_IOERR)
-        || (sqlite_message.ends_with("attempt to write a readonly database") && raw & 0xff == rusqlite::ffi::SQLITE_READONLY);
-    fits.then(|| last.message().to_string())
-}
-
 /// Has `installNodeVfs` run in this instance?
 pub(crate) fn installed() -> bool {
     INSTALLED.get()

@@ -1,7 +1,13 @@
-// The JS API of the built package (pkg/), on the embedded SQLite in memory.
+// The JS API of the built package (pkg/), on the embedded SQLite in memory, and (where
+// this Node has node:sqlite; tests/js/node_versions.test.mjs runs this file under Node
+// 22 and 24) on database files.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hasNodeSqlite } from "./lib/node.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const { openMigrator, MigrationError } = await import(`${pkg}/node.js`);
@@ -135,8 +141,14 @@ test("autogenerate takes declared renames: ALTER TABLE ... RENAME instead of a d
   assert.throws(() => m.autogenerate(declared, { rename: { nope: "items" } }), { code: "USAGE", message: "--rename nope=items: no table nope to rename" });
 });
 
-test("query and exec: the app's reads and writes through the migrated connection", async () => {
-  const m = await openMigrator({ migrations: chain });
+// Where the database is: the embedded engine in memory, and a file on node:sqlite.
+const files = hasNodeSqlite ? mkdtempSync(join(tmpdir(), "athanor-api-")) : null;
+let fileNo = 0;
+const WHERE = [["memory", () => ({})], ...(hasNodeSqlite ? [["a file (node:sqlite)", () => ({ database: join(files, `f${fileNo++}.db`) })]] : [])];
+
+for (const [where, db] of WHERE) {
+test(`query and exec: the app's reads and writes through the migrated connection (${where})`, async () => {
+  const m = await openMigrator({ migrations: chain, ...db() });
   await m.upgrade("head");
   assert.equal(await m.exec("INSERT INTO t1 (id) VALUES (1), (2); INSERT INTO t2 (id) VALUES (7);"), 3);
   const big = 2n ** 60n;
@@ -150,8 +162,8 @@ test("query and exec: the app's reads and writes through the migrated connection
   m.close();
 });
 
-test("exec binds its params as query does (better-sqlite3's run), never dropping them", async () => {
-  const m = await openMigrator({ migrations: [file("aaaa0001", "", "CREATE TABLE note (id INTEGER PRIMARY KEY, title TEXT NOT NULL);")] });
+test(`exec binds its params as query does (better-sqlite3's run), never dropping them (${where})`, async () => {
+  const m = await openMigrator({ migrations: [file("aaaa0001", "", "CREATE TABLE note (id INTEGER PRIMARY KEY, title TEXT NOT NULL);")], ...db() });
   await m.upgrade("head");
   assert.equal(await m.exec("INSERT INTO note (title) VALUES (?), (?)", ["a", "b"]), 2);
   assert.equal(await m.exec("UPDATE note SET title = ? WHERE id = ?", ["c", 2]), 1);
@@ -165,8 +177,8 @@ test("exec binds its params as query does (better-sqlite3's run), never dropping
   m.close();
 });
 
-test("a closed migrator answers every call with a coded error, not a TypeError", async () => {
-  const m = await openMigrator({ migrations: chain });
+test(`a closed migrator answers every call with a coded error, not a TypeError (${where})`, async () => {
+  const m = await openMigrator({ migrations: chain, ...db() });
   await m.upgrade("head");
   m.close();
   m.close(); // twice is fine
@@ -179,6 +191,34 @@ test("a closed migrator answers every call with a coded error, not a TypeError",
   assert.throws(() => m.autogenerate("CREATE TABLE x (y);"), closed);
   const err = await m.current().catch((e) => e);
   assert.ok(err instanceof MigrationError);
+});
+}
+
+test("a database file in Node is node:sqlite's: the whole API, files another SQLite reads, busyTimeout checked", { skip: !hasNodeSqlite && "this Node has no node:sqlite (node_versions.test.mjs runs it under 22 and 24)" }, async () => {
+  const database = join(files, "whole.db");
+  const events = [];
+  const m = await openMigrator({ database, migrations: chain, busyTimeout: 100, onProgress: (e) => events.push(`${e.phase} ${e.revision}`) });
+  assert.deepEqual(await m.rows(), []);
+  assert.equal(m.plan("bbbb0002").includes("CREATE TABLE t2"), true);
+  assert.equal((await m.upgrade("bbbb0002")).steps.length, 2);
+  assert.deepEqual(events, ["start aaaa0001", "done aaaa0001", "start bbbb0002", "done bbbb0002"]);
+  assert.deepEqual(await m.current(), ["bbbb0002"]);
+  assert.deepEqual(await m.heads(), ["cccc0003"]);
+  assert.equal((await m.history()).length, 3);
+  assert.equal((await m.upgrade()).steps.length, 1);
+  assert.equal((await m.downgrade("-1")).steps.length, 1);
+  await m.stamp("heads");
+  assert.deepEqual(await m.rows(), ["cccc0003"]);
+  // Foreign keys off while migrating, as the sqlite3 shell and Alembic have them.
+  assert.deepEqual(await m.query("PRAGMA foreign_keys"), [{ foreign_keys: 0 }]);
+  assert.equal(m.autogenerate("CREATE TABLE t1 (id INTEGER PRIMARY KEY); CREATE TABLE t2 (id INTEGER PRIMARY KEY); CREATE TABLE t3 (id INTEGER PRIMARY KEY);"), null);
+  m.close();
+  // Another connection (the embedded engine, on its own Node VFS) reads what it wrote.
+  const other = await openMigrator({ database, migrations: chain, vfs: "athanor-node" });
+  assert.deepEqual(await other.rows(), ["cccc0003"]);
+  other.close();
+  await assert.rejects(openMigrator({ database, migrations: chain, busyTimeout: -1 }), { code: "USAGE", message: /busyTimeout/ });
+  await assert.rejects(openMigrator({ database: join(files, "no/such/dir.db"), migrations: chain }), { code: "IO_ERROR", message: /cannot open database/ });
 });
 
 test("the embedded SQLite has FTS5, R*Tree, JSON and the math functions", async () => {

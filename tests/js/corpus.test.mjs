@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sqliteNode } from "./lib/node.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
@@ -17,7 +18,7 @@ before(() => (work = mkdtempSync(join(tmpdir(), "athanor-corpus-"))));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const cli = (project, db, ...args) =>
-  spawnSync("node", [join(pkg, "cli.mjs"), "--dir", join(corpus, project, "versions"), "--db", db, ...args], { encoding: "utf8" });
+  spawnSync(sqliteNode(), [join(pkg, "cli.mjs"), "--dir", join(corpus, project, "versions"), "--db", db, ...args], { encoding: "utf8" });
 const sqlite = (db, sql) => execFileSync("sqlite3", [db, sql], { encoding: "utf8" }).trim();
 const userTables = (db) =>
   sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version', 'athanor_history') AND name NOT LIKE 'sqlite_%' ORDER BY name").split("\n").filter(Boolean);

@@ -1,12 +1,17 @@
 // The npm CLI on real files: killed with SIGKILL at random moments of a long upgrade,
 // and two processes upgrading one file at once. Checked with Debian's sqlite3 shell.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sqliteTest } from "./lib/node.mjs";
+
+// The npm CLI and the Node API open files through node:sqlite: under an older Node,
+// the whole file runs under the pinned Node 22.
+const test = sqliteTest(import.meta.url);
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const cli = join(pkg, "cli.mjs");
@@ -53,7 +58,7 @@ function assertConsistent(db) {
 }
 
 function run(args) {
-  return spawnSync("node", [cli, "--dir", dir, ...args], { encoding: "utf8" });
+  return spawnSync(process.execPath, [cli, "--dir", dir, ...args], { encoding: "utf8" });
 }
 
 function timedRun(args) {
@@ -71,7 +76,7 @@ test("SIGKILL at random moments never leaves schema and version table disagreein
   for (let round = 0; round < 50; round++) {
     // Alternate one transaction for the run and one per migration.
     const args = ["--db", db, ...(round % 2 ? ["--transaction-per-migration"] : []), "upgrade", "head"];
-    const child = spawn("node", [cli, "--dir", dir, ...args], { stdio: "ignore" });
+    const child = spawn(process.execPath, [cli, "--dir", dir, ...args], { stdio: "ignore" });
     const delay = Math.floor(Math.random() * full * 1.1);
     await new Promise((resolve) => {
       const timer = setTimeout(() => child.kill("SIGKILL"), delay);
@@ -101,7 +106,7 @@ test("two processes upgrading one file at once apply each migration once", async
     const db = join(work, `race${mode.length}.db`);
     const start = () =>
       new Promise((resolve) => {
-        const c = spawn("node", [cli, "--dir", dir, "--db", db, ...mode, "upgrade", "head"], { stdio: ["ignore", "pipe", "pipe"] });
+        const c = spawn(process.execPath, [cli, "--dir", dir, "--db", db, ...mode, "upgrade", "head"], { stdio: ["ignore", "pipe", "pipe"] });
         let err = "";
         c.stderr.on("data", (d) => (err += d));
         c.on("exit", (status) => resolve({ status, err }));

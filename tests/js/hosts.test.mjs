@@ -75,11 +75,13 @@ let n = 0;
 // shell have them (better-sqlite3 and node:sqlite default to on).
 const HOSTS = [
   {
+    // The embedded engine on a file: only behind vfs: "athanor-node" now (a file opens
+    // through node:sqlite otherwise: the "node file" host below).
     name: "embedded",
     fresh() {
       const path = join(work, `embedded-${n++}.db`);
       return {
-        open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
+        open: (migrations, options) => openMigrator({ migrations, database: path, vfs: "athanor-node", ...options }),
         values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
         exec: (sql) => execFileSync("sqlite3", [path, sql], { stdio: ["ignore", "pipe", "pipe"] }),
       };
@@ -107,6 +109,19 @@ const HOSTS = [
         adapter: () => athanor.betterSqlite3(db),
         values: (sql) => db.prepare(sql).pluck().all(),
         exec: (sql) => db.exec(sql),
+      };
+    },
+  },
+  {
+    // openMigrator({ database }) in Node: a file on node:sqlite, opened by athanor.
+    name: "node file",
+    skip: () => nodeSqliteMissing,
+    fresh() {
+      const path = join(work, `node-file-${n++}.db`);
+      return {
+        open: (migrations, options) => openMigrator({ migrations, database: path, ...options }),
+        values: (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]),
+        exec: (sql) => execFileSync("sqlite3", [path, sql], { stdio: ["ignore", "pipe", "pipe"] }),
       };
     },
   },
@@ -274,8 +289,9 @@ for (const host of HOSTS) {
 }
 
 // The embedded engine's case is a Rust test (src/sqlite/runner.rs): nothing outside it
-// runs between its transactions.
-for (const host of HOSTS.filter((h) => h.name !== "embedded")) {
+// runs between its transactions. A node file's connection is athanor's own: the same
+// run over the same primitives as the node:sqlite host here.
+for (const host of HOSTS.filter((h) => h.name !== "embedded" && h.name !== "node file")) {
   hostTest(host, "a run that plans again after another migrator moved the version table verifies what that one applied", async (db) => {
     // The other migrator has another b2b2 (an edited file) and applies it right after
     // our a1a1, between our per-migration transactions (the adapter's step is the hook).
@@ -368,7 +384,7 @@ const rebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_keys=OFF;
 const brokenRebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_keys=ON;\nBEGIN;\nCREATE TABLE t9 (x);\nINSERT INTO nope VALUES (1);\nCOMMIT;") });
 /** The migrating connection's foreign-key setting (the embedded engine's through its own
  * query pass-through; an adapter's host connection directly). */
-const foreignKeys = async (db, m) => Number(m.query ? (await m.query("PRAGMA foreign_keys"))[0].foreign_keys : db.values("PRAGMA foreign_keys")[0]);
+const foreignKeys = async (db, m) => Number(db.adapter ? db.values("PRAGMA foreign_keys")[0] : (await m.query("PRAGMA foreign_keys"))[0].foreign_keys);
 
 // A batching host runs every statement inside a batch's transaction: a section's own
 // BEGIN fails there (as on D1, which refuses BEGIN). As on every host, what ran before
@@ -475,7 +491,7 @@ test("better-sqlite3 migrates a database in WAL mode (which the embedded Node fi
   assert.deepEqual(app.prepare("SELECT version_num FROM alembic_version").pluck().all(), ["c3c3"]);
   assert.deepEqual(app.prepare("SELECT v FROM keep").pluck().all(), ["precious"]);
   assert.equal(app.pragma("journal_mode", { simple: true }), "wal");
-  await assert.rejects(openMigrator({ migrations: grown(base), database: path }), { code: "IO_ERROR", message: /is in WAL mode/ });
+  await assert.rejects(openMigrator({ migrations: grown(base), database: path, vfs: "athanor-node" }), { code: "IO_ERROR", message: /is in WAL mode/ });
   db.close();
   app.close();
 });

@@ -1,4 +1,5 @@
-// The "athanor-node" VFS across processes, with the built package (pkg/): migrators in
+// The "athanor-node" VFS (kept behind the explicit `vfs: "athanor-node"` option: it needs
+// the file to itself) across processes, with the built package (pkg/): migrators in
 // separate processes never interleave their writes, and a process killed in the middle
 // of a migration leaves a database the next one recovers (hot journal rolled back,
 // the dead process's locks broken). The sqlite3 shell checks every result.
@@ -24,7 +25,7 @@ const CHILD = `
 const { openMigrator } = await import(process.argv[1]);
 const { database, migrations } = JSON.parse(process.argv[2]);
 try {
-  const m = await openMigrator({ database, migrations });
+  const m = await openMigrator({ database, migrations, vfs: "athanor-node" });
   const r = await m.upgrade("heads");
   m.close();
   process.stdout.write(JSON.stringify({ ok: true, steps: r.steps.length }));
@@ -70,7 +71,7 @@ test("a migrator killed mid-transaction leaves a database the next one recovers"
   const base = {
     "a.sql": file("aaaa0001", "", "CREATE TABLE t (v INTEGER, pad BLOB);\nINSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i, randomblob(1000) FROM n;"),
   };
-  const m = await openMigrator({ database: db, migrations: base });
+  const m = await openMigrator({ database: db, migrations: base, vfs: "athanor-node" });
   await m.upgrade();
   m.close();
 
@@ -94,7 +95,7 @@ test("a migrator killed mid-transaction leaves a database the next one recovers"
   assert.ok(existsSync(`${db}-journal`));
   assert.match(readFileSync(locks, "utf8"), new RegExp(`X\\t${child.pid}\\t`));
 
-  const r = await openMigrator({ database: db, migrations: base });
+  const r = await openMigrator({ database: db, migrations: base, vfs: "athanor-node" });
   assert.deepEqual(await r.current(), ["aaaa0001"]);
   r.close();
   assert.ok(!existsSync(`${db}-journal`), "hot journal not rolled back");

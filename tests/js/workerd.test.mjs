@@ -327,7 +327,7 @@ async function hosted(host, sets, ops) {
 async function embedded(sets, ops) {
   const path = join(project, `embedded-${d1Used + doUsed}-${Math.random().toString(36).slice(2)}.db`);
   const values = (sql) => JSON.parse(execFileSync("sqlite3", ["-json", path, sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "[]").map((r) => Object.values(r)[0]);
-  return runOps((m) => openMigrator({ migrations: m, database: path }), values, sets, ops);
+  return runOps((m) => openMigrator({ migrations: m, database: path, vfs: "athanor-node" }), values, sets, ops);
 }
 
 const readSet = (dir) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
