@@ -253,7 +253,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
         m.close();
         throw e;
       }
-      return withSafety(m, wasm.autogen, set, versionTable);
+      return withSafety(m, wasm.autogen, set, versionTable, { adapter: file.adapter, planner: () => wasm.adapter().Planner });
     }
     if (adapter) {
       // `athanor bundle`'s default export names its heads (a symbol, invisible to iteration).
@@ -261,7 +261,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
       // Without the heads, check the migrations now, as the embedded engine does.
       if (!heads) await m.heads();
-      return withSafety(m, wasm.autogen, set, versionTable);
+      return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });
     }
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
     const embedded = wasm.embedded();

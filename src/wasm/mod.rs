@@ -34,5 +34,7 @@ pub use node_vfs::install_node_vfs;
 #[cfg(feature = "sqlite")]
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};
 pub use planner::{version_rows_sql, Planner};
+#[cfg(all(feature = "autogen", feature = "commands"))]
+pub use safety::adopt_revision;
 #[cfg(feature = "autogen")]
 pub use safety::{lint_migrations, test_migrations};

@@ -112,3 +112,64 @@ fn run_lint(migrations: &JsValue, range: Option<&str>, rows: Option<&[String]>) 
     set(&o, "ignored", findings(&report.ignored));
     Ok(o)
 }
+
+/// `athanor adopt` for the JS API: the base revision that creates exactly the schema of
+/// the database behind `conn` (its own `CREATE` statements, read through a copy of the
+/// schema in memory), with a downgrade that drops it. Returns `{ revision, fileName,
+/// text, schema }`; stamping is the caller's (a run over the same connection). `nowMs`:
+/// the Create Date, written in UTC as both CLIs write it.
+#[cfg(feature = "commands")]
+#[wasm_bindgen(js_name = adoptRevision)]
+pub fn adopt_revision(
+    mut conn: super::host_run::JsConnection,
+    version_table: Option<String>,
+    message: Option<String>,
+    revision: String,
+    now_ms: f64,
+) -> std::result::Result<Object, JsValue> {
+    adopt(&mut conn, version_table.as_deref().unwrap_or("alembic_version"), message, revision, now_ms).map_err(to_js)
+}
+
+#[cfg(feature = "commands")]
+fn adopt(conn: &mut super::host_run::JsConnection, table: &str, message: Option<String>, id: String, now_ms: f64) -> Result<Object> {
+    use crate::cli::adopt::{objects, sections, DEFAULT_MESSAGE};
+    use crate::core::error::Error;
+    use crate::core::script::{self, render, Script, Section};
+    use crate::core::source::slug;
+    use crate::core::version_sql::HISTORY_TABLE;
+
+    script::check_identifier("revision identifier", &id).map_err(Error::Usage)?;
+    let rows = crate::core::connection::read_rows(conn, table)?;
+    if !rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "the database is already under migrations ({table} holds {}): use upgrade or stamp instead",
+            rows.join(", ")
+        )));
+    }
+    let copy = crate::autogen::schema_copy(conn)?;
+    let objects = objects(&copy, &[table, HISTORY_TABLE])?;
+    if objects.is_empty() {
+        return Err(Error::Usage("the database has no tables, views, indexes or triggers: nothing to adopt".into()));
+    }
+    let (up, down) = sections(&objects);
+    let message = crate::core::script::one_line(message.as_deref().unwrap_or(DEFAULT_MESSAGE));
+    let file_name = format!("{id}_{}.sql", slug(&message));
+    let new = Script {
+        id: id.clone(),
+        parents: vec![],
+        branch_labels: vec![],
+        depends_on: vec![],
+        create_date: Some(crate::cli::host::format_timestamp((now_ms * 1000.0) as i64)),
+        message,
+        upgrade: Section::new(up.clone()),
+        downgrade: Some(Section::new(down)),
+        file_name: file_name.clone(),
+        path: file_name.clone(),
+    };
+    let o = Object::new();
+    set(&o, "revision", id.as_str());
+    set(&o, "fileName", file_name.as_str());
+    set(&o, "text", render(&new));
+    set(&o, "schema", up.as_str());
+    Ok(o)
+}

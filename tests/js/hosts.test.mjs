@@ -591,3 +591,42 @@ test("libsql: another process's write lock is LOCKED at once without a timeout (
   assert.equal(await exited, 0);
   assert.deepEqual((await holder.execute("SELECT count(*) FROM app")).rows[0][0], 1);
 });
+
+// `athanor adopt` through the JS API: a database made without migrations.
+const LEGACY = `CREATE TABLE account (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);
+CREATE TABLE note (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES account(id), body TEXT);
+CREATE INDEX note_account ON note (account_id);
+CREATE VIEW note_count AS SELECT account_id, count(*) AS n FROM note GROUP BY account_id;
+CREATE TRIGGER note_trim AFTER INSERT ON note BEGIN UPDATE note SET body = trim(body) WHERE id = new.id; END;
+INSERT INTO account (email) VALUES ('a@example.org');`;
+const userSchema = (db) =>
+  db.values("SELECT type || ' ' || name || ' ' || sql FROM sqlite_master WHERE name NOT IN ('alembic_version', 'athanor_history') AND sql IS NOT NULL ORDER BY type, name");
+
+for (const host of HOSTS) {
+  hostTest(host, "adopt writes a base revision of a database made without migrations and stamps it; upgraded through it, a fresh database gets the same schema", async (db) => {
+    await db.exec(LEGACY);
+    const m = await db.open([]);
+    if (host.name === "embedded" || host.name === "libsql") {
+      // No synchronous connection of the host's (the embedded engine on a VFS; a batching client).
+      await assert.rejects(m.adopt(), { code: "USAGE" });
+      return;
+    }
+    const adopted = await m.adopt({ message: "adopt legacy", revision: "aaaa00000001" });
+    assert.equal(adopted.revision, "aaaa00000001");
+    assert.equal(adopted.fileName, "aaaa00000001_adopt_legacy.sql");
+    assert.match(adopted.text, /^-- Revision ID: aaaa00000001\n-- Revises:\n[^]*-- migrate:upgrade\nCREATE TABLE account/);
+    assert.match(adopted.schema, /CREATE TRIGGER note_trim/);
+    assert.deepEqual(db.values("SELECT version_num FROM alembic_version"), ["aaaa00000001"]);
+    assert.deepEqual(db.values("SELECT email FROM account"), ["a@example.org"], "the rows stay");
+    await assert.rejects(m.adopt(), { code: "USAGE" }, "already under migrations");
+
+    const fresh = host.fresh();
+    const again = await fresh.open({ [adopted.fileName]: adopted.text });
+    await again.upgrade("head");
+    assert.deepEqual(userSchema(fresh), userSchema(db));
+    await again.downgrade("base");
+    assert.deepEqual(userSchema(fresh), [], "the downgrade drops it all");
+    // With migrations, adopt is refused: it writes the first revision.
+    await assert.rejects(again.adopt(), { code: "USAGE" });
+  });
+}
