@@ -3,7 +3,7 @@
 // node.js loads for autogenerate too: a process that uses both instantiates it once.
 import { readFileSync } from "node:fs";
 import * as fullWasm from "./athanor_full.js";
-import { safetyApi } from "./safety-api.js";
+import { safetyApi } from "./api.js";
 import { resolveMigrations } from "./node-migrations.js";
 
 const full = () => {

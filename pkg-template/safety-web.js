@@ -3,7 +3,7 @@
 // explicit `await init()`. Only this entry names it, so a bundler emits it only for apps
 // that import athanor/safety; `athanor` itself never references it.
 import initFull, * as fullWasm from "./athanor_full.js";
-import { safetyApi } from "./safety-api.js";
+import { safetyApi } from "./api.js";
 import { MigrationError } from "./errors.js";
 
 let ready;

@@ -3,7 +3,7 @@
 // call, so a Worker that imports it but does not call it pays no instantiation.
 import wasmModule from "./athanor_full_bg.wasm";
 import * as fullWasm from "./athanor_full.js";
-import { safetyApi } from "./safety-api.js";
+import { safetyApi } from "./api.js";
 
 const full = () => {
   fullWasm.initSync({ module: wasmModule });
