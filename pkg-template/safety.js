@@ -3,7 +3,7 @@
 // autogenerate's). test and lint run on scratch databases, never the migrator's (lint
 // only reads its version table when no range is given); adopt reads its schema and
 // stamps it.
-import { call, MigrationError } from "./errors.js";
+import { call, MigrationError, safetyUnavailable } from "./errors.js";
 import { runOnAdapter } from "./runner.js";
 
 /** 12 random hex digits, as the CLI's revision ids. */
@@ -35,10 +35,7 @@ export function runLint(wasm, set, { range, rows } = {}) {
  * synchronous connection: a file in Node, better-sqlite3, node:sqlite...). */
 export function withSafety(m, full, set, versionTable, host = {}) {
   const need = (what) => {
-    if (!full) {
-      const where = what === "adopt" ? "" : `; elsewhere, import { ${what}Migrations } from "athanor/safety"`;
-      throw new MigrationError(`migrator.${what}() runs in Node and the CLI (\`athanor ${what}\`): this entry's wasm leaves it out${where}`, "USAGE");
-    }
+    if (!full) throw safetyUnavailable(what);
     return full();
   };
   /** Every revision's upgrade, downgrade and upgrade again, then down to base and up to

@@ -86,8 +86,13 @@ import { scenario } from "./scenario.mjs";
 import { openMigrator } from "athanor";
 try {
   const result = await scenario();
+  const said = (p) => p.then(() => "resolved", (e) => e.code + " " + e.message);
   const m = await openMigrator({ migrations: {} });
-  result.memoryMigrator = await m.test().then(() => "resolved", (e) => e.code + " " + e.message);
+  result.memoryMigrator = [await said(m.test()), await said(m.lint())];
+  // A named database: OPFS, behind the package's worker.
+  const o = await openMigrator({ database: "safety.db", migrations: {} });
+  result.opfsMigrator = [await said(o.test()), await said(o.lint()), await said(o.upgrade())];
+  await o.close();
   window.result = result;
 } catch (e) {
   window.result = { error: String(e?.stack ?? e) };
@@ -187,8 +192,9 @@ test("browser: a bundle of athanor/safety fetches the full wasm and tests and li
   const built = await esbuild.build({ ...common, entryPoints: [join(project, "page.js")], outfile: join(out, "app.js") });
   assert.ok(Object.keys(built.metafile.inputs).some((p) => p.endsWith("athanor/safety-web.js")), "esbuild took athanor/safety's browser entry");
   assert.match(readFileSync(join(out, "app.js"), "utf8"), /athanor_full_bg\.wasm/);
-  // esbuild leaves `new URL("./x.wasm", import.meta.url)` as it is: the wasm goes next to the bundle.
-  for (const wasm of ["athanor_bg.wasm", "athanor_full_bg.wasm"]) copyFileSync(join(project, "node_modules/athanor", wasm), join(out, wasm));
+  // esbuild leaves `new URL("./x", import.meta.url)` as it is: the package's files (the
+  // wasms, and the OPFS worker with its modules) go next to the bundle.
+  for (const f of readdirSync(join(project, "node_modules/athanor"))) copyFileSync(join(project, "node_modules/athanor", f), join(out, f));
   writeFileSync(join(out, "index.html"), '<!doctype html><meta charset="utf-8"><script type="module" src="./app.js"></script>');
   const { url, server } = await serveStatic(out);
   servers.add(server);
@@ -203,7 +209,11 @@ test("browser: a bundle of athanor/safety fetches the full wasm and tests and li
   await Promise.race([page.waitForSelector("body[data-done]", { state: "attached", timeout: 90_000 }), crashed]);
   const result = await page.evaluate(() => window.result);
   check(result);
-  assert.match(result.memoryMigrator, /^USAGE .*athanor\/safety/);
+  for (const [i, what] of ["test", "lint"].entries()) {
+    assert.match(result.memoryMigrator[i], new RegExp(`^USAGE migrator\\.${what}\\(\\).*import \\{ ${what}Migrations \\} from "athanor/safety"`));
+    assert.match(result.opfsMigrator[i], new RegExp(`^USAGE migrator\\.${what}\\(\\).*import \\{ ${what}Migrations \\} from "athanor/safety"`));
+  }
+  assert.equal(result.opfsMigrator[2], "resolved", "the OPFS migrator itself works");
 });
 
 test("workerd: a Worker bundled with athanor/safety's workerd entry tests and lints", { timeout: 120_000 }, async () => {
