@@ -1,12 +1,12 @@
 // The JS API over the wasm modules, shared by every entry (node.js, web.js, workerd.js,
-// slim.js). Each entry initialises the wasm its own way, then calls createApi with what
+// slim.js, and athanor/safety's safety-*.js). Each entry initialises the wasm its own way, then calls createApi with what
 // it has: the package builds three wasms (wasm-pack.toml), the small one for host
 // adapters, the embedded SQLite engine, and the full one with autogenerate and the CLI.
 
 import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { readRowsWith, runOnAdapter } from "./runner.js";
-import { withSafety } from "./safety.js";
+import { withSafety, runTest, runLint } from "./safety.js";
 
 export { MigrationError };
 
@@ -269,4 +269,25 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
     return withSafety(new Migrator(inner, onProgress, autogenerateOf(set, versionTable)), wasm.autogen, set, versionTable);
   }
   return { openMigrator, MigrationError };
+}
+
+/** The `athanor/safety` entry's functions (`athanor test` and `lint` on the migrations
+ * alone), shared by its loaders (safety-node.js, safety-web.js, safety-workerd.js), as
+ * migrator.test() and lint() call the wasm. `full()`: the initialised full wasm (or a
+ * promise of it); `resolveMigrations`: as createApi's (Node: a directory path too). */
+export function safetyApi(full, resolveMigrations = acceptMigrations) {
+  const prepare = async (migrations) => {
+    const set = joined(await resolveMigrations(migrations));
+    return [await full(), set];
+  };
+  return {
+    async testMigrations(migrations, { seed = false, versionTable } = {}) {
+      const [wasm, set] = await prepare(migrations);
+      return runTest(wasm, set, { seed, versionTable });
+    },
+    async lintMigrations(migrations, { range, rows } = {}) {
+      const [wasm, set] = await prepare(migrations);
+      return runLint(wasm, set, { range, rows });
+    },
+  };
 }

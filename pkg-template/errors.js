@@ -11,6 +11,13 @@ export class MigrationError extends Error {
   }
 }
 
+/** Why `migrator.test()`, `lint()` or `adopt()` (`what`) is not on this entry: its wasm
+ * leaves them out; test and lint are in `athanor/safety` everywhere. */
+export function safetyUnavailable(what) {
+  const where = what === "adopt" ? "" : `; elsewhere, import { ${what}Migrations } from "athanor/safety"`;
+  return new MigrationError(`migrator.${what}() runs in Node and the CLI (\`athanor ${what}\`): this entry's wasm leaves it out${where}`, "USAGE");
+}
+
 /** What to do when the package's worker or its wasm does not load (WORKER_FAILED). */
 export const WORKER_HINT =
   'opfs-worker.js and athanor_bg.wasm must be served from the package\'s own directory: with Vite\'s dev server, set optimizeDeps: { exclude: ["athanor"] } and worker: { format: "es" } in vite.config.js';

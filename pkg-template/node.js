@@ -4,14 +4,13 @@
 // a host's SQLite, the embedded engine for files and memory, the full one (with
 // autogenerate) on the first autogenerate(). Database files open through node:sqlite
 // (node-sqlite.js): SQLite's own locks, shared with every other process on the file.
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import * as adapterWasm from "./athanor_adapter.js";
 import * as embeddedWasm from "./athanor.js";
 import * as fullWasm from "./athanor_full.js";
-import { createApi, acceptMigrations, normalizeMigrations, MigrationError } from "./api.js";
+import { createApi, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
-import { readRegular } from "./node-host.js";
+import { resolveMigrations } from "./node-migrations.js";
 import { nodeSqlite } from "./adapters.js";
 import { openDatabaseSync } from "./node-sqlite.js";
 
@@ -28,31 +27,6 @@ function loader(glue, file, then) {
   };
 }
 const embedded = loader(embeddedWasm, "./athanor_bg.wasm", installVfs);
-
-/** A directory path reads its `*.sql` files; anything else is taken as data. */
-function resolveMigrations(migrations) {
-  if (typeof migrations === "string") {
-    let names;
-    try {
-      if (!statSync(migrations).isDirectory()) throw new Error("not a directory");
-      names = readdirSync(migrations).filter((n) => n.endsWith(".sql"));
-    } catch (e) {
-      throw new MigrationError(`cannot read migrations directory '${migrations}': ${e.message}`, "IO_ERROR");
-    }
-    return names.map((name) => {
-      // Regular files and symlinks to them only: a FIFO would block forever.
-      let bytes;
-      try {
-        bytes = readRegular(join(migrations, name));
-      } catch (e) {
-        throw new MigrationError(e.message, "IO_ERROR");
-      }
-      if (bytes === null) throw new MigrationError(`cannot read '${join(migrations, name)}': it is gone (removed while being read), not a regular file`, "IO_ERROR");
-      return { name, text: bytes.toString("utf8") };
-    });
-  }
-  return acceptMigrations(migrations);
-}
 
 const wasm = {
   adapter: loader(adapterWasm, "./athanor_adapter_bg.wasm"),

@@ -4,7 +4,7 @@
 // inside it, so two tabs never apply a migration twice, and a tab that waited finds the
 // database upgraded.
 
-import { MigrationError, toMigrationError, call } from "./errors.js";
+import { MigrationError, toMigrationError, call, safetyUnavailable } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
 
@@ -88,6 +88,17 @@ export class OpfsMigrator {
   /** The app's writes (`params`: one statement, `?` bound); resolves to rows changed. */
   exec(sql, params) {
     return this.#withDatabase((m) => m.exec(sql, params));
+  }
+  /** Reject with USAGE: an OPFS database's wasm has no test, lint or adopt (test and
+   * lint: `athanor/safety`). */
+  test() {
+    return Promise.reject(safetyUnavailable("test"));
+  }
+  lint() {
+    return Promise.reject(safetyUnavailable("lint"));
+  }
+  adopt() {
+    return Promise.reject(safetyUnavailable("adopt"));
   }
   /** The files this pool stores (databases and journals). */
   files() {

@@ -15,3 +15,13 @@ async function main() {
   return [sql, changed, now];
 }
 main();
+
+// athanor/safety in a browser app: its own wasm, loaded on the first call.
+import { testMigrations, lintMigrations, init } from "athanor/safety";
+async function safety() {
+  await init(new URL("/assets/athanor_full_bg.wasm", location.href));
+  const { passed } = await testMigrations({ "./migrations/a.sql": "x" });
+  const { findings } = await lintMigrations({ "./migrations/a.sql": "x" }, { range: "base:heads" });
+  return [passed, findings.map((f) => `${f.file}:${f.line} ${f.class}`)];
+}
+safety();

@@ -27,3 +27,16 @@ async function main(db: unknown) {
   return [r, sql, parts, sent, replans, lr.steps[0]?.revision, rows[0].n, changed, bound, offline, files];
 }
 main(null);
+
+// athanor/safety: test and lint on the migrations alone (a directory too, in Node).
+import { testMigrations, lintMigrations, type TestReport, type LintReport } from "athanor/safety";
+async function safety() {
+  const t: TestReport = await testMigrations("migrations", { seed: true, versionTable: "alembic_version" });
+  const failed: string | null = t.failure?.revision ?? null;
+  const l: LintReport = await lintMigrations({ "./m/a.sql": "x" }, { range: "base:heads" });
+  const pending = await lintMigrations([{ name: "a.sql", text: "x" }], { rows: ["a"] });
+  // @ts-expect-error rows are revision ids
+  await lintMigrations([], { rows: "a" });
+  return [failed, l.findings[0]?.class, pending.revisions];
+}
+safety();
