@@ -19,6 +19,7 @@ export class Lease {
   #active = null; // the OpfsPool while its handles are ours
   #unlock = null;
   #busy = 0;
+  #granted = null; // Promise: the lock is ours and the pool's files are being opened
   #queue = Promise.resolve();
   /** Callbacks that close this worker's connections before the pool is paused. */
   closers = new Set();
@@ -44,6 +45,8 @@ export class Lease {
     // message may arrive before the lock manager has our request.
     this.#channel.postMessage("want");
     const nudge = setInterval(() => this.#channel.postMessage("want"), 50);
+    let granted;
+    this.#granted = new Promise((r) => (granted = r));
     this.#held = new Promise((resolve, reject) => {
       navigator.locks
         .request(this.#name, () => new Promise((unlock) => {
@@ -58,6 +61,7 @@ export class Lease {
             unlock();
             reject(e);
           });
+          granted();
         }))
         .catch((e) => {
           clearInterval(nudge);
@@ -65,6 +69,12 @@ export class Lease {
         });
     });
     return this.#held;
+  }
+
+  /** Resolves once the lock is ours and the pool is being set up (its files opening,
+   * which is mostly waiting on the browser): work started then overlaps it. */
+  get granted() {
+    return this.#granted ?? this.take().then(() => {});
   }
 
   /** Installs or resumes the pool. A context that just gave up the lock may still hold

@@ -115,14 +115,18 @@ export class OpfsMigrator {
 }
 
 /** Opens an OPFS migrator in this dedicated worker; OPFS_UNAVAILABLE elsewhere. */
-export function openOpfsMigrator(wasm, set, options) {
+export async function openOpfsMigrator(wasm, set, options) {
   const why = opfsUnavailableReason();
   if (why) throw toMigrationError(wasm.opfsUnavailable(why));
   const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress } = options;
   // The lock and the OPFS handles are taken while the migrations parse (they are mostly
-  // waiting on the browser), so the first call finds them ready.
+  // waiting on the browser), so the first call finds them ready. The parse blocks this
+  // thread, so it starts once the lock is granted and the pool's files are opening, else
+  // the grant and the opening would wait for it (5-8 ms at 1,000 revisions). The grant
+  // takes a few ms; when another context holds the lock the parse goes ahead after 10.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
+  await Promise.race([lease.granted, new Promise((r) => setTimeout(r, 10))]);
   const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true }));
   return new OpfsMigrator(inner, lease, onProgress);
 }

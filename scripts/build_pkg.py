@@ -90,6 +90,15 @@ def main() -> int:
             run(npm_tool("esbuild@0.28.2", "esbuild"), glue, "--minify", "--format=esm", "--log-level=warning",
                 f"--outfile={glue}", "--allow-overwrite")
 
+    # The OPFS worker in one file with its imports (the embedded wasm's glue included): a
+    # module worker discovers its imports only as each module arrives, and those rounds
+    # delayed a warm reload's ready by about 10 ms (issue 14). Its modules are counted in
+    # the package's JS once, as the separate files the page loads.
+    worker = out / "opfs-worker.js"
+    worker_source_gz = gzip_size(worker)
+    run(npm_tool("esbuild@0.28.2", "esbuild"), worker, "--bundle", "--format=esm", "--minify-whitespace", "--minify-syntax",
+        "--log-level=warning", f"--outfile={worker}", "--allow-overwrite")
+
     # Each artifact against its own budget (its .wasm and wasm-bindgen glue: what a host
     # loading it downloads besides the package's own JS), and the package's own JS.
     kib = lambda n: f"{n / 1024:.1f} KiB"
@@ -102,8 +111,10 @@ def main() -> int:
               f"with {name}.js {kib(gz)} gzip -9 (budget {budget} KiB)")
         if gz > budget * 1024:
             over.append(f"{name} is {kib(gz)} gzip, over its {budget} KiB budget")
-    own = sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs") and p not in glues)
-    own_gz, js_budget = sum(gzip_size(p) for p in own), cfg["budget"]["max-js-gzip-kib"]
+    own = sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs") and p not in glues and p != worker)
+    own_gz, js_budget = sum(gzip_size(p) for p in own) + worker_source_gz, cfg["budget"]["max-js-gzip-kib"]
+    print(f"size: opfs-worker.js bundled {kib(worker.stat().st_size)} raw, {kib(gzip_size(worker))} gzip -9 "
+          f"(counted below as its own module, {kib(worker_source_gz)})")
     print(f"size: the package's own JS {kib(sum(p.stat().st_size for p in own))} raw, {kib(own_gz)} gzip -9 (budget {js_budget} KiB)")
     if own_gz > js_budget * 1024:
         over.append(f"the package's own JS is {kib(own_gz)} gzip, over its {js_budget} KiB budget")

@@ -2,7 +2,9 @@
 // an OPFS database through the package; ?engine=official runs the same SQL in one
 // transaction through @sqlite.org/sqlite-wasm's OPFS sahpool VFS in a worker;
 // ?engine=bare only starts a worker that answers one message (the floor of any engine
-// that keeps SQLite in a worker).
+// that keeps SQLite in a worker); ?engine=wasm also loads the migration set and has the
+// worker instantiate athanor's embedded wasm, compiled by the page meanwhile (the floor
+// of any engine running that wasm in a worker).
 // Times are from navigation start (performance.now()) and from this module's start.
 const moduleStart = performance.now();
 const params = new URLSearchParams(location.search);
@@ -22,6 +24,12 @@ async function run(engine) {
     return { steps: 0 };
   }
   const { default: migrations, sql } = await import(`./sets/${set}.js`);
+  if (engine === "wasm") {
+    const worker = new Worker(new URL("./wasm-worker.js", import.meta.url), { type: "module" });
+    const module = await WebAssembly.compileStreaming(fetch("/pkg/athanor_bg.wasm"));
+    await ask(worker, module);
+    return { steps: migrations.length ?? 0 };
+  }
   if (engine === "athanor") {
     const { openMigrator } = await import("/pkg/web.js");
     const m = await openMigrator({ database: `${set}.db`, directory: "bench-athanor", migrations });

@@ -110,7 +110,7 @@ impl RevisionMap {
     /// Builds and validates the map. Scripts are sorted by file name first: that is
     /// Alembic's load order, which breaks every tie.
     pub fn new(mut scripts: Vec<Script>) -> Result<RevisionMap> {
-        scripts.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        super::order::sort_by(&mut scripts, |a, b| a.file_name < b.file_name);
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
         for s in &scripts {
             // Alembic's Revision() refuses these before any map is built.
@@ -155,7 +155,7 @@ impl RevisionMap {
         let mut nodes = Vec::with_capacity(scripts.len());
         for (s, (parents, deps)) in scripts.into_iter().zip(edges) {
             nodes.push(Node {
-                labels: s.branch_labels.iter().cloned().collect(),
+                labels: super::order::set(s.branch_labels.iter().cloned()),
                 script: s,
                 parents,
                 deps,
@@ -327,7 +327,7 @@ impl RevisionMap {
             if self.nodes[i].deps.is_empty() {
                 continue;
             }
-            let mut keep: BTreeSet<usize> = self.nodes[i].deps.iter().copied().collect();
+            let mut keep: BTreeSet<usize> = super::order::set(self.nodes[i].deps.iter().copied());
             for a in self.ancestors(&[i], Edges::Versioned) {
                 if a != i {
                     keep.remove(&a);
@@ -361,7 +361,7 @@ impl RevisionMap {
             let up = marks(self.related(bases, false, |r, todo| todo.extend_from_slice(self.up_edges(r, edges)))?);
             let mut lost: Vec<String> = (0..self.nodes.len()).filter(|&i| !(down[i] && up[i])).map(|i| self.id(i).to_string()).collect();
             if !lost.is_empty() {
-                lost.sort();
+                super::order::sort_by(&mut lost, |a, b| a < b);
                 return Err(Error::Cycle { kind, revisions: lost });
             }
         }

@@ -10,7 +10,7 @@ use super::graph::{Edges, RevisionMap};
 /// Revisions applied according to `rows`: the rows and everything they imply.
 pub fn applied(map: &RevisionMap, rows: &[String]) -> BTreeSet<String> {
     let idx: Vec<usize> = rows.iter().filter_map(|r| map.index_of(r)).collect();
-    map.ancestors(&idx, Edges::Normalized).into_iter().map(|i| map.id(i).to_string()).collect()
+    super::order::set(map.ancestors(&idx, Edges::Normalized).into_iter().map(|i| map.id(i).to_string()))
 }
 
 /// An applied revision whose file changed since (its checksum differs from the one
@@ -35,7 +35,7 @@ pub fn verify_checksums(map: &RevisionMap, rows: &[String], recorded: &HashMap<S
 pub fn stale<'a>(map: &RevisionMap, rows: &[String], recorded: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     let applied = applied(map, rows);
     let mut out: Vec<String> = recorded.into_iter().filter(|r| !applied.contains(*r)).cloned().collect();
-    out.sort();
+    super::order::sort_by(&mut out, |a, b| a < b);
     out
 }
 

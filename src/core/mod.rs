@@ -9,6 +9,7 @@ pub mod error;
 pub mod graph;
 pub mod integrity;
 pub mod offline;
+pub mod order;
 pub mod plan;
 pub mod range;
 pub mod run;

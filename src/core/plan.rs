@@ -174,19 +174,20 @@ fn revision_step_ops(map: &RevisionMap, implied: Option<&Implied>, heads: &mut H
             }
         };
         let children_inside = |r: usize| implied.children_inside(r, is_row(r));
-        down_revs
-            .iter()
-            .filter(|&&d| {
-                if !node.independent_down {
-                    implied.below_row(d, |r| is_row(r) && !exclude.iter().any(|e| e == map.id(r)))
-                } else if upgrade {
-                    children_inside(d) > 0
-                } else {
-                    (is_row(d) && d != rev) || children_inside(d) > 1 || children_inside(rev) > 0
-                }
-            })
-            .map(|&d| map.id(d).to_string())
-            .collect()
+        super::order::set(
+            down_revs
+                .iter()
+                .filter(|&&d| {
+                    if !node.independent_down {
+                        implied.below_row(d, |r| is_row(r) && !exclude.iter().any(|e| e == map.id(r)))
+                    } else if upgrade {
+                        children_inside(d) > 0
+                    } else {
+                        (is_row(d) && d != rev) || children_inside(d) > 1 || children_inside(rev) > 0
+                    }
+                })
+                .map(|&d| map.id(d).to_string()),
+        )
     };
     if upgrade {
         let present = down.iter().filter(|d| heads.contains(d)).count();
@@ -410,7 +411,7 @@ fn plan_downgrade_inner(map: &RevisionMap, rows: &[String], target: &str) -> Res
     check_rows(map, rows)?;
     let mut warnings = vec![];
     if let Some((None, None, n, _)) = match_relative(target) {
-        if n < 0 && rows.iter().collect::<BTreeSet<_>>().len() > 1 {
+        if n < 0 && super::order::set(rows).len() > 1 {
             warnings.push("downgrade -1 from multiple heads is ambiguous; this usage will be disallowed in a future release.".to_string());
         }
     }
@@ -491,8 +492,8 @@ pub fn plan_stamp(map: &RevisionMap, rows: &[String], targets: &[String], purge:
             Some(d) if filtered.contains(&d) => continue,
             Some(d) => d,
         };
-        let descendants: BTreeSet<usize> = map.descendants(&[step], Edges::All).into_iter().collect();
-        let ancestors: BTreeSet<usize> = map.ancestors(&[step], Edges::Normalized).into_iter().collect();
+        let descendants: BTreeSet<usize> = super::order::set(map.descendants(&[step], Edges::All));
+        let ancestors: BTreeSet<usize> = super::order::set(map.ancestors(&[step], Edges::Normalized));
         let to = vec![map.id(step).to_string()];
         let (from, is_upgrade, branch_move) = if filtered.iter().any(|h| descendants.contains(h)) {
             (ids(&filtered), false, false)

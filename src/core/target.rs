@@ -363,7 +363,7 @@ impl RevisionMap {
                 } else {
                     // The branch is not a head: start from its newest applied revision.
                     let active = self.filter_for_lineage(&self.ancestors(&revs, Edges::Normalized), l, false)?;
-                    let below: std::collections::BTreeSet<usize> = active.iter().flat_map(|&r| self.nodes[r].normalized_down()).collect();
+                    let below: std::collections::BTreeSet<usize> = super::order::set(active.iter().flat_map(|&r| self.nodes[r].normalized_down()));
                     let tips: Vec<Pos> = active.iter().filter(|r| !below.contains(r)).map(|&r| Pos::Rev(r)).collect();
                     if tips.is_empty() {
                         vec![Pos::Nothing]
@@ -391,7 +391,7 @@ impl RevisionMap {
     /// branch heads among them (what `current` prints).
     pub fn all_current(&self, rows: &[String]) -> Result<Vec<usize>> {
         let top: Vec<usize> = self.get_revisions_all(rows)?.into_iter().filter_map(Pos::rev).collect();
-        let all: std::collections::BTreeSet<usize> = self.ancestors(&top, Edges::Normalized).into_iter().chain(top).collect();
+        let all: std::collections::BTreeSet<usize> = super::order::set(self.ancestors(&top, Edges::Normalized).into_iter().chain(top));
         // `all` holds every ancestor of its members, so a member with a descendant in it
         // has a child in it: one look at the children, not a walk up from each member.
         Ok(all.iter().copied().filter(|&r| !self.nodes[r].next.iter().any(|c| all.contains(c))).collect())

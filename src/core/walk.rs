@@ -79,7 +79,7 @@ impl RevisionMap {
             }
             targets.retain(|&t| self.node(t).labels.contains(&branch));
         }
-        let mut required: BTreeSet<usize> = self.ancestors_checked(&targets, Edges::Normalized)?.into_iter().collect();
+        let mut required: BTreeSet<usize> = super::order::set(self.ancestors_checked(&targets, Edges::Normalized)?);
         required.extend(targets.iter().copied());
 
         let mut lower = lower.clone();
@@ -108,14 +108,14 @@ impl RevisionMap {
             (Error::InvalidTarget(m), Spec::Rows(_)) => Error::VersionTable(m),
             (e, _) => e,
         })?;
-        let mut current_set: BTreeSet<usize> = checked.into_iter().collect();
+        let mut current_set: BTreeSet<usize> = super::order::set(checked);
         current_set.extend(current.iter().copied());
-        let mut needs: BTreeSet<usize> = required.difference(&current_set).copied().collect();
+        let mut needs: BTreeSet<usize> = super::order::set(required.difference(&current_set).copied());
         if inclusive {
             needs.extend(revs(self.resolve_spec(&lower)?));
         }
         if !current.is_empty() && !implicit_base {
-            let below: BTreeSet<usize> = self.descendants_checked(&current, Edges::Versioned)?.into_iter().collect();
+            let below: BTreeSet<usize> = super::order::set(self.descendants_checked(&current, Edges::Versioned)?);
             needs.retain(|n| below.contains(n));
         }
         Ok((needs, targets))
@@ -150,7 +150,7 @@ impl RevisionMap {
         }
         let heads = revs(self.get_revisions_all(upper)?);
         let active = self.ancestor_set(&heads, Edges::Normalized);
-        let mut down: BTreeSet<usize> = self.descendants(&roots, Edges::All).into_iter().filter(|&r| active.contains(r)).collect();
+        let mut down: BTreeSet<usize> = super::order::set(self.descendants(&roots, Edges::All).into_iter().filter(|&r| active.contains(r)));
         if implicit_base {
             let keep = self.ancestor_set(&roots, Edges::Normalized);
             down.extend(active.iter().filter(|a| !keep.contains(*a)));
@@ -179,7 +179,7 @@ impl RevisionMap {
             todo[r] = true;
         }
         let mut left = revisions.len();
-        let initial: BTreeSet<usize> = heads.iter().copied().filter(|&h| todo[h]).collect();
+        let initial: BTreeSet<usize> = super::order::set(heads.iter().copied().filter(|&h| todo[h]));
         // Slots: (revision, previous slot, next slot).
         let mut slots: Vec<(usize, usize, usize)> = Vec::with_capacity(initial.len());
         let mut slot_of = vec![NONE; self.len()];

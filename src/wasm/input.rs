@@ -79,6 +79,6 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
         let (Some(path), Some(text)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { return Err(not_text()) };
         entries.push((path, text));
     }
-    entries.sort();
+    crate::core::order::sort_by(&mut entries, |a, b| a.0 < b.0);
     entries.iter().map(|(path, text)| from_text(path, text)).collect()
 }
