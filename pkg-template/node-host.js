@@ -69,9 +69,13 @@ export const nodeHost = {
       close: () => db.close(),
     };
   },
+  /** The `*.sql` files as `{ names, paths, bytes, ends }` (src/wasm/cli.rs): names and
+   * paths NUL-joined, the bytes concatenated, `ends[i]` where file i's bytes end. */
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
     const real = realpathSync(resolve(dir));
+    const names = [];
+    const paths = [];
     const files = [];
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.name.endsWith(".sql")) continue;
@@ -79,9 +83,13 @@ export const nodeHost = {
       // A symlinked migration is read through its link and shown at its target.
       const bytes = readListed(e, at);
       if (bytes === null) throw new Error(`cannot read '${at}': it is gone (removed while being read), not a regular file`);
-      files.push({ fileName: e.name, path: e.isSymbolicLink() ? realpathSync(at) : at, bytes });
+      names.push(e.name);
+      paths.push(e.isSymbolicLink() ? realpathSync(at) : at);
+      files.push(bytes);
     }
-    return files;
+    let end = 0;
+    const ends = Uint32Array.from(files, (f) => (end += f.length));
+    return { names: names.join("\0"), paths: paths.join("\0"), bytes: Buffer.concat(files), ends };
   },
   readBytes(path) {
     return readRegular(path);
