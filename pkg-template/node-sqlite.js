@@ -35,7 +35,8 @@ export function nodeSqliteModule() {
   };
   let error;
   try {
-    sqlite = process.getBuiltinModule ? process.getBuiltinModule("node:sqlite") : (require ??= createRequire(import.meta.url))("node:sqlite");
+    // Not `builtin`: where process.getBuiltinModule answers undefined, that is the answer.
+    sqlite = process.getBuiltinModule ? process.getBuiltinModule("node:sqlite") : builtin("node:sqlite");
   } catch (e) {
     error = e;
   } finally {
