@@ -1,12 +1,9 @@
 // Connects the wasm SQLite to real files through Node's fs (the "athanor-node" VFS).
 // The wasm never imports node:fs itself, so the same .wasm loads in browsers and
 // workers; in Node this module hands it the synchronous calls it needs.
-import { builtin } from "./node-sqlite.js";
-
-// Built-ins without the ES-module facades an `import` builds (node-sqlite.js).
-const fs = builtin("node:fs");
-const { hostname } = builtin("node:os");
-const { resolve } = builtin("node:path");
+import * as fs from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 
 /** Deno without `--allow-sys` refuses hostname(); an in-memory migrator must not need
  * that permission. Locks then name an unknown host, so they are never judged stale by
