@@ -50,6 +50,59 @@ const quiet = { stdio: ["ignore", "ignore", "ignore"] };
 const node0 = median(7, () => timed(() => execFileSync(node, ["-e", "0"], quiet)));
 console.log(`node -e 0 (${process.version}): ${ms(node0)}`);
 
+// The floors under each goal, printed beside it: what a fresh Node process spends on
+// the work no implementation can skip. Each part is timed inside the process (after
+// Node's start-up): reading the 1,000 files (readdir, then one readFileSync each), the
+// same SQL through node:sqlite in one exec (one transaction, as the shell runs it), and
+// compiling a wasm (`new WebAssembly.Module`, as cli.mjs and node.js do).
+const FLOOR = `
+const fs = process.getBuiltinModule("node:fs");
+const [dir, sqlFile, db, wasm, flags, existing] = process.argv.slice(1);
+if (flags) process.getBuiltinModule("node:v8").setFlagsFromString(flags);
+const out = {};
+let t = performance.now();
+for (const name of fs.readdirSync(dir)) if (name.endsWith(".sql")) fs.readFileSync(dir + "/" + name);
+out.read = performance.now() - t;
+t = performance.now();
+new WebAssembly.Module(fs.readFileSync(wasm));
+out.compile = performance.now() - t;
+if (db) {
+  const emit = process.emitWarning;
+  process.emitWarning = () => {};
+  const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+  process.emitWarning = emit;
+  t = performance.now();
+  const conn = new DatabaseSync(db);
+  conn.exec(fs.readFileSync(sqlFile, "utf8"));
+  conn.close();
+  out.sql = performance.now() - t;
+}
+if (existing) {
+  // Open a migrated file and read its version table: the first statement loads the
+  // schema (1,000 tables), as the at-head check's first read does.
+  const emit = process.emitWarning;
+  process.emitWarning = () => {};
+  const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+  process.emitWarning = emit;
+  t = performance.now();
+  const conn = new DatabaseSync(existing);
+  conn.prepare("SELECT version_num FROM alembic_version").all();
+  conn.close();
+  out.sql = performance.now() - t;
+}
+out.total = performance.now();
+console.log(JSON.stringify(out));`;
+/** Medians of each part of FLOOR over 7 fresh processes; `db`: a new file per run
+ * (none: no SQL). */
+function floor(wasm, { db, flags = "", existing = "" } = {}) {
+  const runs = Array.from({ length: 7 }, (_, i) => {
+    const file = db ? join(work, `${db}${i}.db`) : "";
+    return JSON.parse(execFileSync(node, ["--input-type=module", "-e", FLOOR, dir, join(work, "all.sql"), file, join(pkg, wasm), flags, existing], { encoding: "utf8" }));
+  });
+  const mid = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[3];
+  return { read: mid("read"), compile: mid("compile"), sql: db || existing ? mid("sql") : 0 };
+}
+
 // 1. CLI vs the sqlite3 shell, both on a fresh file each run (process start included).
 const shell = median(7, (_, i) => {
   const db = join(work, `shell${i}.db`);
@@ -62,6 +115,13 @@ console.log(
   `npm CLI upgrade head, ${N} migrations on a file: sqlite3 shell ${ms(shell)}, athanor CLI ${ms(cli)} (${ms(cli - node0)} beyond node -e 0), ` +
     `ratio ${(cli / shell).toFixed(2)} whole, ${((cli - node0) / shell).toFixed(2)} beyond node -e 0 (issue 12's goal: <= 1.5)`,
 );
+const cliFlags = "--liftoff-only --wasm-lazy-validation";
+const up = floor("athanor_cli_bg.wasm", { db: "floor", flags: cliFlags });
+const upFloor = up.read + up.compile + up.sql;
+console.log(
+  `  floor beyond node -e 0: read the ${N} files ${ms(up.read)} + compile the CLI wasm ${ms(up.compile)} + the same SQL through node:sqlite ${ms(up.sql)} ` +
+    `= ${ms(upFloor)}, ratio ${(upFloor / shell).toFixed(2)} to the shell; athanor beyond that floor: ${ms(cli - node0 - upFloor)}`,
+);
 const nativeBin = fileURLToPath(new URL("../target/release/athanor", import.meta.url));
 if (existsSync(nativeBin)) {
   const native = median(7, (_, i) => timed(() => execFileSync(nativeBin, ["--dir", dir, "--db", join(work, `native${i}.db`), "upgrade", "head"], quiet)));
@@ -71,6 +131,11 @@ if (existsSync(nativeBin)) {
 // 2. CLI at head: nothing to do.
 const atHeadCli = median(7, () => timed(() => execFileSync(node, [join(pkg, "cli.mjs"), "--dir", dir, "--db", join(work, "cli0.db"), "upgrade", "head"], quiet)));
 console.log(`npm CLI at head, ${N} revisions: ${ms(atHeadCli)}, ${ms(atHeadCli - node0)} beyond node -e 0 (issue 12's goal: <= 40 ms beyond)`);
+const head = floor("athanor_cli_bg.wasm", { flags: cliFlags });
+console.log(
+  `  floor beyond node -e 0: read the ${N} files ${ms(head.read)} + compile the CLI wasm ${ms(head.compile)} = ${ms(head.read + head.compile)}; ` +
+    `athanor beyond that floor: ${ms(atHeadCli - node0 - head.read - head.compile)}`,
+);
 
 // 3. The JS API's first call in a fresh process: the import, then openMigrator on the
 // file to the answer "at head".
@@ -86,6 +151,12 @@ console.log(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1 }));`;
 const firsts = Array.from({ length: 7 }, () => JSON.parse(execFileSync(node, ["--input-type=module", "-e", FIRST, join(pkg, "node.js"), join(work, "cli0.db"), dir], { encoding: "utf8" })));
 const mid = (k) => firsts.map((f) => f[k]).sort((a, b) => a - b)[3];
 console.log(`JS API, fresh process, ${N} revisions from a directory: import ${ms(mid("importMs"))}, then openMigrator to "at head" ${ms(mid("firstMs"))} (issue 12's goal: <= 25 ms)`);
+const api = floor("athanor_adapter_bg.wasm", { existing: join(work, "cli0.db") });
+const apiFloor = api.read + api.compile + api.sql;
+console.log(
+  `  floor: read the ${N} files ${ms(api.read)} + compile the adapter wasm ${ms(api.compile)} + open the file with node:sqlite and read ` +
+    `the version table (its schema loaded) ${ms(api.sql)} = ${ms(apiFloor)}; athanor beyond that floor: ${ms(mid("firstMs") - apiFloor)}`,
+);
 
 // 4. The at-head check, after the wasm is instantiated (importing node.js does that).
 const { openMigrator } = await import(join(pkg, "node.js"));

@@ -36,12 +36,17 @@ export function acceptMigrations(migrations) {
 
 const utf8 = new TextEncoder();
 
+/** A set an entry has already joined (node.js joins a directory's bytes as read): `{
+ * [JOINED]: { joinedNames, joinedTexts } }`. */
+export const JOINED = Symbol("athanor.joined");
+
 /** File texts cross into the wasm NUL-joined, names as one string and texts as UTF-8
  * bytes (cheaper than one string per file, and than passing the texts as a string; a
  * NUL inside a name or text is refused there). Revision objects, and
  * anything unexpected, go as they are (the wasm says what is wrong). One pass, no
  * copies: this runs on every page load. */
 export function joined(set) {
+  if (set?.[JOINED]) return set[JOINED];
   const names = [];
   const texts = [];
   if (Array.isArray(set)) {

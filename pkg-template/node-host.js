@@ -1,10 +1,10 @@
 // What the CLI layer (in the wasm) needs from Node: synchronous file access, the
 // database (node:sqlite), the clock and randomness.
 import { nodeSqlite } from "./adapters.js";
-import { fileIdentity, openDatabaseSync } from "./node-sqlite.js";
-import { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
+import { builtin, fileIdentity, openDatabaseSync } from "./node-sqlite.js";
+
+const { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync } = builtin("node:fs");
+const { join, resolve } = builtin("node:path");
 
 /** What a path is when it is not a regular file; words as the native host's. */
 function kind(st) {
@@ -28,6 +28,20 @@ export function readRegular(path) {
   }
   if (!st.isFile()) throw new Error(`cannot read '${path}': it is ${kind(st)}, not a regular file`);
   return readFileSync(path);
+}
+
+/** `readRegular` for a directory entry at `path`: one the directory lists as a regular
+ * file is read without a stat first (1,000 migrations: 1,000 syscalls fewer); when that
+ * read fails, or the entry is anything else, readRegular says what it is. */
+export function readListed(entry, path) {
+  if (entry.isFile()) {
+    try {
+      return readFileSync(path);
+    } catch {
+      // Gone, or replaced since the listing: as readRegular words it.
+    }
+  }
+  return readRegular(path);
 }
 
 /** SQLite's "unable to open database file" names no file: add it, as the native CLI
@@ -55,18 +69,27 @@ export const nodeHost = {
       close: () => db.close(),
     };
   },
+  /** The `*.sql` files as `{ names, paths, bytes, ends }` (src/wasm/cli.rs): names and
+   * paths NUL-joined, the bytes concatenated, `ends[i]` where file i's bytes end. */
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
     const real = realpathSync(resolve(dir));
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.name.endsWith(".sql"))
-      .map((e) => {
-        // A symlinked migration is read through its link and shown at its target.
-        const bytes = readRegular(join(real, e.name));
-        if (bytes === null) throw new Error(`cannot read '${join(real, e.name)}': it is gone (removed while being read), not a regular file`);
-        const path = e.isSymbolicLink() ? realpathSync(join(real, e.name)) : join(real, e.name);
-        return { fileName: e.name, path, bytes };
-      });
+    const names = [];
+    const paths = [];
+    const files = [];
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.name.endsWith(".sql")) continue;
+      const at = join(real, e.name);
+      // A symlinked migration is read through its link and shown at its target.
+      const bytes = readListed(e, at);
+      if (bytes === null) throw new Error(`cannot read '${at}': it is gone (removed while being read), not a regular file`);
+      names.push(e.name);
+      paths.push(e.isSymbolicLink() ? realpathSync(at) : at);
+      files.push(bytes);
+    }
+    let end = 0;
+    const ends = Uint32Array.from(files, (f) => (end += f.length));
+    return { names: names.join("\0"), paths: paths.join("\0"), bytes: Buffer.concat(files), ends };
   },
   readBytes(path) {
     return readRegular(path);
@@ -98,6 +121,7 @@ export const nodeHost = {
     return Date.now();
   },
   randomHex(n) {
-    return randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);
+    // node:crypto only here (`revision`): importing it costs every other command 4 ms.
+    return builtin("node:crypto").randomBytes(Math.ceil(n / 2)).toString("hex").slice(0, n);
   },
 };

@@ -4,7 +4,6 @@
 // a host's SQLite, the embedded engine for files and memory, the full one (with
 // autogenerate) on the first autogenerate(). Database files open through node:sqlite
 // (node-sqlite.js): SQLite's own locks, shared with every other process on the file.
-import { readFileSync } from "node:fs";
 import * as adapterWasm from "./athanor_adapter.js";
 import * as embeddedWasm from "./athanor.js";
 import * as fullWasm from "./athanor_full.js";
@@ -12,7 +11,10 @@ import { createApi, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
 import { resolveMigrations } from "./node-migrations.js";
 import { nodeSqlite } from "./adapters.js";
-import { openDatabaseSync } from "./node-sqlite.js";
+import { builtin, openDatabaseSync } from "./node-sqlite.js";
+
+// Built-ins without the ES-module facades an `import` builds (node-sqlite.js).
+const { readFileSync } = builtin("node:fs");
 
 /** `load(glue, file, then)`: a loader instantiating `file` into `glue` once. */
 function loader(glue, file, then) {

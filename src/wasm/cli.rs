@@ -25,8 +25,11 @@ extern "C" {
     /// false. Throws `{ code: "NODE_SQLITE_UNAVAILABLE" }` in a Node without node:sqlite.
     #[wasm_bindgen(method, catch, js_name = openDb)]
     fn open_db(this: &CliHost, path: &str, create: bool) -> std::result::Result<JsValue, JsValue>;
+    /// `{ names, paths, bytes, ends }`: the files' names and paths NUL-joined, their
+    /// bytes one after another and where each ends: four values cross the boundary,
+    /// not three per file (1,000 migrations: 4,000 crossings fewer).
     #[wasm_bindgen(method, catch, js_name = readMigrations)]
-    fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<js_sys::Array, JsValue>;
+    fn read_migrations(this: &CliHost, dir: &str) -> std::result::Result<JsValue, JsValue>;
     /// The file's bytes, `null` when nothing is there; throws for what is not a regular file.
     #[wasm_bindgen(method, catch, js_name = readBytes)]
     fn read_bytes(this: &CliHost, path: &str) -> std::result::Result<JsValue, JsValue>;
@@ -111,13 +114,24 @@ impl Drop for JsDb {
 
 impl Host for CliHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
-        let list = CliHost::read_migrations(self, dir).map_err(io)?;
-        Ok(list
-            .iter()
-            .map(|f| MigrationFile {
-                file_name: get(&f, "fileName").as_string().unwrap_or_default(),
-                path: get(&f, "path").as_string().unwrap_or_default(),
-                bytes: Uint8Array::new(&get(&f, "bytes")).to_vec(),
+        let read = CliHost::read_migrations(self, dir).map_err(io)?;
+        let names = get(&read, "names").as_string().unwrap_or_default();
+        let paths = get(&read, "paths").as_string().unwrap_or_default();
+        let bytes = Uint8Array::new(&get(&read, "bytes")).to_vec();
+        let ends = js_sys::Uint32Array::new(&get(&read, "ends")).to_vec();
+        let mut start = 0;
+        Ok(names
+            .split('\0')
+            .zip(paths.split('\0'))
+            .zip(ends)
+            .map(|((name, path), end)| {
+                let (from, to) = (start, end as usize);
+                start = to;
+                MigrationFile {
+                    file_name: name.to_string(),
+                    path: path.to_string(),
+                    bytes: bytes.get(from..to).map(<[u8]>::to_vec).unwrap_or_default(),
+                }
             })
             .collect())
     }
