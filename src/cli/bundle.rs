@@ -11,8 +11,8 @@ use crate::core::error::Result;
 use crate::core::graph::RevisionMap;
 
 /// A JS string literal: JSON's escaping, plus U+2028/U+2029, which JS source forbids
-/// unescaped in older engines.
-fn js_string(s: &str) -> String {
+/// unescaped in older engines (escaped, they are valid JSON too: `lint --format json`).
+pub(super) fn js_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

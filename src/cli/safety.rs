@@ -3,6 +3,7 @@
 //! on scratch in-memory databases; `--db` is only read, by `lint`, for its version table.
 
 use super::args::Args;
+use super::bundle::js_string;
 use super::commands::open_db;
 use super::host::{Host, MigrationFile};
 use super::Output;
@@ -156,7 +157,7 @@ pub fn lint(map: &RevisionMap, args: &Args, host: &dyn Host, files: &[MigrationF
     }
     if json {
         let list = |fs: &[Finding]| fs.iter().map(finding_json).collect::<Vec<_>>().join(",");
-        let ids: Vec<String> = report.revisions.iter().map(|r| json_str(r)).collect();
+        let ids: Vec<String> = report.revisions.iter().map(|r| js_string(r)).collect();
         out.stdout.push_str(&format!(
             "{{\"revisions\":[{}],\"findings\":[{}],\"ignored\":[{}]}}\n",
             ids.join(","),
@@ -187,39 +188,20 @@ fn finding_text(f: &Finding) -> String {
 fn finding_json(f: &Finding) -> String {
     format!(
         "{{\"class\":{},\"revision\":{},\"file\":{},\"line\":{},\"message\":{}}}",
-        json_str(f.class.name()),
-        json_str(&f.revision),
-        json_str(&f.file),
+        js_string(f.class.name()),
+        js_string(&f.revision),
+        js_string(&f.file),
         f.line,
-        json_str(&f.message)
+        js_string(&f.message)
     )
-}
-
-/// A JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::json_str;
+    use super::js_string;
 
     #[test]
     fn json_strings_escape_quotes_backslashes_and_controls() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\u0001é\"");
+        assert_eq!(js_string("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\u0001é\"");
     }
 }

@@ -19,7 +19,7 @@ use super::offline::create_version_table;
 use super::plan::{self, Plan, Step, VersionOp};
 use super::run::{Event, Options, Report, Run, RunHost, SqlFailure};
 use super::statements::Statement;
-use super::version_sql::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
+use super::version_sql::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, record_sql, rows_sql, RECORD_ROWS};
 
 /// Where a migration statement came from, for the error when its batch fails.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,16 +224,13 @@ impl RunHost for BatchHost<'_> {
             self.push(history_table_sql(), vec![]);
             self.history_exists = true;
         }
-        // One row a statement: D1 allows 100 bound parameters a statement.
-        for (rev, sum, ms) in applied {
-            self.push(
-                format!(
-                    "INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) \
-                     VALUES (?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'), {ms})"
-                ),
-                vec![self.table.to_string(), rev.clone(), sum.clone()],
-            );
-            self.history.insert(rev.clone(), sum.clone());
+        for chunk in applied.chunks(RECORD_ROWS) {
+            let mut params = Vec::with_capacity(chunk.len() * 4);
+            for (rev, sum, ms) in chunk {
+                params.extend([self.table.to_string(), rev.clone(), sum.clone(), ms.to_string()]);
+                self.history.insert(rev.clone(), sum.clone());
+            }
+            self.push(record_sql(chunk.len()), params);
         }
         Ok(())
     }

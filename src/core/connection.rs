@@ -13,7 +13,10 @@ use super::offline::create_version_table;
 use super::plan::VersionOp;
 use super::run::{RunHost, SqlFailure};
 use super::statements::Statement;
-use super::version_sql::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, rows_sql, HISTORY_TABLE};
+use super::version_sql::{
+    change_sql, checksums_sql, forget_all_sql, forget_sql, history_table_sql, parse_checksums, purge_sql, record_sql, rows_sql, HISTORY_TABLE,
+    RECORD_ROWS,
+};
 
 /// A bound parameter.
 #[derive(Debug, Clone, Copy)]
@@ -90,10 +93,8 @@ pub fn checksums(conn: &mut (impl Connection + ?Sized), table: &str) -> Result<H
     if !table_exists(conn, HISTORY_TABLE)? {
         return Ok(HashMap::new());
     }
-    // Ids and checksums hold no spaces.
-    let sql = format!("SELECT revision || ' ' || checksum FROM {HISTORY_TABLE} WHERE version_table = ?");
-    let rows = values(conn, &sql, &[Param::Text(table)])?;
-    Ok(rows.iter().filter_map(|r| r.split_once(' ')).map(|(rev, sum)| (rev.to_string(), sum.to_string())).collect())
+    let rows = values(conn, &checksums_sql(), &[Param::Text(table)])?;
+    Ok(parse_checksums(rows.iter().map(String::as_str)))
 }
 
 /// A connection as a run's host, for the version table `table`.
@@ -205,16 +206,12 @@ impl<C: Connection + ?Sized> RunHost for SqlHost<'_, C> {
             return Ok(());
         }
         exec(self.conn, &history_table_sql())?;
-        let now = values(self.conn, "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')", &[])?.pop().unwrap_or_default();
-        // 100 bound parameters a statement: the most a Durable Object (and D1) allows.
-        for chunk in applied.chunks(20) {
-            let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES {rows}");
-            let mut params = Vec::with_capacity(chunk.len() * 5);
+        for chunk in applied.chunks(RECORD_ROWS) {
+            let mut params = Vec::with_capacity(chunk.len() * 4);
             for (rev, sum, ms) in chunk {
-                params.extend([Param::Text(self.table), Param::Text(rev), Param::Text(sum), Param::Text(&now), Param::Int(*ms)]);
+                params.extend([Param::Text(self.table), Param::Text(rev), Param::Text(sum), Param::Int(*ms)]);
             }
-            run(self.conn, &sql, &params)?;
+            run(self.conn, &record_sql(chunk.len()), &params)?;
         }
         Ok(())
     }

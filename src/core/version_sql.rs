@@ -39,6 +39,30 @@ pub fn forget_sql() -> String {
     format!("DELETE FROM {HISTORY_TABLE} WHERE version_table = ? AND revision = ?")
 }
 
+/// The most applied revisions one [`record_sql`] statement records: 4 bound parameters
+/// a row, and 100 a statement is the most D1 and a Durable Object allow.
+pub const RECORD_ROWS: usize = 25;
+
+/// Records `rows` applied revisions (at most [`RECORD_ROWS`]), replacing what was
+/// recorded for them; parameters per row: version table, revision, checksum, execution
+/// ms. The time applied is SQLite's own clock.
+pub fn record_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'), ?)"; rows].join(", ");
+    format!("INSERT OR REPLACE INTO {HISTORY_TABLE} (version_table, revision, checksum, applied_at, execution_ms) VALUES {values}")
+}
+
+/// Reads the recorded checksums of one version table (parameter: its name), one
+/// `revision checksum` text per row (ids and checksums hold no spaces; see
+/// [`parse_checksums`]).
+pub fn checksums_sql() -> String {
+    format!("SELECT revision || ' ' || checksum FROM {HISTORY_TABLE} WHERE version_table = ?")
+}
+
+/// The rows of [`checksums_sql`] as checksums by revision.
+pub fn parse_checksums<'a>(rows: impl IntoIterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
+    rows.into_iter().filter_map(|r| r.split_once(' ')).map(|(rev, sum)| (rev.to_string(), sum.to_string())).collect()
+}
+
 /// The history table's DDL.
 pub fn history_table_sql() -> String {
     format!(

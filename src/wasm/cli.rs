@@ -3,7 +3,7 @@
 //! `node:sqlite` connection, so SQLite's own locks are shared with every other process
 //! on the file (the sqlite3 shell, Python, the app), and WAL works.
 
-use super::js::{get, set};
+use super::js::{get, message, set};
 use js_sys::{Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
@@ -53,12 +53,8 @@ extern "C" {
     fn random_hex(this: &CliHost, n: usize) -> String;
 }
 
-fn js_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
-}
-
 fn io(e: JsValue) -> Error {
-    Error::Io(js_message(&e))
+    Error::Io(message(&e))
 }
 
 #[wasm_bindgen]
@@ -92,7 +88,7 @@ impl Connection for JsDb {
         Connection::in_transaction(&mut self.conn)
     }
     fn now_ms(&self) -> f64 {
-        js_sys::Date::now()
+        self.conn.now_ms()
     }
 }
 
@@ -141,8 +137,8 @@ impl Host for CliHost {
             return Ok(None);
         }
         let handle = CliHost::open_db(self, path, create).map_err(|e| match get(&e, "code").as_string().as_deref() {
-            Some("NODE_SQLITE_UNAVAILABLE") => Error::NodeSqliteUnavailable(js_message(&e)),
-            _ => Error::Io(format!("cannot open database '{path}': {}", js_message(&e))),
+            Some("NODE_SQLITE_UNAVAILABLE") => Error::NodeSqliteUnavailable(message(&e)),
+            _ => Error::Io(format!("cannot open database '{path}': {}", message(&e))),
         })?;
         if handle.is_null() || handle.is_undefined() {
             return Ok(None);

@@ -4,13 +4,13 @@
 //! answer asynchronously (D1, libSQL), the same run as batches for the JS to execute.
 //! Nothing of a run is decided in JS.
 
-use std::collections::HashMap;
+use crate::core::version_sql::parse_checksums;
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
-use super::js::{get, set, strings};
+use super::js::{get, message, set, strings};
 use super::planner::Planner;
 use super::views::{on_progress, report_js};
 use crate::core::batch::{batch_run, BatchStatement, Seen};
@@ -41,7 +41,7 @@ extern "C" {
 /// A driver's error as SQLite's message and code: node:sqlite's `errcode`,
 /// sqlite-wasm's `resultCode`, or a name such as better-sqlite3's `SQLITE_BUSY`.
 fn failure(e: JsValue) -> SqlFailure {
-    let message = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"));
+    let message = message(&e);
     let number = ["errcode", "resultCode"].iter().find_map(|k| get(&e, k).as_f64()).map(|n| n as i32);
     let named = get(&e, "code").as_string().and_then(|c| match c.as_str() {
         c if c.starts_with("SQLITE_BUSY") => Some(5),
@@ -208,8 +208,7 @@ impl Planner {
     ) -> std::result::Result<Object, JsValue> {
         let o = RunOptions::read(&options);
         let (planner, verify) = self.planner(kind, &targets, o.purge).map_err(to_js)?;
-        let history = rows_of(&recorded)
-            .map(|r| r.iter().filter_map(|r| r.split_once(' ')).map(|(a, b)| (a.to_string(), b.to_string())).collect::<HashMap<_, _>>());
+        let history = rows_of(&recorded).map(|r| parse_checksums(r.iter().map(String::as_str)));
         let seen = Seen { rows: rows_of(&rows), history };
         let batch = batch_run(&self.map, &self.options(o.per_migration), seen, verify, &planner).map_err(to_js)?;
         let parts: Array = batch

@@ -11,7 +11,7 @@ use super::input;
 use super::views;
 use crate::core::graph::RevisionMap;
 use crate::core::statements::split_statements;
-use crate::core::version_sql::{rows_sql, HISTORY_TABLE};
+use crate::core::version_sql::{checksums_sql, rows_sql};
 
 /// The query that reads a version table's rows, in rowid order (no migrations needed:
 /// the adapters' at-head check asks it before anything is parsed).
@@ -44,7 +44,7 @@ impl Planner {
     /// one `revision checksum` text per row.
     #[wasm_bindgen(js_name = checksumsSql)]
     pub fn checksums_sql(&self) -> String {
-        format!("SELECT revision || ' ' || checksum FROM {HISTORY_TABLE} WHERE version_table = ?")
+        checksums_sql()
     }
 
     #[wasm_bindgen(js_name = checksumsParams)]
