@@ -6,35 +6,23 @@
 //     and Durable Object, beside the same Worker that only runs `SELECT 1`.
 // Figures only: nothing here asserts a time.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { packedProject } from "../tests/js/lib/packed.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../pkg/", import.meta.url));
 const REVISIONS = 50;
 const RUNS = Number(process.env.RUNS ?? 5);
 const BUDGET = 1024 * 1024;
-const work = mkdtempSync(join(tmpdir(), "athanor-workerd-bench-"));
+// The project: the packed athanor, esbuild and miniflare, exact versions.
+const { dir: work, require: req } = packedProject("athanor-workerd-bench-", pkg, ["esbuild@0.28.2", "miniflare@4.20260730.0", "ws@8.23.0"]);
 const sh = (cmd, args, cwd = work) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 try {
-  // The project: the packed athanor, esbuild and miniflare, exact versions.
-  sh("npm", ["pack", "--silent", "--pack-destination", work], pkg);
-  const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
-  writeFileSync(join(work, "package.json"), JSON.stringify({ name: "workerd-bench", private: true, type: "module" }));
-  sh("npm", ["install", "--silent", "--no-audit", "--no-fund", "--save-exact", join(work, tarball), "esbuild@0.28.2", "miniflare@4.20260730.0", "ws@8.23.0"]);
-  const req = createRequire(join(work, "package.json"));
-  try {
-    sh("node", ["-e", 'require("fs").statSync(require("workerd").default)']);
-  } catch {
-    sh("npm", ["rebuild", "workerd"]); // npm 11 skipped its install script
-  }
-
   // 50 revisions of realistic size, bundled by the CLI.
   const dir = join(work, "migrations");
   mkdirSync(dir);

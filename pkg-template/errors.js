@@ -18,6 +18,14 @@ export function safetyUnavailable(what) {
   return new MigrationError(`migrator.${what}() runs in Node and the CLI (\`athanor ${what}\`): this entry's wasm leaves it out${where}`, "USAGE");
 }
 
+/** `test`, `lint` and `adopt` for migrators whose wasm has none (OPFS databases): each
+ * rejects with USAGE. Mixed into their classes. */
+export const withoutSafety = {
+  test: () => Promise.reject(safetyUnavailable("test")),
+  lint: () => Promise.reject(safetyUnavailable("lint")),
+  adopt: () => Promise.reject(safetyUnavailable("adopt")),
+};
+
 /** What to do when the package's worker or its wasm does not load (WORKER_FAILED). */
 export const WORKER_HINT =
   'opfs-worker.js and athanor_bg.wasm must be served from the package\'s own directory: with Vite\'s dev server, set optimizeDeps: { exclude: ["athanor"] } and worker: { format: "es" } in vite.config.js';

@@ -4,7 +4,7 @@
 // inside it, so two tabs never apply a migration twice, and a tab that waited finds the
 // database upgraded.
 
-import { MigrationError, toMigrationError, call, safetyUnavailable } from "./errors.js";
+import { MigrationError, toMigrationError, call, withoutSafety } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
 
@@ -89,17 +89,6 @@ export class OpfsMigrator {
   exec(sql, params) {
     return this.#withDatabase((m) => m.exec(sql, params));
   }
-  /** Reject with USAGE: an OPFS database's wasm has no test, lint or adopt (test and
-   * lint: `athanor/safety`). */
-  test() {
-    return Promise.reject(safetyUnavailable("test"));
-  }
-  lint() {
-    return Promise.reject(safetyUnavailable("lint"));
-  }
-  adopt() {
-    return Promise.reject(safetyUnavailable("adopt"));
-  }
   /** The files this pool stores (databases and journals). */
   files() {
     return this.#lease.run((pool) => pool.files());
@@ -113,6 +102,9 @@ export class OpfsMigrator {
     this.#inner = null;
   }
 }
+// test, lint and adopt reject with USAGE: an OPFS database's wasm has none (test and
+// lint: `athanor/safety`).
+Object.assign(OpfsMigrator.prototype, withoutSafety);
 
 /** Opens an OPFS migrator in this dedicated worker; OPFS_UNAVAILABLE elsewhere. */
 export async function openOpfsMigrator(wasm, set, options) {

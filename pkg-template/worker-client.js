@@ -1,6 +1,6 @@
 // The page's side of an OPFS database: the same promise API as an in-memory migrator,
 // each call forwarded to the dedicated worker (opfs-worker.js) that owns the database.
-import { MigrationError, WORKER_HINT, safetyUnavailable } from "./errors.js";
+import { MigrationError, WORKER_HINT, withoutSafety } from "./errors.js";
 
 export class WorkerMigrator {
   #worker;
@@ -87,17 +87,6 @@ export class WorkerMigrator {
   exec(sql, params) {
     return this.#call("exec", [sql, params]);
   }
-  /** Reject with USAGE: an OPFS database's wasm has no test, lint or adopt (test and
-   * lint: `athanor/safety`). */
-  test() {
-    return Promise.reject(safetyUnavailable("test"));
-  }
-  lint() {
-    return Promise.reject(safetyUnavailable("lint"));
-  }
-  adopt() {
-    return Promise.reject(safetyUnavailable("adopt"));
-  }
   files() {
     return this.#call("files", []);
   }
@@ -109,3 +98,6 @@ export class WorkerMigrator {
     this.#worker = null;
   }
 }
+// test, lint and adopt reject with USAGE: an OPFS database's wasm has none (test and
+// lint: `athanor/safety`).
+Object.assign(WorkerMigrator.prototype, withoutSafety);

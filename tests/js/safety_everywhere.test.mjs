@@ -12,12 +12,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequire } from "node:module";
 import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
+import { packedProject } from "./lib/packed.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const ESBUILD = "esbuild@0.28.2";
@@ -108,22 +107,9 @@ let mf;
 const servers = new Set();
 
 before(async () => {
-  project = mkdtempSync(join(tmpdir(), "athanor-safety-"));
-  sh("npm", ["pack", "--silent", "--pack-destination", project], pkg);
-  const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "safety-app", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", "--save-exact", join(project, tarball), MINIFLARE, ESBUILD, PLAYWRIGHT], {
-    cwd: project,
-    timeout: 180_000,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" },
-  });
-  req = createRequire(join(project, "package.json"));
-  try {
-    if (!readFileSync(sh("node", ["-p", 'require("workerd").default'], project).trim()).length) throw new Error("empty");
-  } catch {
-    sh("npm", ["rebuild", "workerd", "--foreground-scripts"], project);
-  }
+  const packed = packedProject("athanor-safety-", pkg, [MINIFLARE, ESBUILD, PLAYWRIGHT], { env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" } });
+  project = packed.dir;
+  req = packed.require;
   writeFileSync(join(project, "fixtures.mjs"), `export const example = ${JSON.stringify(example)};\nexport const leaky = ${JSON.stringify(leaky)};\nexport const lint = ${JSON.stringify(lint)};\n`);
   writeFileSync(join(project, "scenario.mjs"), SCENARIO);
   writeFileSync(join(project, "worker.js"), WORKER);

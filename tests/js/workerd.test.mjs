@@ -6,12 +6,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequire } from "node:module";
 import { runOps } from "./lib/snapshot.mjs";
+import { packedProject } from "./lib/packed.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
@@ -27,7 +26,6 @@ const D1_POOL = 40;
 let d1Used = 0;
 let doUsed = 0;
 
-const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: "utf8", timeout: 180_000, stdio: ["ignore", "pipe", "pipe"] });
 
 // The 7 example migrations, and the same set with a statement that fails in the 2nd
 // revision (after one that succeeds, so a partial step would be visible).
@@ -170,24 +168,8 @@ export default {
 `;
 
 before(async () => {
-  project = mkdtempSync(join(tmpdir(), "athanor-workerd-"));
-  sh("npm", ["pack", "--silent", "--pack-destination", project], pkg);
-  const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "workerd-consumer", private: true, type: "module" }));
-  sh("npm", ["install", "--silent", "--no-audit", "--no-fund", "--save-exact", join(project, tarball), MINIFLARE], project);
-
-  // npm 11 skips install scripts; workerd's postinstall only fetches the binary when its
-  // platform optional dependency did not provide it.
-  const requireFromProject = createRequire(join(project, "package.json"));
-  const binary = () => {
-    try {
-      return sh("node", ["-p", 'require("workerd").default'], project).trim();
-    } catch {
-      return null;
-    }
-  };
-  if (!binary() || !existsSync(binary())) sh("npm", ["rebuild", "workerd", "--foreground-scripts"], project);
-  assert.ok(binary() && existsSync(binary()), `workerd binary missing (${binary()})`);
+  let requireFromProject;
+  ({ dir: project, require: requireFromProject } = packedProject("athanor-workerd-", pkg, [MINIFLARE]));
 
   // Resolve "athanor" the way a workerd bundler would: the "workerd" export condition of
   // the installed package. Every file of the package becomes a module under

@@ -9,11 +9,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync, readFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, rmSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequire } from "node:module";
+import { packedProject } from "./lib/packed.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const ESBUILD = "esbuild@0.28.2";
@@ -131,19 +130,9 @@ let bundleKiB;
 const waiting = new Map();
 
 before(async () => {
-  project = mkdtempSync(join(tmpdir(), "athanor-workerd-bundle-"));
-  sh("npm", ["pack", "--silent", "--pack-destination", project], pkg);
-  const tarball = readdirSync(project).find((f) => f.endsWith(".tgz"));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "worker-app", private: true, type: "module" }));
-  sh("npm", ["install", "--silent", "--no-audit", "--no-fund", "--save-exact", join(project, tarball), MINIFLARE, ESBUILD], project);
-  const binary = () => {
-    try {
-      return sh("node", ["-p", 'require("workerd").default'], project).trim();
-    } catch {
-      return null;
-    }
-  };
-  if (!binary() || !existsSync(binary())) sh("npm", ["rebuild", "workerd", "--foreground-scripts"], project);
+  const packed = packedProject("athanor-workerd-bundle-", pkg, [MINIFLARE, ESBUILD]);
+  project = packed.dir;
+  const req = packed.require;
 
   // The migrations as the installed CLI bundles them.
   for (const [name, files] of Object.entries(SETS)) {
@@ -154,7 +143,6 @@ before(async () => {
   }
   writeFileSync(join(project, "worker.js"), WORKER);
 
-  const req = createRequire(join(project, "package.json"));
   const esbuild = await import(pathToFileURL(req.resolve("esbuild")).href);
   const out = join(project, "dist");
   const result = await esbuild.build({
