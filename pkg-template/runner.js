@@ -6,6 +6,8 @@
 import { MigrationError, toMigrationError } from "./errors.js";
 
 const message = (e) => (e && typeof e === "object" && "message" in e ? String(e.message) : String(e));
+/** Whether a host's error is another connection's lock (SQLite's busy and locked). */
+const busy = (text) => /SQLITE_BUSY|SQLITE_LOCKED|database (table )?is locked/i.test(text);
 
 /** Rows of a query of athanor's tables (first column); `null` when the table does not
  * exist yet. */
@@ -14,7 +16,7 @@ async function readTable(adapter, sql, params, what) {
     return (await adapter.query(sql, params)).map(String);
   } catch (e) {
     if (/no such table/i.test(message(e))) return null;
-    throw new MigrationError(`cannot read the ${what}: ${message(e)}`, /locked|busy/i.test(message(e)) ? "LOCKED" : "SQLITE_ERROR");
+    throw new MigrationError(`cannot read the ${what}: ${message(e)}`, busy(message(e)) ? "LOCKED" : "SQLITE_ERROR");
   }
 }
 
@@ -40,8 +42,6 @@ export async function runOnAdapter(planner, adapter, kind, targets, { onProgress
 /** How often a run plans again after its guard found that another migrator moved the
  * version table (each time, that one has finished a batch of its own). */
 const RACES = 20;
-
-const busy = (e) => /SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(message(e));
 
 /** The run as batches: each part is sent as one batch, which the host runs as one
  * transaction. When a part fails and the version table is no longer what it was planned
@@ -93,7 +93,7 @@ async function runBatched(planner, adapter, kind, targets, { onProgress, perMigr
         }
         // Another connection's write lock (libSQL without a `timeout`): nothing of the
         // batch was written, and bisecting would only meet the lock again.
-        if (busy(e)) throw new MigrationError(`${adapter.name}: the database is locked by another connection: ${message(e)}`, "LOCKED");
+        if (busy(message(e))) throw new MigrationError(`${adapter.name}: the database is locked by another connection: ${message(e)}`, "LOCKED");
         throw await statementFailure(adapter, part.statements, e);
       }
       const ms = (Date.now() - started) / Math.max(steps.length, 1);
@@ -143,7 +143,7 @@ async function statementFailure(adapter, statements, error) {
   const what = error?.statementIndex !== undefined && error?.cause?.message ? String(error.cause.message) : message(error);
   const sqliteCode = typeof error?.rawCode === "number" ? error.rawCode : undefined;
   if (!s?.revision) {
-    return new MigrationError(`${adapter.name}: athanor's version-table write failed: ${what}`, /locked|busy/i.test(what) ? "LOCKED" : "VERSION_TABLE");
+    return new MigrationError(`${adapter.name}: athanor's version-table write failed: ${what}`, busy(what) ? "LOCKED" : "VERSION_TABLE");
   }
   return new MigrationError(`Migration ${s.revision} failed (${adapter.name}): ${what}`, "MIGRATION_FAILED", {
     revision: s.revision,

@@ -68,7 +68,7 @@ pub struct Seen {
 /// rowid order), or, for `None`, does not exist. It fails at run time (`json()` of
 /// text that is not JSON), so it fails the batch on every host; a table dropped
 /// meanwhile fails it when it is prepared.
-pub fn guard(table: &str, rows: Option<&[String]>) -> BatchStatement {
+fn guard(table: &str, rows: Option<&[String]>) -> BatchStatement {
     let fail = "'athanor: the version table moved'";
     match rows {
         Some(rows) => BatchStatement {

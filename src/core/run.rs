@@ -65,7 +65,7 @@ pub struct SqlFailure {
 }
 
 /// What a run asks of a host's SQLite. The version table and history table are the
-/// host's to read and write (their SQL is built in `sqlite::version_table`); which
+/// host's to read and write (their SQL is built in `core::version_sql`); which
 /// writes happen, and when, is decided here.
 pub trait RunHost {
     /// The version table's rows in rowid order; none when it does not exist.

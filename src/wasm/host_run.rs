@@ -123,14 +123,12 @@ impl Planner {
     /// version table's rows; whether checksums are verified (not for a stamp, which is
     /// how an edited migration is accepted).
     fn planner<'a>(&'a self, kind: &'a str, targets: &'a [String], purge: bool) -> Result<(PlanFn<'a>, bool)> {
-        let one = || match targets {
-            [t] => Ok(t.as_str()),
-            _ => Err(Error::Usage(format!("{kind} takes one target"))),
+        let target = match (kind, targets) {
+            ("stamp", _) => "",
+            ("upgrade" | "downgrade", [t]) => t.as_str(),
+            ("upgrade" | "downgrade", _) => return Err(Error::Usage(format!("{kind} takes one target"))),
+            _ => return Err(Error::Usage(format!("a run is 'upgrade', 'downgrade' or 'stamp', not '{kind}'"))),
         };
-        let target = if kind == "stamp" { "" } else { one()? };
-        if !matches!(kind, "upgrade" | "downgrade" | "stamp") {
-            return Err(Error::Usage(format!("a run is 'upgrade', 'downgrade' or 'stamp', not '{kind}'")));
-        }
         let map = &self.map;
         let planner = move |rows: &[String]| match kind {
             "upgrade" => plan::plan_upgrade(map, rows, target),
