@@ -3,7 +3,7 @@
 //! engine's run; guards that refuse a batch once another migrator moved the version
 //! table; a failure that leaves the database as it was.
 
-use std::collections::HashMap;
+use athanor::core::hash::HashMap;
 
 use athanor::core::batch::{batch_run, Batch, Seen};
 use athanor::core::error::{Error, Result};

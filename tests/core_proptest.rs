@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use athanor::core::graph::RevisionMap;
-use athanor::core::plan::{plan_downgrade, plan_upgrade, Plan, StepKind, VersionOp};
+use athanor::core::plan::{plan_downgrade, plan_upgrade, plan_upgrade_walk, Plan, StepKind, VersionOp};
 use athanor::core::script::{parse, Script};
 use athanor::core::walk::Spec;
 use athanor::sqlite::runner::{Engine, Event, Options};
@@ -290,6 +290,29 @@ proptest! {
             let n = map.node(i);
             prop_assert_eq!(n.next.is_empty(), map.heads.contains(&i));
             prop_assert_eq!(n.all_next.is_empty(), map.real_heads.contains(&i));
+        }
+    }
+
+    /// `upgrade heads` (and `head`) from rows that are exactly the heads, in any order,
+    /// with a revision from elsewhere in the history or a row repeated: the at-heads
+    /// shortcut answers what the full walk answers, errors included.
+    #[test]
+    fn the_at_heads_shortcut_is_the_walk(g in graph(), turn in any::<usize>(), extra in any::<Index>()) {
+        let map = g.map();
+        let mut heads: Vec<String> = map.real_heads.iter().map(|&i| map.id(i).to_string()).collect();
+        let n = heads.len();
+        heads.rotate_left(turn % n);
+        let other = map.id(extra.index(map.len())).to_string();
+        let mut repeated = heads.clone();
+        repeated.push(heads[0].clone());
+        let mut with_other = heads.clone();
+        with_other.push(other);
+        for rows in [heads.clone(), heads[1..].to_vec(), repeated, with_other] {
+            for target in ["heads", "head"] {
+                let fast = plan_upgrade(&map, &rows, target);
+                let walk = plan_upgrade_walk(&map, &rows, target);
+                prop_assert_eq!(format!("{fast:?}"), format!("{walk:?}"), "rows {:?}, target {}", rows, target);
+            }
         }
     }
 

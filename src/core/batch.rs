@@ -10,8 +10,8 @@
 //! first requests therefore apply each migration once: the loser's batch changes
 //! nothing, and it plans again from what the winner left.
 
+use super::hash::HashMap;
 use std::cell::Cell;
-use std::collections::HashMap;
 
 use super::error::Result;
 use super::graph::RevisionMap;

@@ -62,7 +62,7 @@ impl<'m> Implied<'m> {
     /// set only (outside it nothing leads to a row): the exact answer where neighbours
     /// alone cannot tell.
     pub fn below_row(&self, i: usize, is_row: impl Fn(usize) -> bool) -> bool {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = super::hash::HashSet::default();
         let mut todo = vec![i];
         while let Some(x) = todo.pop() {
             if is_row(x) {

@@ -6,7 +6,7 @@
 //! there, and how (the version and history tables, the file's lock, foreign keys), is
 //! written here once.
 
-use std::collections::HashMap;
+use super::hash::HashMap;
 
 use super::error::{Error, Result};
 use super::offline::create_version_table;
@@ -91,7 +91,7 @@ pub fn read_rows(conn: &mut (impl Connection + ?Sized), table: &str) -> Result<V
 /// Recorded checksums by revision; empty when nothing was recorded yet.
 pub fn checksums(conn: &mut (impl Connection + ?Sized), table: &str) -> Result<HashMap<String, String>> {
     if !table_exists(conn, HISTORY_TABLE)? {
-        return Ok(HashMap::new());
+        return Ok(HashMap::default());
     }
     let rows = values(conn, &checksums_sql(), &[Param::Text(table)])?;
     Ok(parse_checksums(rows.iter().map(String::as_str)))

@@ -2,7 +2,9 @@
 //! file names). Pure: no SQLite, no I/O. Revisions are addressed by their index in
 //! load order, so "sorted by index" is Alembic's tie-break everywhere.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::hash::{HashMap, HashSet};
 
 use super::bitset::BitSet;
 use super::error::{Error, Result};
@@ -64,7 +66,7 @@ impl Node {
 /// hash set past that (a merge may have thousands of parents).
 fn dedupe(it: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut seen: Option<std::collections::HashSet<usize>> = None;
+    let mut seen: Option<HashSet<usize>> = None;
     for x in it {
         let fresh = match &mut seen {
             Some(set) => set.insert(x),
@@ -111,7 +113,7 @@ impl RevisionMap {
     /// Alembic's load order, which breaks every tie.
     pub fn new(mut scripts: Vec<Script>) -> Result<RevisionMap> {
         super::order::sort_by(&mut scripts, |a, b| a.file_name < b.file_name);
-        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity_and_hasher(scripts.len(), Default::default());
         for s in &scripts {
             // Alembic's Revision() refuses these before any map is built.
             if s.parents.contains(&s.id) {
@@ -127,7 +129,7 @@ impl RevisionMap {
             }
             by_id.insert(s.id.clone(), i);
         }
-        let mut by_label: HashMap<String, usize> = HashMap::new();
+        let mut by_label: HashMap<String, usize> = HashMap::default();
         let mut label_order = Vec::new();
         for (i, s) in scripts.iter().enumerate() {
             for label in &s.branch_labels {

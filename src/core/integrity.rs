@@ -2,7 +2,9 @@
 //! whether any of their files changed since they were applied (recorded checksums).
 //! Shared by the embedded runner and the host-adapter planner, so both refuse alike.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::hash::HashMap;
 
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};

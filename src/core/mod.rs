@@ -7,6 +7,7 @@ pub mod closure;
 pub mod connection;
 pub mod error;
 pub mod graph;
+pub mod hash;
 pub mod integrity;
 pub mod offline;
 pub mod order;

@@ -12,7 +12,9 @@
 //! collects the whole run as one batch with guards for what it was told. (An `async`
 //! trait was tried: the run's state machine cost the wasm 5 KiB gzip.)
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use super::hash::HashMap;
 
 use super::error::{Error, Result, StatementFailure};
 use super::graph::RevisionMap;

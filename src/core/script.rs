@@ -49,6 +49,11 @@ const HEADERS: [&str; 6] = ["Revision ID", "Revises", "Branch Labels", "Depends 
 
 /// A NUL byte: SQLite would stop reading a statement there and silently skip the rest.
 pub fn check_no_nul(path: &str, first_line: usize, text: &str) -> Result<()> {
+    // `contains` first: memchr's word-at-a-time scan, where a byte-by-byte `position`
+    // was a tenth of parsing 1,000 files in the wasm.
+    if !text.as_bytes().contains(&0) {
+        return Ok(());
+    }
     match text.bytes().position(|b| b == 0) {
         None => Ok(()),
         Some(at) => {
@@ -64,6 +69,11 @@ pub fn check_no_nul(path: &str, first_line: usize, text: &str) -> Result<()> {
 /// its own transactions.
 pub fn check_section(path: &str, section: &Section) -> Result<()> {
     check_no_nul(path, section.first_line, &section.sql)?;
+    check_transaction_control(path, section)
+}
+
+/// `check_section` without the NUL check: a file's text has had it already.
+fn check_transaction_control(path: &str, section: &Section) -> Result<()> {
     if section.transactional {
         if let Some((st, what)) = statements::find_transaction_control(&section.sql, section.first_line) {
             return Err(Error::parse(
@@ -300,9 +310,9 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![id] });
     }
     let upgrade = upgrade.ok_or_else(|| Error::parse(path, text.lines().count().max(1), "missing '-- migrate:upgrade' section"))?;
-    check_section(path, &upgrade)?;
+    check_transaction_control(path, &upgrade)?;
     if let Some(down) = &downgrade {
-        check_section(path, down)?;
+        check_transaction_control(path, down)?;
     }
     Ok(Script {
         id,

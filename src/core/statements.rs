@@ -49,6 +49,7 @@ const TRANS: [[u8; 8]; 8] = [
     [1, 7, 5, 5, 5, 5, 5, 5], // END
 ];
 const START: u8 = 1;
+const NORMAL: u8 = 2;
 
 /// SQLite's `IdChar`: letters, digits, `_`, `$` and every byte of a non-ASCII character.
 fn is_id_char(b: u8) -> bool {
@@ -57,6 +58,10 @@ fn is_id_char(b: u8) -> bool {
 
 /// The keyword class of an identifier, as `complete.c` tells them.
 fn keyword(word: &[u8]) -> Tok {
+    // Most words are none of these: their length says so without a comparison.
+    if !matches!(word.len(), 3 | 4 | 6 | 7 | 9) {
+        return Tok::Other;
+    }
     let is = |k: &str| word.eq_ignore_ascii_case(k.as_bytes());
     if is("create") {
         Tok::Create
@@ -116,7 +121,13 @@ fn statement_ends(sql: &str) -> Vec<usize> {
                 while i + 1 < b.len() && is_id_char(b[i + 1]) {
                     i += 1;
                 }
-                keyword(&b[start..=i])
+                // In NORMAL every token but `;` leads back to NORMAL: which keyword it
+                // is cannot matter (most words of a statement, after its first).
+                if state == NORMAL {
+                    Tok::Other
+                } else {
+                    keyword(&b[start..=i])
+                }
             }
             _ => Tok::Other,
         };

@@ -59,7 +59,7 @@ pub fn checksums_sql() -> String {
 }
 
 /// The rows of [`checksums_sql`] as checksums by revision.
-pub fn parse_checksums<'a>(rows: impl IntoIterator<Item = &'a str>) -> std::collections::HashMap<String, String> {
+pub fn parse_checksums<'a>(rows: impl IntoIterator<Item = &'a str>) -> super::hash::HashMap<String, String> {
     rows.into_iter().filter_map(|r| r.split_once(' ')).map(|(rev, sum)| (rev.to_string(), sum.to_string())).collect()
 }
 

@@ -253,7 +253,7 @@ impl RevisionMap {
     /// The pending head above `rev` that comes first in list order (lowest slot).
     fn first_head_above(&self, rev: usize, implied: &Implied, slot_of: &[usize]) -> usize {
         let mut best = usize::MAX;
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = super::hash::HashSet::default();
         let mut todo = vec![rev];
         while let Some(x) = todo.pop() {
             if x != rev && slot_of[x] != usize::MAX {
