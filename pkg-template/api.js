@@ -40,9 +40,9 @@ const utf8 = new TextEncoder();
  * [JOINED]: { joinedNames, joinedTexts } }`. */
 export const JOINED = Symbol("athanor.joined");
 
-/** File texts cross into the wasm NUL-joined, names as one string and texts as UTF-8
- * bytes (cheaper than one string per file, and than passing the texts as a string; a
- * NUL inside a name or text is refused there). Revision objects, and
+/** File names and texts cross into the wasm NUL-joined, as UTF-8 bytes (cheaper than
+ * one string per file, and than wasm-bindgen's string passing, a JS loop over every
+ * character; a NUL inside a name or text is refused there). Revision objects, and
  * anything unexpected, go as they are (the wasm says what is wrong). One pass, no
  * copies: this runs on every page load. */
 export function joined(set) {
@@ -71,7 +71,7 @@ export function joined(set) {
       texts.push(text);
     }
   }
-  return names.length ? { joinedNames: names.join("\0"), joinedTexts: utf8.encode(texts.join("\0")) } : set;
+  return names.length ? { joinedNames: utf8.encode(names.join("\0")), joinedTexts: utf8.encode(texts.join("\0")) } : set;
 }
 
 /** A migrator over a host's SQLite (D1, a Durable Object, sqlite-wasm...): the wasm
@@ -233,7 +233,8 @@ const inMemory = (database) => database === "" || database === ":memory:" || Str
 /** Builds the public API. `wasm`: functions returning an initialised wasm-bindgen
  * module (called when first needed, so an entry may load each lazily): `adapter` plans
  * for host adapters, `embedded` runs the embedded SQLite (absent in an entry without
- * it), `autogen` has `autogenerate` (absent where that wasm is not shipped).
+ * it), `autogen` has `autogenerate` (absent where that wasm is not shipped); and
+ * optionally `prepare("adapter" | "embedded")`, a promise of that wasm compiled ahead.
  * `openFile(database, { busyTimeout })`: where the entry opens database files itself
  * (Node: node:sqlite), `{ adapter, close }`; files then never reach the embedded engine
  * unless `vfs` names a VFS for it. */
@@ -241,9 +242,13 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
   const autogenerateOf = (set, versionTable) => wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
+    const onFile = !adapter && openFile && !vfs && !inMemory(database);
+    // An entry that can compile its wasm ahead (Node) does it while the migrations are read.
+    const compiling = wasm.prepare?.(adapter || onFile ? "adapter" : "embedded");
     const resolved = await resolveMigrations(migrations);
+    await compiling;
     const set = joined(resolved);
-    if (!adapter && openFile && !vfs && !inMemory(database)) {
+    if (onFile) {
       if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
       const file = call(() => openFile(database, { busyTimeout }));
       // A bundle's heads (below): at head, nothing is parsed.

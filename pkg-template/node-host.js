@@ -70,16 +70,18 @@ export const nodeHost = {
     };
   },
   /** The `*.sql` files as `{ names, paths, bytes, ends }` (src/wasm/cli.rs): names and
-   * paths NUL-joined, the bytes concatenated, `ends[i]` where file i's bytes end. */
+   * paths NUL-joined as UTF-8, the bytes concatenated, `ends[i]` where file i's bytes end. */
   readMigrations(dir) {
     // Alembic shows resolved absolute paths; resolving the directory once is enough.
     const real = realpathSync(resolve(dir));
     const names = [];
     const paths = [];
     const files = [];
+    // join(real, name) for every name (none has a separator): the prefix once.
+    const prefix = join(real, "x").slice(0, -1);
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.name.endsWith(".sql")) continue;
-      const at = join(real, e.name);
+      const at = prefix + e.name;
       // A symlinked migration is read through its link and shown at its target.
       const bytes = readListed(e, at);
       if (bytes === null) throw new Error(`cannot read '${at}': it is gone (removed while being read), not a regular file`);
@@ -89,7 +91,8 @@ export const nodeHost = {
     }
     let end = 0;
     const ends = Uint32Array.from(files, (f) => (end += f.length));
-    return { names: names.join("\0"), paths: paths.join("\0"), bytes: Buffer.concat(files), ends };
+    // Bytes, not strings: wasm-bindgen passes a string with a JS loop over each character.
+    return { names: Buffer.from(names.join("\0")), paths: Buffer.from(paths.join("\0")), bytes: Buffer.concat(files), ends };
   },
   readBytes(path) {
     return readRegular(path);

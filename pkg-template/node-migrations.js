@@ -45,7 +45,7 @@ export function resolveMigrations(migrations) {
     const parts = [];
     for (const f of files) parts.push(f, NUL);
     parts.pop();
-    return { [JOINED]: { joinedNames: names.join("\0"), joinedTexts: Buffer.concat(parts) } };
+    return { [JOINED]: { joinedNames: Buffer.from(names.join("\0")), joinedTexts: Buffer.concat(parts) } };
   }
   return acceptMigrations(migrations);
 }

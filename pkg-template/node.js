@@ -1,10 +1,10 @@
 // Node (and Deno / Bun through the "node" condition): each wasm is read from disk and
 // instantiated synchronously the first time it is needed, so importing needs no
-// top-level await and a process compiles only what it uses: the small adapter wasm for
-// a host's SQLite, the embedded engine for files and memory, the full one (with
-// autogenerate) on the first autogenerate(). Database files open through node:sqlite
+// top-level await and a process compiles only what it uses: the CLI's lean wasm for
+// files (node:sqlite) and a host's SQLite, the embedded engine for memory, the full one
+// (with autogenerate) on the first autogenerate(). Database files open through node:sqlite
 // (node-sqlite.js): SQLite's own locks, shared with every other process on the file.
-import * as adapterWasm from "./athanor_adapter.js";
+import * as plannerWasm from "./athanor_cli.js";
 import * as embeddedWasm from "./athanor.js";
 import * as fullWasm from "./athanor_full.js";
 import { createApi, normalizeMigrations, MigrationError } from "./api.js";
@@ -16,25 +16,38 @@ import { builtin, openDatabaseSync } from "./node-sqlite.js";
 // Built-ins without the ES-module facades an `import` builds (node-sqlite.js).
 const { readFileSync } = builtin("node:fs");
 
-/** `load(glue, file, then)`: a loader instantiating `file` into `glue` once. */
+/** `load(glue, file, then)`: a loader instantiating `file` into `glue` once.
+ * `load.prepare()` compiles it ahead, off the main thread (a promise): openMigrator
+ * starts that before it reads the migrations, so `load()` then only instantiates. */
 function loader(glue, file, then) {
   let loaded = false;
-  return () => {
+  let compiled;
+  let compiling;
+  const load = () => {
     if (!loaded) {
-      glue.initSync({ module: readFileSync(new URL(file, import.meta.url)) });
+      glue.initSync({ module: compiled ?? readFileSync(new URL(file, import.meta.url)) });
       then?.(glue);
       loaded = true;
     }
     return glue;
   };
+  // A failure here is left to load(), which compiles again and throws it.
+  load.prepare = () =>
+    loaded ? undefined : (compiling ??= WebAssembly.compile(readFileSync(new URL(file, import.meta.url))).then((m) => void (compiled = m), () => {}));
+  return load;
 }
 const embedded = loader(embeddedWasm, "./athanor_bg.wasm", installVfs);
 
 const wasm = {
-  adapter: loader(adapterWasm, "./athanor_adapter_bg.wasm"),
+  // The CLI's lean wasm plans and runs for node:sqlite and every adapter here: the run
+  // without SQLite, as athanor_adapter's, but built for speed ("s": the Worker's
+  // adapter wasm is "z", for size), where a first call runs cold code: the at-head
+  // check of 1,000 revisions parses and builds the map in about 5 ms less.
+  adapter: loader(plannerWasm, "./athanor_cli_bg.wasm"),
   embedded,
   // Autogenerate's scratch databases are in memory: the full wasm needs no file VFS.
   autogen: loader(fullWasm, "./athanor_full_bg.wasm"),
+  prepare: (kind) => wasm[kind].prepare(),
 };
 /** A database file on node:sqlite, waiting `busyTimeout` ms (default 5000) for other
  * connections' locks. Where Node has no node:sqlite: NODE_SQLITE_UNAVAILABLE. */

@@ -111,8 +111,8 @@ impl Drop for JsDb {
 impl Host for CliHost {
     fn read_migrations(&self, dir: &str) -> Result<Vec<MigrationFile>> {
         let read = CliHost::read_migrations(self, dir).map_err(io)?;
-        let names = get(&read, "names").as_string().unwrap_or_default();
-        let paths = get(&read, "paths").as_string().unwrap_or_default();
+        let text = |key: &str| String::from_utf8(Uint8Array::new(&get(&read, key)).to_vec()).unwrap_or_default();
+        let (names, paths) = (text("names"), text("paths"));
         let bytes = Uint8Array::new(&get(&read, "bytes")).to_vec();
         let ends = js_sys::Uint32Array::new(&get(&read, "ends")).to_vec();
         let mut start = 0;
