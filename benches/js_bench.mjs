@@ -151,10 +151,11 @@ console.log(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1 }));`;
 const firsts = Array.from({ length: 7 }, () => JSON.parse(execFileSync(node, ["--input-type=module", "-e", FIRST, join(pkg, "node.js"), join(work, "cli0.db"), dir], { encoding: "utf8" })));
 const mid = (k) => firsts.map((f) => f[k]).sort((a, b) => a - b)[3];
 console.log(`JS API, fresh process, ${N} revisions from a directory: import ${ms(mid("importMs"))}, then openMigrator to "at head" ${ms(mid("firstMs"))} (issue 12's goal: <= 25 ms)`);
-const api = floor("athanor_adapter_bg.wasm", { existing: join(work, "cli0.db") });
+// node.js plans on the CLI's lean wasm (athanor_cli), compiled without the CLI's flags.
+const api = floor("athanor_cli_bg.wasm", { existing: join(work, "cli0.db") });
 const apiFloor = api.read + api.compile + api.sql;
 console.log(
-  `  floor: read the ${N} files ${ms(api.read)} + compile the adapter wasm ${ms(api.compile)} + open the file with node:sqlite and read ` +
+  `  floor: read the ${N} files ${ms(api.read)} + compile the planner wasm ${ms(api.compile)} + open the file with node:sqlite and read ` +
     `the version table (its schema loaded) ${ms(api.sql)} = ${ms(apiFloor)}; athanor beyond that floor: ${ms(mid("firstMs") - apiFloor)}`,
 );
 
