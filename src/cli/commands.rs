@@ -145,7 +145,7 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
     let files = read_files(host, &dir)?;
     let map = map_of(&files)?;
     let ctx = Ctx { args, host, map };
-    match args.command.as_str() {
+    let result = match args.command.as_str() {
         "revision" => authoring::revision(&ctx.map, args, &dir, host, out),
         "bundle" => bundle::bundle(&ctx.map, &dir, &files, args.output.as_deref(), host, out),
         "merge" => authoring::merge(&ctx.map, args, &dir, host, out),
@@ -166,7 +166,14 @@ pub fn dispatch(args: &Args, host: &dyn Host, out: &mut Output) -> Result<()> {
         #[cfg(not(feature = "autogen"))]
         "check" | "test" | "lint" => Err(without_autogen()),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
+    };
+    // The npm CLI's wasm runs one command and its process ends: freeing every file and
+    // revision one by one would only cost time (1,000 revisions: 0.5 ms at head).
+    // Natively, tests run many commands in one process.
+    if cfg!(target_arch = "wasm32") {
+        std::mem::forget((files, ctx));
     }
+    result
 }
 
 /// A command that needs autogenerate in a build without it (the npm CLI's lean wasm
