@@ -233,7 +233,8 @@ const inMemory = (database) => database === "" || database === ":memory:" || Str
 /** Builds the public API. `wasm`: functions returning an initialised wasm-bindgen
  * module (called when first needed, so an entry may load each lazily): `adapter` plans
  * for host adapters, `embedded` runs the embedded SQLite (absent in an entry without
- * it), `autogen` has `autogenerate` (absent where that wasm is not shipped).
+ * it), `vfs` runs it where `vfs` names a VFS only that wasm has (Node's file VFS, in the
+ * full wasm), `autogen` has `autogenerate` (absent where that wasm is not shipped).
  * `openFile(database, { busyTimeout })`: where the entry opens database files itself
  * (Node: node:sqlite), `{ adapter, close }`; files then never reach the embedded engine
  * unless `vfs` names a VFS for it. */
@@ -269,7 +270,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });
     }
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
-    const embedded = wasm.embedded();
+    const embedded = vfs && wasm.vfs ? wasm.vfs() : wasm.embedded();
     const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return withSafety(new Migrator(inner, onProgress, autogenerateOf(set, versionTable)), wasm.autogen, set, versionTable);
   }

@@ -28,13 +28,15 @@ function loader(glue, file, then) {
     return glue;
   };
 }
-const embedded = loader(embeddedWasm, "./athanor_bg.wasm", installVfs);
+// The full wasm has autogenerate and the Node file VFS ("athanor-node"), which the
+// embedded one leaves out (browsers never use it): `vfs` migrators run on it.
+const full = loader(fullWasm, "./athanor_full_bg.wasm", installVfs);
 
 const wasm = {
   adapter: loader(adapterWasm, "./athanor_adapter_bg.wasm"),
-  embedded,
-  // Autogenerate's scratch databases are in memory: the full wasm needs no file VFS.
-  autogen: loader(fullWasm, "./athanor_full_bg.wasm"),
+  embedded: loader(embeddedWasm, "./athanor_bg.wasm"),
+  vfs: full,
+  autogen: full,
 };
 /** A database file on node:sqlite, waiting `busyTimeout` ms (default 5000) for other
  * connections' locks. Where Node has no node:sqlite: NODE_SQLITE_UNAVAILABLE. */

@@ -11,7 +11,7 @@ mod input;
 mod js;
 #[cfg(feature = "sqlite")]
 mod migrator;
-#[cfg(feature = "sqlite")]
+#[cfg(feature = "node-vfs")]
 mod node_vfs;
 #[cfg(feature = "sqlite")]
 mod opfs;
@@ -29,7 +29,7 @@ pub use cli::run_cli;
 pub use error::node_sqlite_unavailable;
 #[cfg(feature = "sqlite")]
 pub use migrator::Migrator;
-#[cfg(feature = "sqlite")]
+#[cfg(feature = "node-vfs")]
 pub use node_vfs::install_node_vfs;
 #[cfg(feature = "sqlite")]
 pub use opfs::{install_opfs, opfs_unavailable, OpfsPool};
