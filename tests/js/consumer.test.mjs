@@ -52,6 +52,8 @@ test("each entry loads its own wasm: workerd the one without SQLite, browsers th
   // everywhere; SQLite (the Migrator), autogenerate and the CLI where they belong.
   assert.deepEqual([adapter, embedded, full].map((e) => e.has("planner_new") && e.has("versionRowsSql")), [true, false, false]);
   for (const e of [adapter, embedded, full]) assert.ok(e.has("nodeSqliteUnavailable"));
+  // The Node file VFS only in the full wasm (Node's `vfs: "athanor-node"` loads it).
+  assert.deepEqual([adapter, embedded, full].map((e) => e.has("installNodeVfs")), [false, false, true]);
   assert.deepEqual([adapter.has("migrator_new"), embedded.has("migrator_new"), full.has("migrator_new")], [false, true, true]);
   assert.deepEqual([embedded.has("autogenerate"), full.has("autogenerate"), full.has("runCli")], [false, true, true]);
   // Without autogenerate, the embedded migrator says where it runs instead.
