@@ -233,8 +233,10 @@ const inMemory = (database) => database === "" || database === ":memory:" || Str
 /** Builds the public API. `wasm`: functions returning an initialised wasm-bindgen
  * module (called when first needed, so an entry may load each lazily): `adapter` plans
  * for host adapters, `embedded` runs the embedded SQLite (absent in an entry without
- * it), `autogen` has `autogenerate` (absent where that wasm is not shipped); and
- * optionally `prepare("adapter" | "embedded")`, a promise of that wasm compiled ahead.
+ * it), `vfs` runs it where `vfs` names a VFS only that wasm has (Node's file VFS, in the
+ * full wasm), `autogen` has `autogenerate` (absent where that wasm is not shipped); and
+ * optionally `prepare(kind)`, a promise of that wasm ("adapter", "embedded", "vfs")
+ * compiled ahead.
  * `openFile(database, { busyTimeout })`: where the entry opens database files itself
  * (Node: node:sqlite), `{ adapter, close }`; files then never reach the embedded engine
  * unless `vfs` names a VFS for it. */
@@ -244,7 +246,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
     const onFile = !adapter && openFile && !vfs && !inMemory(database);
     // An entry that can compile its wasm ahead (Node) does it while the migrations are read.
-    const compiling = wasm.prepare?.(adapter || onFile ? "adapter" : "embedded");
+    const compiling = wasm.prepare?.(adapter || onFile ? "adapter" : vfs && wasm.vfs ? "vfs" : "embedded");
     const resolved = await resolveMigrations(migrations);
     await compiling;
     const set = joined(resolved);
@@ -274,7 +276,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });
     }
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
-    const embedded = wasm.embedded();
+    const embedded = vfs && wasm.vfs ? wasm.vfs() : wasm.embedded();
     const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return withSafety(new Migrator(inner, onProgress, autogenerateOf(set, versionTable)), wasm.autogen, set, versionTable);
   }

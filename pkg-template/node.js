@@ -36,17 +36,18 @@ function loader(glue, file, then) {
     loaded ? undefined : (compiling ??= WebAssembly.compile(readFileSync(new URL(file, import.meta.url))).then((m) => void (compiled = m), () => {}));
   return load;
 }
-const embedded = loader(embeddedWasm, "./athanor_bg.wasm", installVfs);
+// The full wasm has autogenerate and the Node file VFS ("athanor-node"), which the
+// embedded one leaves out (browsers never use it): `vfs` migrators run on it.
+const full = loader(fullWasm, "./athanor_full_bg.wasm", installVfs);
 
 const wasm = {
   // The CLI's lean wasm plans and runs for node:sqlite and every adapter here: the run
   // without SQLite, as athanor_adapter's, but built for speed ("s": the Worker's
-  // adapter wasm is "z", for size), where a first call runs cold code: the at-head
-  // check of 1,000 revisions parses and builds the map in about 5 ms less.
+  // adapter wasm is "z", for size), where a first call runs cold code.
   adapter: loader(plannerWasm, "./athanor_cli_bg.wasm"),
-  embedded,
-  // Autogenerate's scratch databases are in memory: the full wasm needs no file VFS.
-  autogen: loader(fullWasm, "./athanor_full_bg.wasm"),
+  embedded: loader(embeddedWasm, "./athanor_bg.wasm"),
+  vfs: full,
+  autogen: full,
   prepare: (kind) => wasm[kind].prepare(),
 };
 /** A database file on node:sqlite, waiting `busyTimeout` ms (default 5000) for other

@@ -1,5 +1,8 @@
-// Bring your own wasm: `await init(bytesOrModuleOrUrl)` before openMigrator().
+// Bring your own wasm: `await init(bytesOrModuleOrUrl)` (athanor_bg.wasm) before
+// openMigrator(), and `await initAdapter(...)` (athanor_adapter_bg.wasm) before an
+// adapter's: the embedded wasm has no Planner (it keeps the browser package small).
 import initWasm, * as wasm from "./athanor.js";
+import initAdapterWasm, * as adapterWasm from "./athanor_adapter.js";
 import { createApi, normalizeMigrations, MigrationError } from "./api.js";
 
 let ready;
@@ -7,11 +10,16 @@ export function init(input) {
   ready ??= initWasm({ module_or_path: input });
   return ready;
 }
-// The embedded wasm has the Planner too: adapters use it, so a bundle ships one wasm.
-const api = createApi({ adapter: () => wasm, embedded: () => wasm });
+let adapterReady;
+export function initAdapter(input) {
+  adapterReady ??= initAdapterWasm({ module_or_path: input });
+  return adapterReady;
+}
+const api = createApi({ adapter: () => adapterWasm, embedded: () => wasm });
 export async function openMigrator(options) {
-  if (!ready) throw new MigrationError("call `await init(wasm)` before openMigrator() with athanor/slim", "USAGE");
-  await ready;
+  const [loaded, what, file] = options?.adapter ? [adapterReady, "initAdapter", "athanor_adapter_bg.wasm"] : [ready, "init", "athanor_bg.wasm"];
+  if (!loaded) throw new MigrationError(`call \`await ${what}(wasm)\` with ${file} before openMigrator() with athanor/slim`, "USAGE");
+  await loaded;
   return api.openMigrator(options);
 }
 export { MigrationError, normalizeMigrations };

@@ -1,7 +1,8 @@
 // Browsers and bundlers: the wasm is fetched next to this file (bundlers rewrite the
 // URL) on the first openMigrator(), or earlier with an explicit `await init()`.
 // A named database lives in OPFS: from a page, in a dedicated worker this package
-// starts; from the app's own dedicated worker, right there.
+// starts; from the app's own dedicated worker, right there. Adapters (a host's own
+// SQLite) run on the small adapter wasm instead, fetched on their first migrator.
 import initWasm, * as wasm from "./athanor.js";
 import { createApi, acceptMigrations, normalizeMigrations, joined, MigrationError } from "./api.js";
 import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
@@ -16,8 +17,26 @@ export function init(input) {
   return ready;
 }
 
-// The embedded wasm has the Planner too: adapters use it, so a bundle ships one wasm.
-const api = createApi({ adapter: () => wasm, embedded: () => wasm });
+let adapterGlue;
+let adapterReady;
+/** The adapter wasm (the Planner, no SQLite: 107 KiB gzip against the embedded one's
+ * 507), which the embedded wasm leaves out to keep the browser package small; its glue
+ * is imported only here, so a page without adapters fetches neither. */
+function initAdapter() {
+  adapterReady ??= import("./athanor_adapter.js").then(
+    async (glue) => {
+      await glue.default({ module_or_path: new URL("./athanor_adapter_bg.wasm", import.meta.url) });
+      adapterGlue = glue;
+    },
+  ).catch((e) => {
+    // A failed fetch may be retried by the next call.
+    adapterReady = undefined;
+    throw new MigrationError(`cannot load athanor's adapter wasm (athanor_adapter_bg.wasm): ${e?.message ?? e}`, "IO_ERROR");
+  });
+  return adapterReady;
+}
+
+const api = createApi({ adapter: () => adapterGlue, embedded: () => wasm });
 
 let compiled;
 /** The wasm compiled here while the worker boots (both at once), then handed to it:
@@ -38,7 +57,11 @@ const inMemory = (database) => database == null || database === "" || database =
  * `storage: "memory"` (or no database) keeps it in memory, never persisted.
  */
 export async function openMigrator(options = {}) {
-  const { storage = inMemory(options.database) || options.adapter ? "memory" : "opfs" } = options;
+  if (options.adapter) {
+    await initAdapter();
+    return api.openMigrator(options);
+  }
+  const { storage = inMemory(options.database) ? "memory" : "opfs" } = options;
   if (storage !== "opfs" && storage !== "memory") {
     throw new MigrationError(`storage must be "opfs" or "memory", not ${JSON.stringify(storage)}`, "USAGE");
   }

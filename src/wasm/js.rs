@@ -1,6 +1,6 @@
 //! Small helpers for building and reading plain JS objects at the boundary.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
 /// Sets `key` on a plain object (which cannot refuse it).
@@ -14,19 +14,22 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
 }
 
 /// What a thrown JS value says: an `Error`'s message, a thrown string, or its debug text.
+#[cfg(any(feature = "planner", feature = "commands", feature = "autogen"))]
 pub fn message(e: &JsValue) -> String {
     use wasm_bindgen::JsCast;
     e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// A JS array of strings.
-pub fn strings(v: &[String]) -> Array {
+#[cfg(any(feature = "planner", feature = "sqlite"))]
+pub fn strings(v: &[String]) -> js_sys::Array {
     v.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
 /// `obj[key]` when it is absent (`undefined`/`null`) or a string; anything else is a
 /// message naming the key. (Options are read by hand rather than through serde: a
 /// smaller wasm.)
+#[cfg(any(feature = "planner", feature = "sqlite"))]
 pub fn opt_string(obj: &JsValue, key: &str) -> Result<Option<String>, String> {
     let v = get(obj, key);
     if v.is_undefined() || v.is_null() {
@@ -60,6 +63,7 @@ pub fn opt_u32(obj: &JsValue, key: &str) -> Result<Option<u32>, String> {
 
 /// `obj[key]` as a list: absent is empty, a string is split at commas (as a header
 /// line is), an array must hold strings.
+#[cfg(any(feature = "planner", feature = "sqlite"))]
 pub fn opt_list(obj: &JsValue, key: &str) -> Result<Vec<String>, String> {
     let v = get(obj, key);
     if v.is_undefined() || v.is_null() {
@@ -68,8 +72,8 @@ pub fn opt_list(obj: &JsValue, key: &str) -> Result<Vec<String>, String> {
     if let Some(s) = v.as_string() {
         return Ok(crate::core::script::split_list(&s));
     }
-    if Array::is_array(&v) {
-        return Array::from(&v).iter().map(|e| e.as_string().ok_or_else(|| format!("`{key}` must hold strings"))).collect();
+    if js_sys::Array::is_array(&v) {
+        return js_sys::Array::from(&v).iter().map(|e| e.as_string().ok_or_else(|| format!("`{key}` must hold strings"))).collect();
     }
     Err(format!("`{key}` must be a string or an array of strings"))
 }

@@ -56,11 +56,25 @@ impl Config {
 
 fn open_connection(config: &Config) -> Result<Connection> {
     let database = config.database.as_deref().unwrap_or(":memory:");
-    let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
-    let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
     let busy = config.busy_timeout.map(|ms| std::time::Duration::from_millis(ms.into()));
-    let conn = super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs, busy)?;
-    Ok(conn)
+    #[cfg(feature = "node-vfs")]
+    {
+        let in_memory = matches!(database, "" | ":memory:") || database.contains("mode=memory");
+        let vfs = config.vfs.as_deref().or((!in_memory && super::node_vfs::installed()).then_some(super::node_vfs::VFS_NAME));
+        super::node_vfs::open(database, rusqlite::OpenFlags::default(), vfs, busy)
+    }
+    // The embedded wasm has no file VFS: memory, or the OPFS pool's VFS by name.
+    #[cfg(not(feature = "node-vfs"))]
+    {
+        let flags = rusqlite::OpenFlags::default();
+        let conn = match config.vfs.as_deref() {
+            Some(vfs) => Connection::open_with_flags_and_vfs(database, flags, vfs),
+            None => Connection::open_with_flags(database, flags),
+        }
+        .map_err(|e| Error::Io(format!("cannot open database '{database}': {e}")))?;
+        crate::sqlite::prepare_connection(&conn, busy)?;
+        Ok(conn)
+    }
 }
 
 #[wasm_bindgen]

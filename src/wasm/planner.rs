@@ -1,7 +1,7 @@
 //! `Planner`: the revision map for hosts whose SQLite athanor does not hold (D1, a
 //! Durable Object's storage, better-sqlite3, node:sqlite, sqlite-wasm, libSQL): what a
 //! migrator shows without a database (heads, history, offline SQL), and, in
-//! `host_run.rs`, the runs on the host's connection.
+//! `planner_run.rs`, the runs on the host's connection.
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;

@@ -213,7 +213,8 @@ test("a database file in Node is node:sqlite's: the whole API, files another SQL
   assert.deepEqual(await m.query("PRAGMA foreign_keys"), [{ foreign_keys: 0 }]);
   assert.equal(m.autogenerate("CREATE TABLE t1 (id INTEGER PRIMARY KEY); CREATE TABLE t2 (id INTEGER PRIMARY KEY); CREATE TABLE t3 (id INTEGER PRIMARY KEY);"), null);
   m.close();
-  // Another connection (the embedded engine, on its own Node VFS) reads what it wrote.
+  // Another connection (the wasm SQLite on its Node VFS, which only the full wasm has)
+  // reads what it wrote.
   const other = await openMigrator({ database, migrations: chain, vfs: "athanor-node" });
   assert.deepEqual(await other.rows(), ["cccc0003"]);
   other.close();

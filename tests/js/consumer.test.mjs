@@ -48,15 +48,25 @@ test("each entry loads its own wasm: workerd the one without SQLite, browsers th
   const adapter = exportsOf("athanor_adapter_bg.wasm");
   const embedded = exportsOf("athanor_bg.wasm");
   const full = exportsOf("athanor_full_bg.wasm");
-  // The Planner and the errors everywhere; SQLite (the Migrator), autogenerate and the CLI where they belong.
-  for (const e of [adapter, embedded, full]) assert.ok(e.has("planner_new") && e.has("versionRowsSql"));
+  // The Planner only in the adapter wasm (browsers fetch it for adapters), the errors
+  // everywhere; SQLite (the Migrator), autogenerate and the CLI where they belong.
+  assert.deepEqual([adapter, embedded, full].map((e) => e.has("planner_new") && e.has("versionRowsSql")), [true, false, false]);
+  for (const e of [adapter, embedded, full]) assert.ok(e.has("nodeSqliteUnavailable"));
+  // The Node file VFS only in the full wasm (Node's `vfs: "athanor-node"` loads it).
+  assert.deepEqual([adapter, embedded, full].map((e) => e.has("installNodeVfs")), [false, false, true]);
   assert.deepEqual([adapter.has("migrator_new"), embedded.has("migrator_new"), full.has("migrator_new")], [false, true, true]);
   assert.deepEqual([embedded.has("autogenerate"), full.has("autogenerate"), full.has("runCli")], [false, true, true]);
   // Without autogenerate, the embedded migrator says where it runs instead.
-  const { init, openMigrator } = await import(pathToFileURL(join(dir, "slim.js")).href);
+  const { init, initAdapter, openMigrator, d1 } = await import(pathToFileURL(join(dir, "slim.js")).href);
   await init(readFileSync(join(dir, "athanor_bg.wasm")));
   const m = await openMigrator({ migrations: [] });
   assert.throws(() => m.autogenerate("CREATE TABLE t (x);"), { code: "USAGE", message: /autogenerate runs in Node and the CLI/ });
+  // An adapter's migrator needs the adapter wasm, loaded the same way.
+  const adapter_ = d1({});
+  const one = { "a.sql": "-- Revision ID: aaaa0001\n-- Revises: \n\n-- migrate:upgrade\nCREATE TABLE t (x);\n" };
+  await assert.rejects(openMigrator({ migrations: one, adapter: adapter_ }), { code: "USAGE", message: /initAdapter\(wasm\)` with athanor_adapter_bg\.wasm/ });
+  await initAdapter(readFileSync(join(dir, "athanor_adapter_bg.wasm")));
+  assert.deepEqual(await (await openMigrator({ migrations: one, adapter: adapter_ })).heads(), ["aaaa0001"]);
 });
 
 test("npx athanor runs the CLI from the installed package", () => {

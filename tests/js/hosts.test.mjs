@@ -75,8 +75,8 @@ let n = 0;
 // shell have them (better-sqlite3 and node:sqlite default to on).
 const HOSTS = [
   {
-    // The embedded engine on a file: only behind vfs: "athanor-node" now (a file opens
-    // through node:sqlite otherwise: the "node file" host below).
+    // The wasm SQLite on a file: only behind vfs: "athanor-node" now (a file opens
+    // through node:sqlite otherwise: the "node file" host below), in the full wasm.
     name: "embedded",
     fresh() {
       const path = join(work, `embedded-${n++}.db`);

@@ -82,14 +82,17 @@ for (const [vite, version] of Object.entries(VITES)) {
 
     const dir = join(project, outDir, "assets");
     const assets = readdirSync(dir);
-    const wasms = assets.filter((f) => f.endsWith(".wasm"));
-    // One copy: web.js and the wasm-bindgen glue both name athanor_bg.wasm.
-    assert.equal(wasms.length, 1, `expected one .wasm asset, got ${assets.join(", ")}`);
-    assert.match(wasms[0], /^athanor_bg-[\w-]{6,}\.wasm$/);
-    assert.ok(readFileSync(join(dir, wasms[0])).equals(readFileSync(join(pkg, "athanor_bg.wasm"))), "the asset is not the package's wasm");
+    const wasms = assets.filter((f) => f.endsWith(".wasm")).sort();
+    // One copy of each: web.js and the wasm-bindgen glue both name athanor_bg.wasm; the
+    // adapter wasm, for adapters, is a second asset (fetched only by them).
+    assert.equal(wasms.length, 2, `expected two .wasm assets, got ${assets.join(", ")}`);
+    assert.match(wasms[0], /^athanor_adapter_bg-[\w-]{6,}\.wasm$/);
+    assert.match(wasms[1], /^athanor_bg-[\w-]{6,}\.wasm$/);
+    assert.ok(readFileSync(join(dir, wasms[1])).equals(readFileSync(join(pkg, "athanor_bg.wasm"))), "the asset is not the package's wasm");
+    assert.ok(readFileSync(join(dir, wasms[0])).equals(readFileSync(join(pkg, "athanor_adapter_bg.wasm"))), "the asset is not the package's adapter wasm");
 
     const js = assets.filter((f) => f.endsWith(".js")).map((f) => readFileSync(join(dir, f), "utf8")).join("\n");
-    assert.ok(js.includes(wasms[0]), "no bundled JS references the hashed wasm");
+    for (const w of wasms) assert.ok(js.includes(w), `no bundled JS references ${w}`);
     // The browser condition must win over "node": no Node built-ins in the bundle.
     assert.doesNotMatch(js, /["']node:/, "the Node entry leaked into the browser bundle");
     built[vite] = true;
@@ -100,9 +103,9 @@ for (const [vite, version] of Object.entries(VITES)) {
     const url = await serveStatic(join(project, outDir));
     const page = await load(url, shot);
     assertMigrated(page);
-    // The hashed asset came with the wasm MIME type, so instantiateStreaming was usable.
-    assert.match(page.wasm?.url ?? "", /\/assets\/athanor_bg-[\w-]+\.wasm$/, page.report);
-    assert.equal(page.wasm.contentType, "application/wasm", page.report);
+    // The hashed assets came with the wasm MIME type, so instantiateStreaming was usable.
+    assert.deepEqual(page.wasms.map((w) => w.url.replace(/.*\/assets\/(\w+)-[\w-]+\.wasm$/, "$1")), ["athanor_bg", "athanor_adapter_bg"], page.report);
+    for (const w of page.wasms) assert.equal(w.contentType, "application/wasm", page.report);
   });
 
   // Vite 7 pre-bundles dependencies for its dev server with esbuild, which copies web.js
@@ -121,6 +124,7 @@ function assertMigrated(page) {
   assert.equal(page.fatal, null, `the app failed:\n${page.fatal}\n${page.report}`);
   assert.deepEqual(JSON.parse(page.out), { current: [REVS[2]], steps: REVS, history: [...REVS].reverse(), plan: true });
   assert.deepEqual(JSON.parse(page.err), { code: "UNKNOWN_REVISION", isMigrationError: true, isError: true, current: [] });
+  assert.deepEqual(JSON.parse(page.adapter), { current: [REVS[2]], steps: REVS, tables: 1 });
   // A wrong MIME type or a failed load shows up here (wasm-bindgen warns, then falls back).
   assert.deepEqual(page.console.filter((l) => /^(error|warning|pageerror)/.test(l)), [], page.report);
 }
@@ -136,11 +140,11 @@ async function load(url, screenshot) {
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     const console_ = [];
-    let wasm;
+    const wasms = [];
     page.on("console", (msg) => console_.push(`${msg.type()}: ${msg.text()}`));
     page.on("pageerror", (err) => console_.push(`pageerror: ${err.message}`));
     page.on("response", (r) => {
-      if (r.url().endsWith(".wasm")) wasm = { url: r.url(), status: r.status(), contentType: r.headers()["content-type"] };
+      if (r.url().endsWith(".wasm")) wasms.push({ url: r.url(), status: r.status(), contentType: r.headers()["content-type"] });
     });
     // An uncaught error (e.g. a module that fails to load, so main.js never runs) ends the
     // wait at once instead of at the selector timeout.
@@ -153,8 +157,8 @@ async function load(url, screenshot) {
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, screenshot), fullPage: true });
     const text = async (sel) => ((await page.locator(sel).count()) ? page.textContent(sel) : null);
-    const report = `wasm response: ${JSON.stringify(wasm)}\nconsole:\n${console_.join("\n")}`;
-    return { out: await text("#out"), err: await text("#err"), fatal: await text("#fatal"), console: console_, wasm, report };
+    const report = `wasm responses: ${JSON.stringify(wasms)}\nconsole:\n${console_.join("\n")}`;
+    return { out: await text("#out"), err: await text("#err"), adapter: await text("#adapter"), fatal: await text("#fatal"), console: console_, wasms, report };
   } finally {
     await context.close();
   }

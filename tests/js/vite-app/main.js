@@ -1,6 +1,6 @@
 // What an app author writes: the migrations bundled as raw text, the package imported by
 // name, and the schema upgraded on page load. tests/js/vite.test.mjs builds and loads this.
-import { openMigrator, MigrationError } from "athanor";
+import { openMigrator, MigrationError, d1 } from "athanor";
 
 const migrations = import.meta.glob("./migrations/*.sql", { query: "?raw", import: "default", eager: true });
 const show = (id, value) => (document.getElementById(id).textContent = value);
@@ -29,6 +29,32 @@ try {
       current: await bad.current(),
     }));
   }
+
+  // An adapter's migrator runs on the adapter wasm, which web.js fetches only now: here
+  // a D1-shaped binding over another in-memory database of the embedded engine.
+  const host = await openMigrator({ migrations: [] });
+  const binding = {
+    prepare: (sql) => ({
+      bind: (...params) => ({ sql, params, raw: async () => (await host.query(sql, params)).map((row) => Object.values(row)) }),
+    }),
+    async batch(statements) {
+      await host.exec("BEGIN");
+      try {
+        for (const s of statements) await host.exec(s.sql, s.params);
+        await host.exec("COMMIT");
+      } catch (e) {
+        await host.exec("ROLLBACK");
+        throw e;
+      }
+    },
+  };
+  const viaAdapter = await openMigrator({ migrations, adapter: d1(binding) });
+  const run = await viaAdapter.upgrade("head");
+  show("adapter", JSON.stringify({
+    current: await viaAdapter.current(),
+    steps: run.steps.map((s) => s.revision),
+    tables: (await host.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'note'"))[0].n,
+  }));
 } catch (e) {
   const pre = document.createElement("pre");
   pre.id = "fatal";
