@@ -1,8 +1,6 @@
 //! Migration scripts: the `.sql` file format (header comments, `-- migrate:upgrade` /
 //! `-- migrate:downgrade` sections), parsed and rendered, and the revision checksum.
 
-use sha2::{Digest, Sha256};
-
 use super::error::{Error, Result};
 use super::statements;
 
@@ -394,17 +392,47 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// [`Script::checksum`] of each script. The CLI's wasm hashes four at once
+/// ([`super::sha256`]); elsewhere one by one, so the other wasms stay as small as they were.
+pub fn checksums(scripts: &[&Script]) -> Vec<String> {
+    #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+    {
+        let inputs: Vec<Vec<u8>> = scripts.iter().map(|s| s.checksum_input()).collect();
+        let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+        super::sha256::digests(&refs).iter().map(|d| to_hex(d)).collect()
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "commands")))]
+    {
+        scripts.iter().map(|s| s.checksum()).collect()
+    }
+}
+
 impl Script {
     /// SHA-256 (hex) of `athanor-v1\n<id>\n<upgrade SQL>` with CRLF turned into LF and
     /// surrounding whitespace trimmed: what was applied, so a later edit is detected.
     pub fn checksum(&self) -> String {
+        #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+        {
+            checksums(&[self]).remove(0)
+        }
+        #[cfg(not(all(target_arch = "wasm32", feature = "commands")))]
+        {
+            use sha2::{Digest, Sha256};
+            let sql = self.upgrade.sql.replace("\r\n", "\n");
+            let mut h = Sha256::new();
+            h.update(b"athanor-v1\n");
+            h.update(self.id.as_bytes());
+            h.update(b"\n");
+            h.update(sql.trim().as_bytes());
+            to_hex(&h.finalize())
+        }
+    }
+
+    /// What [`Script::checksum`] hashes.
+    #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+    fn checksum_input(&self) -> Vec<u8> {
         let sql = self.upgrade.sql.replace("\r\n", "\n");
-        let mut h = Sha256::new();
-        h.update(b"athanor-v1\n");
-        h.update(self.id.as_bytes());
-        h.update(b"\n");
-        h.update(sql.trim().as_bytes());
-        to_hex(&h.finalize())
+        [b"athanor-v1\n", self.id.as_bytes(), b"\n", sql.trim().as_bytes()].concat()
     }
 
     /// Alembic's module docstring equivalent, for `history --verbose` and `show`.
