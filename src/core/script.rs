@@ -448,6 +448,12 @@ impl Script {
 
     /// The first paragraph of the doc: the message.
     pub fn doc(&self) -> String {
+        // The doc starts with the trimmed message: its first paragraph is the doc's
+        // (without building the rest, for each of 1,000 `Running upgrade` lines).
+        let message = self.message.trim();
+        if !message.is_empty() {
+            return message.split("\n\n").next().unwrap_or("").to_string();
+        }
         let long = self.longdoc();
         long.split("\n\n").next().unwrap_or("").to_string()
     }
@@ -552,6 +558,15 @@ mod tests {
         let c = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 3;\n").unwrap();
         assert_ne!(a.checksum(), c.checksum());
         assert_eq!(a.checksum().len(), 64);
+    }
+
+    #[test]
+    fn doc_is_the_first_paragraph_of_longdoc() {
+        let mut s = parse("a.sql", "a.sql", FULL).unwrap();
+        for message in ["add account table", "", "  \n ", "one\n\ntwo", "\n\n lead\ning \n\n", "a\r\n\r\nb", "x\n \ny"] {
+            s.message = message.into();
+            assert_eq!(s.doc(), s.longdoc().split("\n\n").next().unwrap(), "{message:?}");
+        }
     }
 
     /// The sections as whole lines: split on `\n`, one `\r` off each line, joined.
