@@ -54,6 +54,9 @@ def build_artifact(art: dict, cfg: dict, out: Path, env: dict) -> None:
     wasm = out / f"{name}_bg.wasm"
     passes = cfg["build"].get("wasm-opt", [])
     if passes:
+        # An artifact's own features for wasm-opt (SIMD only where its code has it:
+        # enabled, wasm-opt may turn 16-byte copies into v128 loads in any wasm).
+        passes = passes + art.get("wasm-opt-features", [])
         run(npm_tool("binaryen@132.0.0", "wasm-opt"), wasm, "-o", wasm, *passes)
 
 

@@ -74,3 +74,18 @@ fn offline_plan_is_alembic_shaped() {
     assert!(sql.contains("-- Running upgrade  -> aaaa0001\n\nCREATE TABLE t1 (id INTEGER PRIMARY KEY);\n\nINSERT INTO alembic_version (version_num) VALUES ('aaaa0001');"));
     assert_eq!(m.rows().unwrap(), Vec::<String>::new());
 }
+
+/// The CLI's wasm hashes checksums four at a time in SIMD lanes (core::sha256), which
+/// only a wasm build with the `commands` feature compiles: the same digests as `sha2`,
+/// for lengths around the block and padding edges, grouped so lanes end at different
+/// blocks.
+#[wasm_bindgen_test]
+fn lane_digests_are_sha256() {
+    use sha2::{Digest, Sha256};
+    let messages: Vec<Vec<u8>> = (0..300).map(|n| (0..n).map(|i| (i * 7 + n) as u8).collect()).collect();
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    for group in [&refs[..], &refs[1..], &refs[..3], &refs[200..201], &refs[..0]] {
+        let want: Vec<[u8; 32]> = group.iter().map(|m| Sha256::digest(m).into()).collect();
+        assert_eq!(athanor::core::sha256::digests(group), want);
+    }
+}

@@ -135,7 +135,7 @@ pub fn adopt(args: &Args, dir: &str, host: &dyn Host, out: &mut Output) -> Resul
         let map = map_of(&read_files(host, dir)?)?;
         let options = Options { version_table: table.clone(), transaction: TransactionMode::All };
         let targets = std::slice::from_ref(&id);
-        let report = run_on(&mut *conn, &map, &options, false, &|rows| plan::plan_stamp(&map, rows, targets, false), &mut |_| {})?;
+        let report = run_on(&mut *conn, &map, &options, false, &|rows| plan::plan_stamp(&map, rows, targets, false), None, &mut |_| {})?;
         for step in &report.plan.steps {
             out.stderr.push_str(&format!("INFO  [athanor] Running {}\n", step.log(&map)));
         }

@@ -8,6 +8,7 @@ use super::hash::HashMap;
 
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
+use super::script::checksums;
 
 /// Revisions applied according to `rows`: the rows and everything they imply.
 pub fn applied(map: &RevisionMap, rows: &[String]) -> BTreeSet<String> {
@@ -22,12 +23,16 @@ pub fn verify_checksums(map: &RevisionMap, rows: &[String], recorded: &HashMap<S
     if recorded.is_empty() {
         return Ok(());
     }
+    let mut scripts = Vec::new();
     for rev in applied(map, rows) {
-        let (Some(sum), Some(i)) = (recorded.get(&rev), map.index_of(&rev)) else { continue };
-        let script = &map.node(i).script;
-        let now = script.checksum();
-        if &now != sum {
-            return Err(Error::ChecksumMismatch { revision: rev, file: script.path.clone(), recorded: sum.clone(), current: now });
+        if let (true, Some(i)) = (recorded.contains_key(&rev), map.index_of(&rev)) {
+            scripts.push(&map.node(i).script);
+        }
+    }
+    // Hashed together: the CLI's wasm does four at once (core::sha256).
+    for (script, now) in scripts.iter().zip(checksums(&scripts)) {
+        if let Some(sum) = recorded.get(&script.id).filter(|sum| **sum != now) {
+            return Err(Error::ChecksumMismatch { revision: script.id.clone(), file: script.path.clone(), recorded: sum.clone(), current: now });
         }
     }
     Ok(())

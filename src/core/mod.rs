@@ -15,6 +15,9 @@ pub mod plan;
 pub mod range;
 pub mod run;
 pub mod script;
+// Only the CLI's wasms hash in SIMD lanes (see the module).
+#[cfg(any(test, all(target_arch = "wasm32", feature = "commands")))]
+pub mod sha256;
 pub mod source;
 pub mod statements;
 pub mod target;

@@ -1,8 +1,6 @@
 //! Migration scripts: the `.sql` file format (header comments, `-- migrate:upgrade` /
 //! `-- migrate:downgrade` sections), parsed and rendered, and the revision checksum.
 
-use sha2::{Digest, Sha256};
-
 use super::error::{Error, Result};
 use super::statements;
 
@@ -394,17 +392,47 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// [`Script::checksum`] of each script. The CLI's wasm hashes four at once
+/// ([`super::sha256`]); elsewhere one by one, so the other wasms stay as small as they were.
+pub fn checksums(scripts: &[&Script]) -> Vec<String> {
+    #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+    {
+        let inputs: Vec<Vec<u8>> = scripts.iter().map(|s| s.checksum_input()).collect();
+        let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+        super::sha256::digests(&refs).iter().map(|d| to_hex(d)).collect()
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "commands")))]
+    {
+        scripts.iter().map(|s| s.checksum()).collect()
+    }
+}
+
 impl Script {
     /// SHA-256 (hex) of `athanor-v1\n<id>\n<upgrade SQL>` with CRLF turned into LF and
     /// surrounding whitespace trimmed: what was applied, so a later edit is detected.
     pub fn checksum(&self) -> String {
+        #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+        {
+            checksums(&[self]).remove(0)
+        }
+        #[cfg(not(all(target_arch = "wasm32", feature = "commands")))]
+        {
+            use sha2::{Digest, Sha256};
+            let sql = self.upgrade.sql.replace("\r\n", "\n");
+            let mut h = Sha256::new();
+            h.update(b"athanor-v1\n");
+            h.update(self.id.as_bytes());
+            h.update(b"\n");
+            h.update(sql.trim().as_bytes());
+            to_hex(&h.finalize())
+        }
+    }
+
+    /// What [`Script::checksum`] hashes.
+    #[cfg(all(target_arch = "wasm32", feature = "commands"))]
+    fn checksum_input(&self) -> Vec<u8> {
         let sql = self.upgrade.sql.replace("\r\n", "\n");
-        let mut h = Sha256::new();
-        h.update(b"athanor-v1\n");
-        h.update(self.id.as_bytes());
-        h.update(b"\n");
-        h.update(sql.trim().as_bytes());
-        to_hex(&h.finalize())
+        [b"athanor-v1\n", self.id.as_bytes(), b"\n", sql.trim().as_bytes()].concat()
     }
 
     /// Alembic's module docstring equivalent, for `history --verbose` and `show`.
@@ -420,6 +448,12 @@ impl Script {
 
     /// The first paragraph of the doc: the message.
     pub fn doc(&self) -> String {
+        // The doc starts with the trimmed message: its first paragraph is the doc's
+        // (without building the rest, for each of 1,000 `Running upgrade` lines).
+        let message = self.message.trim();
+        if !message.is_empty() {
+            return message.split("\n\n").next().unwrap_or("").to_string();
+        }
         let long = self.longdoc();
         long.split("\n\n").next().unwrap_or("").to_string()
     }
@@ -524,6 +558,15 @@ mod tests {
         let c = parse("a.sql", "a.sql", "-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\nSELECT 3;\n").unwrap();
         assert_ne!(a.checksum(), c.checksum());
         assert_eq!(a.checksum().len(), 64);
+    }
+
+    #[test]
+    fn doc_is_the_first_paragraph_of_longdoc() {
+        let mut s = parse("a.sql", "a.sql", FULL).unwrap();
+        for message in ["add account table", "", "  \n ", "one\n\ntwo", "\n\n lead\ning \n\n", "a\r\n\r\nb", "x\n \ny"] {
+            s.message = message.into();
+            assert_eq!(s.doc(), s.longdoc().split("\n\n").next().unwrap(), "{message:?}");
+        }
     }
 
     /// The sections as whole lines: split on `\n`, one `\r` off each line, joined.

@@ -166,6 +166,32 @@ test("every error code: same one-line message and exit status", () => {
   assert.match(c.stderr, /^FAILED \[CHECKSUM_MISMATCH\]: Revision 3f9a1c2b7d10 /);
 });
 
+test("a statement failing mid-section: named by file and line, what ran before it rolled back (kept, outside a transaction), nothing after it run", () => {
+  const mid = (options) => (p) =>
+    writeFileSync(
+      join(p, "migrations", "zz_mid.sql"),
+      `-- Revision ID: abcdef000005\n-- Revises: 2f0e7a6c3b95\n-- migrate:upgrade${options}\nCREATE TABLE before_it (a);\nINSERT INTO nope VALUES (1);\nCREATE TABLE after_it (a);\n`,
+    );
+  const tables = (name) => execFileSync("sqlite3", [join(work, name, "app.db"), "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1)"], { encoding: "utf8" }).trim();
+  // Outside a transaction, the steps before the section were committed first, and so is
+  // the statement before the failing one.
+  const rolledBack = "alembic_version athanor_history audit audit_event log";
+  const kept = "account alembic_version athanor_history audit audit_event before_it log";
+  for (const [name, options, left] of [["mid", "", rolledBack], ["mid-outside", " transaction:false", kept]]) {
+    const outs = same(name, [[...db, "upgrade", "2f0e7a6c3b95"], [...db, "upgrade", "heads"], [...db, "current"]], mid(options));
+    assert.equal(outs[1].status, 1);
+    assert.match(outs[1].stderr, /FAILED \[MIGRATION_FAILED\]: Migration abcdef000005 failed at <P>\/migrations\/zz_mid\.sql:5: no such table: nope \(statement: INSERT INTO nope VALUES \(1\);\)\n$/);
+    for (const cli of ["native", "npm"]) assert.equal(tables(`${name}-${cli}`), left, `${name} ${cli}`);
+  }
+});
+
+test("the history's checksums are the native CLI's", () => {
+  same("sums", [[...db, "upgrade", "heads"]]);
+  const sums = (cli) => execFileSync("sqlite3", [join(work, `sums-${cli}`, "app.db"), "SELECT revision || ' ' || checksum FROM athanor_history ORDER BY 1"], { encoding: "utf8" });
+  assert.equal(sums("npm").split("\n").length, 9);
+  assert.equal(sums("npm"), sums("native"));
+});
+
 test("init, revision and merge write files the native CLI would", () => {
   const p = join(work, "authoring");
   mkdirSync(p);
