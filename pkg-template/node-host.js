@@ -3,7 +3,7 @@
 import { nodeSqlite } from "./adapters.js";
 import { builtin, fileIdentity, openDatabaseSync } from "./node-sqlite.js";
 
-const { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync } = builtin("node:fs");
+const { readFileSync, readdirSync, statSync, lstatSync, writeFileSync, mkdirSync, existsSync, realpathSync, unlinkSync, openSync, readSync, closeSync } = builtin("node:fs");
 const { join, resolve } = builtin("node:path");
 
 /** What a path is when it is not a regular file; words as the native host's. */
@@ -30,18 +30,71 @@ export function readRegular(path) {
   return readFileSync(path);
 }
 
-/** `readRegular` for a directory entry at `path`: one the directory lists as a regular
- * file is read without a stat first (1,000 migrations: 1,000 syscalls fewer); when that
- * read fails, or the entry is anything else, readRegular says what it is. */
-export function readListed(entry, path) {
-  if (entry.isFile()) {
+/** Files' bytes back to back in one buffer, each read straight into it: no Buffer per
+ * file and no concatenation after (1,000 migrations: about 1 ms). `ends[i]`: where file
+ * i's bytes end; `separator` (a byte), if given, goes between files. */
+export class JoinedFiles {
+  #buf = Buffer.allocUnsafe(1 << 18);
+  #at = 0;
+  #separator;
+  ends = [];
+
+  constructor(separator) {
+    this.#separator = separator;
+  }
+
+  /** Appends the directory entry `entry` at `path`; false when nothing is there any
+   * more. One the directory lists as a regular file is read without a stat first (1,000
+   * migrations: 1,000 syscalls fewer); when that read fails, or the entry is anything
+   * else, readRegular reads it or says what it is. */
+  add(entry, path) {
+    if (this.ends.length && this.#separator !== undefined) this.#put([this.#separator]);
+    const start = this.#at;
+    if (!(entry.isFile() && this.#readInto(path))) {
+      this.#at = start;
+      const bytes = readRegular(path);
+      if (bytes === null) return false;
+      this.#put(bytes);
+    }
+    this.ends.push(this.#at);
+    return true;
+  }
+
+  get bytes() {
+    return this.#buf.subarray(0, this.#at);
+  }
+
+  #room(n) {
+    if (this.#buf.length - this.#at >= n) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+    this.#buf.copy(bigger, 0, 0, this.#at);
+    this.#buf = bigger;
+  }
+
+  #put(bytes) {
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.#at);
+    this.#at += bytes.length;
+  }
+
+  /** The whole file at `path`; false when it cannot be read (gone, or replaced since the
+   * listing: readRegular then says what it is). */
+  #readInto(path) {
+    let fd;
     try {
-      return readFileSync(path);
+      fd = openSync(path, "r");
+      for (;;) {
+        this.#room(1 << 16);
+        const n = readSync(fd, this.#buf, this.#at, this.#buf.length - this.#at, null);
+        if (n === 0) return true;
+        this.#at += n;
+      }
     } catch {
-      // Gone, or replaced since the listing: as readRegular words it.
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
-  return readRegular(path);
 }
 
 /** SQLite's "unable to open database file" names no file: add it, as the native CLI
@@ -76,23 +129,19 @@ export const nodeHost = {
     const real = realpathSync(resolve(dir));
     const names = [];
     const paths = [];
-    const files = [];
+    const files = new JoinedFiles();
     // join(real, name) for every name (none has a separator): the prefix once.
     const prefix = join(real, "x").slice(0, -1);
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.name.endsWith(".sql")) continue;
       const at = prefix + e.name;
       // A symlinked migration is read through its link and shown at its target.
-      const bytes = readListed(e, at);
-      if (bytes === null) throw new Error(`cannot read '${at}': it is gone (removed while being read), not a regular file`);
+      if (!files.add(e, at)) throw new Error(`cannot read '${at}': it is gone (removed while being read), not a regular file`);
       names.push(e.name);
       paths.push(e.isSymbolicLink() ? realpathSync(at) : at);
-      files.push(bytes);
     }
-    let end = 0;
-    const ends = Uint32Array.from(files, (f) => (end += f.length));
     // Bytes, not strings: wasm-bindgen passes a string with a JS loop over each character.
-    return { names: Buffer.from(names.join("\0")), paths: Buffer.from(paths.join("\0")), bytes: Buffer.concat(files), ends };
+    return { names: Buffer.from(names.join("\0")), paths: Buffer.from(paths.join("\0")), bytes: files.bytes, ends: Uint32Array.from(files.ends) };
   },
   readBytes(path) {
     return readRegular(path);

@@ -2,7 +2,7 @@
 // reads its `*.sql` files; anything else is taken as data.
 import { acceptMigrations, JOINED } from "./api.js";
 import { MigrationError } from "./errors.js";
-import { readListed } from "./node-host.js";
+import { JoinedFiles } from "./node-host.js";
 import { builtin } from "./node-sqlite.js";
 
 // Built-ins without the ES-module facades an `import` builds (node-sqlite.js).
@@ -25,28 +25,26 @@ export function resolveMigrations(migrations) {
     // join(dir, name) for every name (none has a separator): the normalized prefix once.
     const prefix = join(migrations, "x").slice(0, -1);
     const names = [];
-    const files = [];
-    let utf8 = true;
+    // NUL between files, as api.js `joined` joins texts.
+    const files = new JoinedFiles(0);
     for (const e of entries) {
       // Regular files and symlinks to them only: a FIFO would block forever.
-      let bytes;
+      let added;
       try {
-        bytes = readListed(e, prefix + e.name);
+        added = files.add(e, prefix + e.name);
       } catch (err) {
         throw new MigrationError(err.message, "IO_ERROR");
       }
-      if (bytes === null) throw new MigrationError(`cannot read '${prefix + e.name}': it is gone (removed while being read), not a regular file`, "IO_ERROR");
+      if (!added) throw new MigrationError(`cannot read '${prefix + e.name}': it is gone (removed while being read), not a regular file`, "IO_ERROR");
       names.push(e.name);
-      files.push(bytes);
-      utf8 &&= isUtf8(bytes);
     }
-    if (!utf8) return names.map((name, i) => ({ name, text: files[i].toString("utf8") }));
     if (!names.length) return [];
-    const parts = [];
-    for (const f of files) parts.push(f, NUL);
-    parts.pop();
-    return { [JOINED]: { joinedNames: Buffer.from(names.join("\0")), joinedTexts: Buffer.concat(parts) } };
+    const bytes = files.bytes;
+    if (!isUtf8(bytes)) {
+      // One is not UTF-8: each as text, invalid bytes replaced.
+      return names.map((name, i) => ({ name, text: bytes.subarray(i ? files.ends[i - 1] + 1 : 0, files.ends[i]).toString("utf8") }));
+    }
+    return { [JOINED]: { joinedNames: Buffer.from(names.join("\0")), joinedTexts: bytes } };
   }
   return acceptMigrations(migrations);
 }
-const NUL = new Uint8Array(1);
