@@ -42,14 +42,25 @@ fn failure(e: JsValue) -> SqlFailure {
     SqlFailure { message, code: number.or(named) }
 }
 
+/// The parameters as a JS array. The texts cross as one string that JS splits: each
+/// string crossing on its own is decoded on its own, and a history write of 1,000
+/// applied revisions has 3,000 of them (a fifth of an npm CLI run's own time).
 fn params_js(params: &[Param]) -> Array {
-    params
-        .iter()
-        .map(|p| match p {
-            Param::Text(t) => JsValue::from_str(t),
-            Param::Int(i) => JsValue::from_f64(*i as f64),
-        })
-        .collect()
+    let one = |p: &Param| match p {
+        Param::Text(t) => JsValue::from_str(t),
+        Param::Int(i) => JsValue::from_f64(*i as f64),
+    };
+    if params.len() < 2 || params.iter().any(|p| matches!(p, Param::Text(t) if t.contains('\0'))) {
+        return params.iter().map(one).collect();
+    }
+    let texts: Vec<&str> = params.iter().map(|p| if let Param::Text(t) = p { *t } else { "" }).collect();
+    let array = js_sys::JsString::from(texts.join("\0").as_str()).split("\0");
+    for (i, p) in params.iter().enumerate() {
+        if let Param::Int(_) = p {
+            array.set(i as u32, one(p));
+        }
+    }
+    array
 }
 
 /// A value of a row as text, as SQLite would show it.
