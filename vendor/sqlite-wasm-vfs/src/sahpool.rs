@@ -185,6 +185,15 @@ impl Deref for SyncAccessFile {
 }
 
 impl SyncAccessFile {
+    // athanor: a handle the caller opened (see `PreparedHandles`).
+    fn from_handle(handle: FileSystemSyncAccessHandle, opaque: String) -> Self {
+        Self(Rc::new(SyncAccessFileInner {
+            handle,
+            opaque,
+            open_count: Cell::new(0),
+        }))
+    }
+
     // Keep awaiting after caller cancellation so the acquired handle is closed.
     async fn acquire(handle: FileSystemFileHandle, opaque: String) -> Result<Self> {
         #[derive(Default)]
@@ -369,6 +378,16 @@ impl SyncAccessFile {
         }
 
         Ok(Some(name.to_owned()))
+    }
+
+    // athanor: a free slot already as `associate(None, 0)` leaves it (an empty header,
+    // no data) is not written again: its write, truncate and two flushes were a few ms
+    // of every page load, per free slot (the official sqlite-wasm leaves it too).
+    fn is_clean_slot(&self) -> Result<bool> {
+        let mut header = [0; HEADER_CORPUS_SIZE];
+        Ok(self.physical_size()? == HEADER_OFFSET_DATA as u64
+            && self.read_at(&mut header, 0.0)? == header.len()
+            && header.iter().all(|&byte| byte == 0))
     }
 
     // Only for new or verified zero-filled, incomplete slots. OPFS pads an
@@ -559,59 +578,69 @@ struct OpfsSAHPool {
 }
 
 impl OpfsSAHPool {
-    async fn new<C: OsCallback + Default + 'static>(options: &OpfsSAHPoolCfg) -> Result<Rc<Self>> {
+    async fn new<C: OsCallback + Default + 'static>(
+        options: &OpfsSAHPoolCfg,
+        prepared: Option<Prepared>,
+    ) -> Result<Rc<Self>> {
         let directory = normalize_directory(&options.directory)?;
-        let create = FileSystemGetDirectoryOptions::new();
-        create.set_create(true);
+        // athanor: handles the caller opened (holding its own lock) replace the opening.
+        let (lock_file, lease, dh_opaque, files) = match prepared {
+            Some(p) => (p.lock_file, p.lease, p.dh_opaque, Some(p.files)),
+            None => {
+                let create = FileSystemGetDirectoryOptions::new();
+                create.set_create(true);
 
-        let worker = js_sys::global()
-            .dyn_into::<DedicatedWorkerGlobalScope>()
-            .map_err(|_| OpfsSAHError::NotSupported)?;
-        for property in ["FileSystemSyncAccessHandle", "FileSystemFileHandle"] {
-            if Reflect::get(&js_sys::global(), &property.into())
-                .map_err(|err| OpfsSAHError::js("check OPFS support", err))?
-                .is_undefined()
-            {
-                return Err(OpfsSAHError::NotSupported);
+                let worker = js_sys::global()
+                    .dyn_into::<DedicatedWorkerGlobalScope>()
+                    .map_err(|_| OpfsSAHError::NotSupported)?;
+                for property in ["FileSystemSyncAccessHandle", "FileSystemFileHandle"] {
+                    if Reflect::get(&js_sys::global(), &property.into())
+                        .map_err(|err| OpfsSAHError::js("check OPFS support", err))?
+                        .is_undefined()
+                    {
+                        return Err(OpfsSAHError::NotSupported);
+                    }
+                }
+
+                let storage = worker.navigator().storage();
+                if storage.is_undefined()
+                    || !Reflect::get(storage.as_ref(), &"getDirectory".into())
+                        .map_err(|err| OpfsSAHError::js("check OPFS support", err))?
+                        .is_function()
+                {
+                    return Err(OpfsSAHError::NotSupported);
+                }
+
+                let mut handle: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+                    .await
+                    .map_err(|err| OpfsSAHError::js("get OPFS root", err))?
+                    .into();
+                for part in directory.split('/') {
+                    handle = JsFuture::from(handle.get_directory_handle_with_options(part, &create))
+                        .await
+                        .map_err(|err| OpfsSAHError::js("get pool directory", err))?
+                        .into();
+                }
+
+                // Lock the namespace even when it has no slots yet. Otherwise two
+                // workers can initialize an empty directory into disjoint pools.
+                let options_lock = FileSystemGetFileOptions::new();
+                options_lock.set_create(true);
+                let lock_file: FileSystemFileHandle =
+                    JsFuture::from(handle.get_file_handle_with_options(".lock", &options_lock))
+                        .await
+                        .map_err(|err| OpfsSAHError::js("get pool lock file", err))?
+                        .into();
+                let lease = SyncAccessFile::acquire(lock_file.clone(), ".lock".into()).await?;
+
+                let dh_opaque =
+                    JsFuture::from(handle.get_directory_handle_with_options(".opaque", &create))
+                        .await
+                        .map_err(|err| OpfsSAHError::js("get opaque directory", err))?
+                        .into();
+                (lock_file, lease, dh_opaque, None)
             }
-        }
-
-        let storage = worker.navigator().storage();
-        if storage.is_undefined()
-            || !Reflect::get(storage.as_ref(), &"getDirectory".into())
-                .map_err(|err| OpfsSAHError::js("check OPFS support", err))?
-                .is_function()
-        {
-            return Err(OpfsSAHError::NotSupported);
-        }
-
-        let mut handle: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
-            .await
-            .map_err(|err| OpfsSAHError::js("get OPFS root", err))?
-            .into();
-        for part in directory.split('/') {
-            handle = JsFuture::from(handle.get_directory_handle_with_options(part, &create))
-                .await
-                .map_err(|err| OpfsSAHError::js("get pool directory", err))?
-                .into();
-        }
-
-        // Lock the namespace even when it has no slots yet. Otherwise two
-        // workers can initialize an empty directory into disjoint pools.
-        let options_lock = FileSystemGetFileOptions::new();
-        options_lock.set_create(true);
-        let lock_file: FileSystemFileHandle =
-            JsFuture::from(handle.get_file_handle_with_options(".lock", &options_lock))
-                .await
-                .map_err(|err| OpfsSAHError::js("get pool lock file", err))?
-                .into();
-        let lease = SyncAccessFile::acquire(lock_file.clone(), ".lock".into()).await?;
-
-        let dh_opaque =
-            JsFuture::from(handle.get_directory_handle_with_options(".opaque", &create))
-                .await
-                .map_err(|err| OpfsSAHError::js("get opaque directory", err))?
-                .into();
+        };
 
         let pool = Rc::new(Self {
             last_error: RefCell::new(None),
@@ -631,7 +660,10 @@ impl OpfsSAHPool {
             registration: RefCell::new(None),
             os: Box::new(C::default()),
         });
-        pool.acquire_access_handles(options.clear_on_init).await?;
+        match files {
+            Some(files) => pool.assign_access_handles(files, options.clear_on_init)?,
+            None => pool.acquire_access_handles(options.clear_on_init).await?,
+        }
         pool.ensure_capacity(options.initial_capacity).await?;
 
         Ok(pool)
@@ -827,7 +859,10 @@ impl OpfsSAHPool {
                 acquired.push(SyncAccessFile::acquire(value.into(), opaque).await?);
             }
         }
+        self.assign_access_handles(acquired, clear)
+    }
 
+    fn assign_access_handles(&self, acquired: Vec<SyncAccessFile>, clear: bool) -> Result<()> {
         // Acquire every handle before clearing any data or publishing the pool.
         let mut assigned = HashMap::new();
         let mut available = Vec::new();
@@ -858,7 +893,7 @@ impl OpfsSAHPool {
         for file in &available {
             if !clear && file.physical_size()? < HEADER_OFFSET_DATA as u64 {
                 file.initialize()?;
-            } else {
+            } else if clear || !file.is_clean_slot()? {
                 file.associate(None, 0)?;
             }
         }
@@ -1778,6 +1813,47 @@ pub async fn install<C: OsCallback + Default + 'static>(
     options: &OpfsSAHPoolCfg,
     default_vfs: bool,
 ) -> Result<OpfsSAHPoolUtil> {
+    install_prepared::<C>(options, default_vfs, None).await
+}
+
+/// Handles the caller opened for [`install_prepared`] (athanor addition): the pool
+/// directory's `.lock` file and its sync access handle, the `.opaque` directory, and the
+/// sync access handles of every file in it, by name. Dropped unused, they are closed.
+pub struct PreparedHandles {
+    pub lock_file: FileSystemFileHandle,
+    pub lock: FileSystemSyncAccessHandle,
+    pub opaque: FileSystemDirectoryHandle,
+    pub files: Vec<(String, FileSystemSyncAccessHandle)>,
+}
+
+struct Prepared {
+    lock_file: FileSystemFileHandle,
+    lease: SyncAccessFile,
+    dh_opaque: FileSystemDirectoryHandle,
+    files: Vec<SyncAccessFile>,
+}
+
+/// [`install`], optionally with the pool's handles already open (athanor addition: a
+/// worker opens them at once while its wasm loads, instead of one after another here).
+/// The caller must hold whatever excludes other owners of the directory while opening
+/// them, and must have opened every file of `.opaque`. A pool already installed in this
+/// worker is reused as by [`install`], and the handles are closed.
+pub async fn install_prepared<C: OsCallback + Default + 'static>(
+    options: &OpfsSAHPoolCfg,
+    default_vfs: bool,
+    handles: Option<PreparedHandles>,
+) -> Result<OpfsSAHPoolUtil> {
+    // Owned by SyncAccessFiles at once, so that every early return closes them.
+    let prepared = handles.map(|handles| Prepared {
+        lock_file: handles.lock_file,
+        lease: SyncAccessFile::from_handle(handles.lock, ".lock".into()),
+        dh_opaque: handles.opaque,
+        files: handles
+            .files
+            .into_iter()
+            .map(|(opaque, handle)| SyncAccessFile::from_handle(handle, opaque))
+            .collect(),
+    });
     if options.vfs_name.is_empty() {
         return Err(RegisterVfsError::EmptyName.into());
     }
@@ -1837,7 +1913,7 @@ pub async fn install<C: OsCallback + Default + 'static>(
         return Err(OpfsSAHError::DirectoryInUse(directory));
     }
 
-    let pool = OpfsSAHPool::new::<C>(options).await?;
+    let pool = OpfsSAHPool::new::<C>(options, prepared).await?;
 
     // SAFETY: Matching layout/store types on this SQLite worker. The module's
     // installation guard serializes its registrations. There is no yield
@@ -1891,7 +1967,7 @@ mod tests {
             .directory("test-opfs-suite")
             .clear_on_init(true)
             .build();
-        let data = OpfsSAHPool::new::<WasmOsCallback>(&config).await.unwrap();
+        let data = OpfsSAHPool::new::<WasmOsCallback>(&config, None).await.unwrap();
 
         test_vfs_store::<SyncAccessHandleStore>(VfsAppData::new(data)).unwrap();
     }
