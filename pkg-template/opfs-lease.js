@@ -3,14 +3,52 @@
 // between operations (reopening costs tens of milliseconds) and gives them up as soon as
 // another context queues for the lock: it hears of that on a BroadcastChannel and checks
 // with navigator.locks.query(), and checks again after each of its own operations.
+// opfs-worker.js takes the lock at its first line, before the wasm has arrived: the pool's
+// files open meanwhile (openPoolFiles) and the wasm installs the pool on them.
 
 import { toMigrationError } from "./errors.js";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const leases = new Map(); // directory -> Lease, one per worker
 
+/** Opens the pool's files as sqlite-wasm-vfs's install would (the `.lock` file, every
+ * file of `.opaque`), but all at once: there, one after another, they were most of a
+ * warm reload's 10-18 ms pool opening. Called holding the lock. Null if anything fails:
+ * the wasm then opens them itself and says what is wrong (LOCKED while a closing tab
+ * still holds them, IO_ERROR...). */
+async function openPoolFiles(directory) {
+  const parts = typeof directory === "string" ? directory.split("/").filter(Boolean) : [];
+  if (!parts.length || parts.some((p) => p === "." || p === ".." || p.includes("\0"))) return null;
+  const opening = [];
+  try {
+    let dir = await navigator.storage.getDirectory();
+    for (const part of parts) dir = await dir.getDirectoryHandle(part, { create: true });
+    const [lockFile, opaque] = await Promise.all([dir.getFileHandle(".lock", { create: true }), dir.getDirectoryHandle(".opaque", { create: true })]);
+    opening.push(lockFile.createSyncAccessHandle());
+    const names = [];
+    for await (const [name, handle] of opaque.entries()) {
+      if (handle.kind !== "file") continue;
+      names.push(name);
+      opening.push(handle.createSyncAccessHandle());
+    }
+    const [lock, ...handles] = await Promise.all(opening);
+    return { lockFile, lock, opaque, files: names.map((name, i) => [name, handles[i]]) };
+  } catch {
+    for (const r of await Promise.allSettled(opening)) if (r.status === "fulfilled") r.value.close();
+    return null;
+  }
+}
+
+/** Closes what openPoolFiles opened, when the wasm that would take them never came. */
+function closeFiles(files) {
+  if (!files) return;
+  files.lock.close();
+  for (const [, handle] of files.files) handle.close();
+}
+
 export class Lease {
-  #wasm;
+  #wasm; // Promise of the wasm's exports (they may arrive after the lock)
+  #provide;
   #name;
   #directory;
   #channel;
@@ -24,18 +62,29 @@ export class Lease {
   /** Callbacks that close this worker's connections before the pool is paused. */
   closers = new Set();
 
+  /** This worker's lease of `directory`; `wasm` may come later (`provide`). */
   static for(wasm, directory) {
     let lease = leases.get(directory);
-    if (!lease) leases.set(directory, (lease = new Lease(wasm, directory)));
+    if (!lease) leases.set(directory, (lease = new Lease(directory)));
+    if (wasm) lease.provide(wasm);
     return lease;
   }
 
-  constructor(wasm, directory) {
-    this.#wasm = wasm;
+  constructor(directory) {
+    this.#wasm = new Promise((resolve, reject) => (this.#provide = { resolve, reject }));
+    this.#wasm.catch(() => {});
     this.#directory = directory;
     this.#name = `athanor:opfs:${directory}`;
     this.#channel = new BroadcastChannel(this.#name);
     this.#channel.onmessage = () => this.#releaseIfWanted();
+  }
+
+  /** The wasm's exports, or why it could not load (a lock taken early is then let go). */
+  provide(wasm) {
+    this.#provide.resolve(wasm);
+  }
+  fail(error) {
+    this.#provide.reject(error);
   }
 
   /** Takes the lock and the pool (once; later calls share it). */
@@ -55,6 +104,8 @@ export class Lease {
           this.#activate().then((pool) => {
             this.#active = pool;
             resolve(pool);
+            // A context that asked meanwhile was not answered (see #releaseIfWanted).
+            this.#releaseIfWanted();
           }, (e) => {
             this.#unlock = null;
             this.#held = null;
@@ -83,7 +134,13 @@ export class Lease {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!this.#pool) {
-          const installing = this.#wasm.installOpfs(this.#directory);
+          // The files open while the wasm may still be on its way.
+          const files = openPoolFiles(this.#directory);
+          const wasm = await this.#wasm.catch(async (e) => {
+            closeFiles(await files);
+            throw e;
+          });
+          const installing = wasm.installOpfs(this.#directory, (await files) ?? undefined);
           this.#pool = installing;
           installing.catch(() => (this.#pool = null));
           return await installing;
@@ -113,10 +170,12 @@ export class Lease {
     return result;
   }
 
+  // Not while the pool is being set up (#active unset): its handles would outlive the
+  // lock. It checks again once set up.
   async #releaseIfWanted() {
-    if (this.#busy || !this.#unlock) return;
+    if (this.#busy || !this.#unlock || !this.#active) return;
     const { pending = [] } = await navigator.locks.query();
-    if (this.#busy || !this.#unlock || !pending.some((r) => r.name === this.#name)) return;
+    if (this.#busy || !this.#unlock || !this.#active || !pending.some((r) => r.name === this.#name)) return;
     this.release();
   }
 

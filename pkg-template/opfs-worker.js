@@ -3,10 +3,25 @@
 // bundles it with its imports into one file: a module worker finds its imports only as
 // each module arrives, and those rounds delayed its start by about 10 ms (issue 14).
 import initWasm, * as wasm from "./athanor.js";
-import { openOpfsMigrator } from "./opfs.js";
+import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
+import { Lease } from "./opfs-lease.js";
 import { toMigrationError, MigrationError, WORKER_HINT } from "./errors.js";
 
 let migrator;
+
+// The pool's lock is asked for and its files opened now, while the page still compiles
+// the wasm and sends it: the page names the pool's directory in the worker's name
+// (web.js), and the wasm installs the pool on those files when it arrives.
+let early = null;
+try {
+  const { directory } = JSON.parse(self.name.slice(self.name.indexOf("{")));
+  if (typeof directory === "string" && opfsUnavailableReason() === null) {
+    early = Lease.for(undefined, directory);
+    early.take().catch(() => {});
+  }
+} catch {
+  // Started by something else: the lease is taken on "open".
+}
 
 const errorData = (e) => {
   const m = toMigrationError(e);
@@ -21,9 +36,17 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
       // or left it to us.
       const [set, options, wasmModule] = args;
       await initWasm({ module_or_path: wasmModule ?? new URL("./athanor_bg.wasm", import.meta.url) }).catch((e) => {
-        throw new MigrationError(`the athanor worker could not load its wasm: ${e?.message ?? e}. ${WORKER_HINT}`, "WORKER_FAILED");
+        const failed = new MigrationError(`the athanor worker could not load its wasm: ${e?.message ?? e}. ${WORKER_HINT}`, "WORKER_FAILED");
+        // The lock taken early goes, and the files opened for the wasm close.
+        early?.fail(failed);
+        throw failed;
       });
-      migrator = await openOpfsMigrator(wasm, set, options);
+      try {
+        migrator = await openOpfsMigrator(wasm, set, options);
+      } finally {
+        // Unless it was this pool's (given the wasm above), the lock taken early goes.
+        early?.fail(new MigrationError("the worker opened another pool", "INTERNAL_ERROR"));
+      }
     } else if (op === "close") {
       await migrator?.close();
       migrator = null;

@@ -116,6 +116,7 @@ export async function openOpfsMigrator(wasm, set, options) {
   // thread, so it starts once the lock is granted and the pool's files are opening, else
   // the grant and the opening would wait for it (5-8 ms at 1,000 revisions). The grant
   // takes a few ms; when another context holds the lock the parse goes ahead after 10.
+  // From a page, the worker took both at its first line, while the wasm was on its way.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
   await Promise.race([lease.granted, new Promise((r) => setTimeout(r, 10))]);

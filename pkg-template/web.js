@@ -5,7 +5,7 @@
 // SQLite) run on the small adapter wasm instead, fetched on their first migrator.
 import initWasm, * as wasm from "./athanor.js";
 import { createApi, acceptMigrations, normalizeMigrations, joined, MigrationError } from "./api.js";
-import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
+import { openOpfsMigrator, opfsUnavailableReason, DEFAULT_DIRECTORY } from "./opfs.js";
 import { WorkerMigrator } from "./worker-client.js";
 
 let ready;
@@ -79,12 +79,20 @@ export async function openMigrator(options = {}) {
   }
   // A page's first worker takes tens of ms to start, the longest part of a page load
   // at head: it starts first, and the wasm compiles and the migrations are read meanwhile.
-  const accepted = acceptMigrations(options.migrations);
-  const module = compiledForWorker();
-  const worker = new Worker(new URL("./opfs-worker.js", import.meta.url), { type: "module", name: `athanor ${database}` });
+  // Its name carries the pool's directory: the worker takes the pool's lock and opens its
+  // files at its first line, without waiting for the wasm (opfs-worker.js).
+  const name = `athanor ${JSON.stringify({ database, directory: directory === undefined ? DEFAULT_DIRECTORY : directory })}`;
+  const worker = new Worker(new URL("./opfs-worker.js", import.meta.url), { type: "module", name });
   const migrator = new WorkerMigrator(worker, onProgress);
+  const module = compiledForWorker();
+  let set;
   try {
-    const set = joined(accepted);
+    set = joined(acceptMigrations(options.migrations));
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  try {
     await migrator.post("open", undefined, [set, settings, await module]);
   } catch (e) {
     await migrator.close();

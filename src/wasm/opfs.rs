@@ -3,9 +3,10 @@
 //! workers and are exclusive, so one tab's worker holds the pool at a time: the JS side
 //! takes a Web Lock, `resume`s, works, closes its connection and `pause`s.
 
+use js_sys::{Array, Reflect};
 use rsqlite_vfs::VfsFilesManager;
 use sqlite_wasm_rs::WasmOsCallback;
-use sqlite_wasm_vfs::sahpool::{install, OpfsSAHError, OpfsSAHPoolCfgBuilder, OpfsSAHPoolUtil};
+use sqlite_wasm_vfs::sahpool::{install_prepared, OpfsSAHError, OpfsSAHPoolCfgBuilder, OpfsSAHPoolUtil, PreparedHandles};
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
@@ -48,10 +49,30 @@ pub struct OpfsPool {
 /// Installs (or reuses) the pool in `directory` of the origin-private file system and
 /// registers the `athanor-opfs` VFS. Fails with `OPFS_UNAVAILABLE` outside a dedicated
 /// worker, in an insecure context, or in a browser without sync access handles.
+/// `prepared`: the pool's handles, opened by the worker holding the pool's lock
+/// (opfs-lease.js: `{ lockFile, lock, opaque, files: [[name, handle]...] }`), else
+/// undefined and they are opened here, one after another.
 #[wasm_bindgen(js_name = installOpfs)]
-pub async fn install_opfs(directory: String) -> Result<OpfsPool, JsValue> {
+pub async fn install_opfs(directory: String, prepared: JsValue) -> Result<OpfsPool, JsValue> {
     let cfg = OpfsSAHPoolCfgBuilder::new().vfs_name(VFS_NAME).directory(&directory).initial_capacity(ROOM).build();
-    let util = install::<WasmOsCallback>(&cfg, false).await.map_err(opfs_error)?;
+    // One call either way: the install's code is in the embedded wasm's size budget once.
+    let handles = prepared.is_object().then(|| {
+        let get = |key: &str| Reflect::get(&prepared, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        let files = Array::from(&get("files"))
+            .iter()
+            .map(|pair| {
+                let pair = Array::from(&pair);
+                (pair.get(0).as_string().unwrap_or_default(), pair.get(1).unchecked_into())
+            })
+            .collect();
+        PreparedHandles {
+            lock_file: get("lockFile").unchecked_into(),
+            lock: get("lock").unchecked_into(),
+            opaque: get("opaque").unchecked_into(),
+            files,
+        }
+    });
+    let util = install_prepared::<WasmOsCallback>(&cfg, false, handles).await.map_err(opfs_error)?;
     // A reused pool keeps its paused state; the caller expects it usable.
     util.resume().await.map_err(opfs_error)?;
     Ok(OpfsPool { util })

@@ -1,0 +1,64 @@
+// The OPFS pool as a page's workers open it (headless Chromium): each worker takes the
+// pool's Web Lock and opens the pool's files at its first line, before its wasm arrives
+// (opfs-worker.js, opfs-lease.js), and the wasm installs the pool on those files
+// (src/wasm/opfs.rs, vendor/sqlite-wasm-vfs). Several workers racing on a fresh pool
+// still apply each migration once; a pool of several databases reopens intact.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, cpSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
+import { installed } from "./lib/npm-cache.mjs";
+
+const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
+const fixture = fileURLToPath(new URL("./opfs-pool/", import.meta.url));
+const cleanup = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+});
+
+async function browser() {
+  const site = mkdtempSync(join(tmpdir(), "athanor-opfs-pool-"));
+  const profile = mkdtempSync(join(tmpdir(), "athanor-opfs-pool-profile-"));
+  cleanup.push(() => rmSync(site, { recursive: true, force: true }), () => rmSync(profile, { recursive: true, force: true }));
+  cpSync(fixture, site, { recursive: true });
+  symlinkSync(pkg, join(site, "pkg"));
+  const { url, server } = await serveStatic(site);
+  cleanup.push(() => server.close());
+  const { chromium } = await import(pathToFileURL(join(installed(PLAYWRIGHT), "node_modules/playwright-core/index.mjs")).href);
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => a !== "--headless"), headless: true });
+  cleanup.push(() => Promise.race([context.close(), sleep(5_000)]).catch(() => {}));
+  const page = await context.newPage();
+  return async (query) => {
+    await page.goto(`${url}?${query}`);
+    await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 60_000 });
+    const r = await page.evaluate(() => window.result);
+    assert.equal(r.error, undefined, r.error);
+    return r;
+  };
+}
+
+test("four workers started at once on a fresh pool: each migration applied once, all at head", { timeout: 120_000 }, async () => {
+  const run = await browser();
+  // Fresh pools, a nested directory among them: a few rounds of the race.
+  for (const dir of ["race-1", "race-2", "nested/race-3"]) {
+    const r = await run(`case=race&dir=${dir}`);
+    assert.deepEqual(r.steps.sort(), [0, 0, 0, 3], `${dir}: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.currents, [["r2"], ["r2"], ["r2"], ["r2"]], dir);
+    assert.deepEqual(r.applied, ["r0", "r1", "r2"].map((revision) => ({ revision, n: 1 })), dir);
+  }
+});
+
+test("a pool of three databases reopens intact on the next load, its files opened by the worker", { timeout: 120_000 }, async () => {
+  const run = await browser();
+  await run("case=write&dir=several");
+  for (let load = 0; load < 2; load++) {
+    const r = await run("case=read&dir=several");
+    assert.deepEqual(r.files, ["a.db", "b.db", "c.db"]);
+    for (const db of ["a.db", "b.db", "c.db"]) {
+      assert.deepEqual(r[db], { current: ["r2"], rows: [{ x: db }], check: [{ integrity_check: "ok" }] }, `load ${load}, ${db}`);
+    }
+  }
+});
