@@ -5,12 +5,8 @@
 // still apply each migration once; a pool of several databases reopens intact.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, cpSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
-import { installed } from "./lib/npm-cache.mjs";
+import { fileURLToPath } from "node:url";
+import { fixtureInChromium } from "./support/browser.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const fixture = fileURLToPath(new URL("./opfs-pool/", import.meta.url));
@@ -20,16 +16,7 @@ after(async () => {
 });
 
 async function browser() {
-  const site = mkdtempSync(join(tmpdir(), "athanor-opfs-pool-"));
-  const profile = mkdtempSync(join(tmpdir(), "athanor-opfs-pool-profile-"));
-  cleanup.push(() => rmSync(site, { recursive: true, force: true }), () => rmSync(profile, { recursive: true, force: true }));
-  cpSync(fixture, site, { recursive: true });
-  symlinkSync(pkg, join(site, "pkg"));
-  const { url, server } = await serveStatic(site);
-  cleanup.push(() => server.close());
-  const { chromium } = await import(pathToFileURL(join(installed(PLAYWRIGHT), "node_modules/playwright-core/index.mjs")).href);
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => a !== "--headless"), headless: true });
-  cleanup.push(() => Promise.race([context.close(), sleep(5_000)]).catch(() => {}));
+  const { url, context } = await fixtureInChromium({ fixture, pkg, name: "opfs-pool", cleanup });
   const page = await context.newPage();
   return async (query) => {
     await page.goto(`${url}?${query}`);

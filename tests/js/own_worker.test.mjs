@@ -3,12 +3,8 @@
 // migrator that the package runs in a worker of its own.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, symlinkSync, cpSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
-import { installed } from "./lib/npm-cache.mjs";
+import { fileURLToPath } from "node:url";
+import { fixtureInChromium } from "./support/browser.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const fixture = fileURLToPath(new URL("./own-worker/", import.meta.url));
@@ -18,16 +14,7 @@ after(async () => {
 });
 
 test("openMigrator in the app's own worker runs there on OPFS, and hands the database to the page's migrator", { timeout: 90_000 }, async () => {
-  const site = mkdtempSync(join(tmpdir(), "athanor-own-worker-"));
-  const profile = mkdtempSync(join(tmpdir(), "athanor-own-worker-profile-"));
-  cleanup.push(() => rmSync(site, { recursive: true, force: true }), () => rmSync(profile, { recursive: true, force: true }));
-  cpSync(fixture, site, { recursive: true });
-  symlinkSync(pkg, join(site, "pkg"));
-  const { url, server } = await serveStatic(site);
-  cleanup.push(() => server.close());
-  const { chromium } = await import(pathToFileURL(join(installed(PLAYWRIGHT), "node_modules/playwright-core/index.mjs")).href);
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => a !== "--headless"), headless: true });
-  cleanup.push(() => Promise.race([context.close(), sleep(5_000)]).catch(() => {}));
+  const { url, context } = await fixtureInChromium({ fixture, pkg, name: "own-worker", cleanup });
   const page = await context.newPage();
   const workers = [];
   page.on("worker", (w) => workers.push(w.url()));

@@ -4,12 +4,10 @@
 // package with a file missing.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, cpSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
-import { installed } from "./lib/npm-cache.mjs";
+import { fileURLToPath } from "node:url";
+import { fixtureInChromium } from "./support/browser.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../../pkg/", import.meta.url));
 const fixture = fileURLToPath(new URL("./worker-failure/", import.meta.url));
@@ -21,18 +19,16 @@ after(async () => {
 const advice = /optimizeDeps: \{ exclude: \["athanor"\] \}/;
 
 test("a failing package worker rejects every call with WORKER_FAILED; exec binds its params in the worker", { timeout: 120_000 }, async () => {
-  const site = mkdtempSync(join(tmpdir(), "athanor-worker-failure-"));
-  const profile = mkdtempSync(join(tmpdir(), "athanor-worker-failure-profile-"));
-  cleanup.push(() => rmSync(site, { recursive: true, force: true }), () => rmSync(profile, { recursive: true, force: true }));
-  cpSync(fixture, site, { recursive: true });
-  symlinkSync(pkg, join(site, "pkg"));
-  cpSync(pkg, join(site, "no-worker"), { recursive: true, filter: (f) => !f.endsWith("/opfs-worker.js") });
-  cpSync(pkg, join(site, "no-wasm"), { recursive: true, filter: (f) => !f.endsWith("/athanor_bg.wasm") });
-  const { url, server } = await serveStatic(site);
-  cleanup.push(() => server.close());
-  const { chromium } = await import(pathToFileURL(join(installed(PLAYWRIGHT), "node_modules/playwright-core/index.mjs")).href);
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS.filter((a) => a !== "--headless"), headless: true });
-  cleanup.push(() => Promise.race([context.close(), sleep(5_000)]).catch(() => {}));
+  const { url, context } = await fixtureInChromium({
+    fixture,
+    pkg,
+    name: "worker-failure",
+    cleanup,
+    prepare: (site) => {
+      cpSync(pkg, join(site, "no-worker"), { recursive: true, filter: (f) => !f.endsWith("/opfs-worker.js") });
+      cpSync(pkg, join(site, "no-wasm"), { recursive: true, filter: (f) => !f.endsWith("/athanor_bg.wasm") });
+    },
+  });
   const run = async (which) => {
     const page = await context.newPage();
     await page.goto(`${url}?pkg=${which}`);
