@@ -60,6 +60,14 @@ const fs = process.getBuiltinModule("node:fs");
 const [dir, sqlFile, db, wasm, flags, existing] = process.argv.slice(1);
 if (flags) process.getBuiltinModule("node:v8").setFlagsFromString(flags);
 const out = {};
+// node:sqlite without its ExperimentalWarning (as node-sqlite.js loads it).
+const loadDatabaseSync = () => {
+  const emit = process.emitWarning;
+  process.emitWarning = () => {};
+  const sqlite = process.getBuiltinModule("node:sqlite");
+  process.emitWarning = emit;
+  return sqlite.DatabaseSync;
+};
 let t = performance.now();
 for (const name of fs.readdirSync(dir)) if (name.endsWith(".sql")) fs.readFileSync(dir + "/" + name);
 out.read = performance.now() - t;
@@ -67,12 +75,9 @@ t = performance.now();
 new WebAssembly.Module(fs.readFileSync(wasm));
 out.compile = performance.now() - t;
 if (db) {
-  const emit = process.emitWarning;
-  process.emitWarning = () => {};
-  const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
-  process.emitWarning = emit;
+  const Database = loadDatabaseSync();
   t = performance.now();
-  const conn = new DatabaseSync(db);
+  const conn = new Database(db);
   conn.exec(fs.readFileSync(sqlFile, "utf8"));
   conn.close();
   out.sql = performance.now() - t;
@@ -80,12 +85,9 @@ if (db) {
 if (existing) {
   // Open a migrated file and read its version table: the first statement loads the
   // schema (1,000 tables), as the at-head check's first read does.
-  const emit = process.emitWarning;
-  process.emitWarning = () => {};
-  const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
-  process.emitWarning = emit;
+  const Database = loadDatabaseSync();
   t = performance.now();
-  const conn = new DatabaseSync(existing);
+  const conn = new Database(existing);
   conn.prepare("SELECT version_num FROM alembic_version").all();
   conn.close();
   out.sql = performance.now() - t;

@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { createServer } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { packedProject } from "../tests/js/lib/packed.mjs";
+import { packedProject, WORKER_BUILD } from "../tests/js/lib/packed.mjs";
 
 const pkg = process.env.ATHANOR_PKG ?? fileURLToPath(new URL("../pkg/", import.meta.url));
 const REVISIONS = 50;
@@ -62,11 +62,7 @@ export default {
     const out = join(work, migrate ? "dist-athanor" : "dist-select1");
     const result = await esbuild.build({
       entryPoints: [join(work, "worker.js")],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      conditions: ["workerd", "worker", "browser"],
-      external: ["*.wasm"],
+      ...WORKER_BUILD,
       define: { MIGRATE: String(migrate) },
       minify: !process.env.NO_MINIFY,
       metafile: true,

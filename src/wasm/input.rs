@@ -56,12 +56,9 @@ pub fn scripts(value: &JsValue) -> Result<Vec<Script>> {
     // over every character that runs cold on a page load (1,000 names: 1 ms).
     let joined_texts = get(value, "joinedTexts");
     let joined_names = get(value, "joinedNames");
-    let names = match joined_names.as_string() {
-        Some(names) => Some(names),
-        None if joined_names.is_instance_of::<js_sys::Uint8Array>() => Some(
-            String::from_utf8(js_sys::Uint8Array::from(joined_names).to_vec()).map_err(|_| bad("the migration file names are not valid UTF-8"))?,
-        ),
-        None => None,
+    let names = match joined_names.dyn_into::<js_sys::Uint8Array>() {
+        Ok(bytes) => Some(String::from_utf8(bytes.to_vec()).map_err(|_| bad("the migration file names are not valid UTF-8"))?),
+        Err(_) => None,
     };
     if let (Some(names), true) = (names, joined_texts.is_instance_of::<js_sys::Uint8Array>()) {
         let bytes = js_sys::Uint8Array::from(joined_texts).to_vec();

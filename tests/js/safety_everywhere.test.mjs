@@ -16,7 +16,7 @@ import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT, serveStatic, sleep } from "./support/browser.mjs";
-import { packedProject } from "./lib/packed.mjs";
+import { packedProject, WORKER_BUILD } from "./lib/packed.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const ESBUILD = "esbuild@0.28.2";
@@ -206,12 +206,7 @@ test("workerd: a Worker bundled with athanor/safety's workerd entry tests and li
   const out = join(project, "dist");
   const result = await esbuild.build({
     entryPoints: [join(project, "worker.js")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    // Wrangler's conditions; the .wasm stays a module of its own (CompiledWasm).
-    conditions: ["workerd", "worker", "browser"],
-    external: ["*.wasm"],
+    ...WORKER_BUILD,
     metafile: true,
     outdir: out,
     logLevel: "silent",

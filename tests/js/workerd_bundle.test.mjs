@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync, rmSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { packedProject } from "./lib/packed.mjs";
+import { packedProject, WORKER_BUILD } from "./lib/packed.mjs";
 
 const MINIFLARE = "miniflare@4.20260730.0";
 const ESBUILD = "esbuild@0.28.2";
@@ -147,12 +147,7 @@ before(async () => {
   const out = join(project, "dist");
   const result = await esbuild.build({
     entryPoints: [join(project, "worker.js")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    // Wrangler's conditions; the .wasm stays a module of its own (CompiledWasm).
-    conditions: ["workerd", "worker", "browser"],
-    external: ["*.wasm"],
+    ...WORKER_BUILD,
     minify: true,
     metafile: true,
     outdir: out,

@@ -32,3 +32,13 @@ export function packedProject(prefix, pkg, deps = [], { env } = {}) {
   }
   return { dir, require: createRequire(join(dir, "package.json")) };
 }
+
+/** esbuild's options for a Worker as Wrangler bundles one: its conditions, and each .wasm
+ * left a module of its own (CompiledWasm). Spread, then add entry points and output. */
+export const WORKER_BUILD = {
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  conditions: ["workerd", "worker", "browser"],
+  external: ["*.wasm"],
+};
