@@ -26,7 +26,7 @@ pkg: setup
 # The npm package's CLI (what `npx athanor` runs) on the example app's database file,
 # under a Node with node:sqlite.
 demo: setup pkg
-	@scripts/demo.sh "$(NODE_SQLITE) pkg/cli.mjs" example/migrations $(DEMO_DB)
+	@scripts/demo.sh "$(NODE_SQLITE) pkg/cli.cjs" example/migrations $(DEMO_DB)
 
 # The demo web app (www/): built with Vite against the package, served on localhost.
 www: setup pkg

@@ -5,7 +5,7 @@
 //! and dropped, defaults changed so tables are rebuilt). Timed: the whole CLI-layer
 //! `revision --autogenerate` (read and parse 1,000 files, build the heads' schema in a
 //! scratch database, read both schemas, diff, render, write the file), best of 5.
-//! Goal: < 1 s native; < 2 s through the npm CLI (`node pkg/cli.mjs`) when pkg/ is built.
+//! Goal: < 1 s native; < 2 s through the npm CLI (`node pkg/cli.cjs`) when pkg/ is built.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -286,7 +286,7 @@ fn main() {
         autogen::generate(&cur, &dec).unwrap();
     });
 
-    let cli = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pkg").join("cli.mjs");
+    let cli = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pkg").join("cli.cjs");
     let node_ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     if !cli.exists() || !node_ok {
         println!("{:<44} skipped: pkg/ not built", "npm CLI revision --autogenerate");

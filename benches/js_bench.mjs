@@ -54,7 +54,7 @@ console.log(`node -e 0 (${process.version}): ${ms(node0)}`);
 // the work no implementation can skip. Each part is timed inside the process (after
 // Node's start-up): reading the 1,000 files (readdir, then one readFileSync each), the
 // same SQL through node:sqlite in one exec (one transaction, as the shell runs it), and
-// compiling a wasm (`new WebAssembly.Module`, as cli.mjs and node.js do).
+// compiling a wasm (`new WebAssembly.Module`, as cli.cjs and node.js do).
 const FLOOR = `
 const fs = process.getBuiltinModule("node:fs");
 const [dir, sqlFile, db, wasm, flags, existing] = process.argv.slice(1);
@@ -112,7 +112,7 @@ const shell = median(7, (_, i) => {
   execFileSync("sqlite3", [db], { input: readFileSync(join(work, "all.sql")) });
   return performance.now() - t;
 });
-const cli = median(7, (_, i) => timed(() => execFileSync(node, [join(pkg, "cli.mjs"), "--dir", dir, "--db", join(work, `cli${i}.db`), "upgrade", "head"], quiet)));
+const cli = median(7, (_, i) => timed(() => execFileSync(node, [join(pkg, "cli.cjs"), "--dir", dir, "--db", join(work, `cli${i}.db`), "upgrade", "head"], quiet)));
 console.log(
   `npm CLI upgrade head, ${N} migrations on a file: sqlite3 shell ${ms(shell)}, athanor CLI ${ms(cli)} (${ms(cli - node0)} beyond node -e 0), ` +
     `ratio ${(cli / shell).toFixed(2)} whole, ${((cli - node0) / shell).toFixed(2)} beyond node -e 0 (issue 12's goal: <= 1.5)`,
@@ -136,7 +136,7 @@ if (existsSync(nativeBin)) {
 execFileSync("sync");
 
 // 2. CLI at head: nothing to do.
-const atHeadCli = median(7, () => timed(() => execFileSync(node, [join(pkg, "cli.mjs"), "--dir", dir, "--db", join(work, "cli0.db"), "upgrade", "head"], quiet)));
+const atHeadCli = median(7, () => timed(() => execFileSync(node, [join(pkg, "cli.cjs"), "--dir", dir, "--db", join(work, "cli0.db"), "upgrade", "head"], quiet)));
 console.log(`npm CLI at head, ${N} revisions: ${ms(atHeadCli)}, ${ms(atHeadCli - node0)} beyond node -e 0 (issue 12's goal: <= 40 ms beyond)`);
 const head = floor("athanor_cli_bg.wasm", { flags: cliFlags });
 console.log(

@@ -31,7 +31,7 @@ try {
     const up = `CREATE TABLE t_${i} (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  created_at TEXT NOT NULL DEFAULT (datetime('now'))\n);\nCREATE INDEX t_${i}_name ON t_${i} (name);`;
     writeFileSync(join(dir, `${hex(i)}_step_${i}.sql`), `-- Revision ID: ${hex(i)}\n-- Revises: ${i ? hex(i - 1) : ""}\n-- Message: step ${i}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\nDROP TABLE t_${i};\n`);
   }
-  sh("node", [join(work, "node_modules/athanor/cli.mjs"), "--dir", dir, "bundle", "-o", join(work, "migrations.js")]);
+  sh("node", [join(work, "node_modules/athanor/cli.cjs"), "--dir", dir, "bundle", "-o", join(work, "migrations.js")]);
 
   writeFileSync(
     join(work, "worker.js"),

@@ -102,6 +102,17 @@ def main() -> int:
     run(npm_tool("esbuild@0.28.2", "esbuild"), worker, "--bundle", "--format=esm", "--minify-whitespace", "--minify-syntax",
         "--log-level=warning", f"--outfile={worker}", "--allow-overwrite")
 
+    # The CLI (package.json's bin) as one CommonJS file with what it imports, the lean
+    # wasm's glue included: Node starts a CommonJS entry about 3 ms sooner than an ES
+    # module and reads one file, not six. `import.meta.url` becomes the file's URL; the
+    # full wasm's glue stays an ES module, imported only by the commands that need it.
+    cli_source = out / "cli.mjs"
+    run(npm_tool("esbuild@0.28.2", "esbuild"), cli_source, "--bundle", "--platform=node", "--format=cjs", "--minify",
+        "--external:./athanor_full.js", "--define:import.meta.url=__athanor_url",
+        '--banner:js=const __athanor_url = require("node:url").pathToFileURL(__filename).href;',
+        "--log-level=warning", f"--outfile={out / 'cli.cjs'}")
+    cli_source.unlink()
+
     # Each artifact against its own budget (its .wasm and wasm-bindgen glue: what a host
     # loading it downloads besides the package's own JS), and the package's own JS.
     kib = lambda n: f"{n / 1024:.1f} KiB"
@@ -118,6 +129,8 @@ def main() -> int:
     own_gz, js_budget = sum(gzip_size(p) for p in own) + worker_source_gz, cfg["budget"]["max-js-gzip-kib"]
     print(f"size: opfs-worker.js bundled {kib(worker.stat().st_size)} raw, {kib(gzip_size(worker))} gzip -9 "
           f"(counted below as its own module, {kib(worker_source_gz)})")
+    print(f"size: cli.cjs (the CLI bundled, its wasm's glue included) {kib((out / 'cli.cjs').stat().st_size)} raw, "
+          f"{kib(gzip_size(out / 'cli.cjs'))} gzip -9")
     print(f"size: the package's own JS {kib(sum(p.stat().st_size for p in own))} raw, {kib(own_gz)} gzip -9 (budget {js_budget} KiB)")
     if own_gz > js_budget * 1024:
         over.append(f"the package's own JS is {kib(own_gz)} gzip, over its {js_budget} KiB budget")

@@ -41,7 +41,7 @@ function run(cmd, cwd, args) {
   return { status: r.status, stdout: clean(r.stdout), stderr: clean(r.stderr) };
 }
 
-const npm = [process.execPath, join(pkg, "cli.mjs")];
+const npm = [process.execPath, join(pkg, "cli.cjs")];
 const bin = [native];
 
 /** Runs the same command lines in two identical projects, one per CLI, and compares. */
@@ -238,7 +238,7 @@ test("Create Date is UTC from the npm CLI too, whatever the time zone", () => {
   mkdirSync(join(p, "migrations"), { recursive: true });
   const hour = () => new Date().toISOString().slice(0, 13).replace("T", " ");
   const before = hour();
-  const r = spawnSync(process.execPath, [join(pkg, "cli.mjs"), "revision", "-m", "x", "--rev-id", "abcd00000001"], { cwd: p, encoding: "utf8", env: { ...process.env, TZ: "Pacific/Kiritimati" } });
+  const r = spawnSync(process.execPath, [join(pkg, "cli.cjs"), "revision", "-m", "x", "--rev-id", "abcd00000001"], { cwd: p, encoding: "utf8", env: { ...process.env, TZ: "Pacific/Kiritimati" } });
   const after = hour();
   assert.equal(r.status, 0, r.stderr);
   const date = readFileSync(join(p, "migrations", "abcd00000001_x.sql"), "utf8").match(/^-- Create Date: (.*)$/m)[1];

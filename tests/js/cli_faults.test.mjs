@@ -17,7 +17,7 @@ const test = sqliteTest(import.meta.url);
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
 const native = process.env.ATHANOR_BIN ?? join(root, "target/debug/athanor");
-const npm = [process.execPath, join(pkg, "cli.mjs")];
+const npm = [process.execPath, join(pkg, "cli.cjs")];
 const bin = [native];
 let work;
 

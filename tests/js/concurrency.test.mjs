@@ -58,7 +58,7 @@ function assertConsistent(db) {
   return applied;
 }
 
-const npmCli = (args) => [node, [join(pkg, "cli.mjs"), "--dir", dir, ...args]];
+const npmCli = (args) => [node, [join(pkg, "cli.cjs"), "--dir", dir, ...args]];
 const nativeCli = (args) => [native, ["--dir", dir, ...args]];
 
 /** Runs to the end: exit status and stderr. */

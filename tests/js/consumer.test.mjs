@@ -36,7 +36,7 @@ console.log(JSON.stringify({ steps: r.steps.length, current: await m.current(), 
 
 test("the package ships only what its exports and bin need", () => {
   const files = readdirSync(join(project, "node_modules", "athanor")).sort();
-  for (const f of ["athanor.js", "athanor_bg.wasm", "athanor_adapter.js", "athanor_adapter_bg.wasm", "athanor_full.js", "athanor_full_bg.wasm", "api.js", "node.js", "web.js", "workerd.js", "slim.js", "cli.mjs", "index.d.ts", "package.json", "README.md"]) {
+  for (const f of ["athanor.js", "athanor_bg.wasm", "athanor_adapter.js", "athanor_adapter_bg.wasm", "athanor_full.js", "athanor_full_bg.wasm", "api.js", "node.js", "web.js", "workerd.js", "slim.js", "cli.cjs", "index.d.ts", "package.json", "README.md"]) {
     assert.ok(files.includes(f), `${f} missing from the package (${files.join(", ")})`);
   }
 });

@@ -18,7 +18,7 @@ before(() => (work = mkdtempSync(join(tmpdir(), "athanor-corpus-"))));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const cli = (project, db, ...args) =>
-  spawnSync(sqliteNode(), [join(pkg, "cli.mjs"), "--dir", join(corpus, project, "versions"), "--db", db, ...args], { encoding: "utf8" });
+  spawnSync(sqliteNode(), [join(pkg, "cli.cjs"), "--dir", join(corpus, project, "versions"), "--db", db, ...args], { encoding: "utf8" });
 const sqlite = (db, sql) => execFileSync("sqlite3", [db, sql], { encoding: "utf8" }).trim();
 const userTables = (db) =>
   sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version', 'athanor_history') AND name NOT LIKE 'sqlite_%' ORDER BY name").split("\n").filter(Boolean);

@@ -450,7 +450,7 @@ for (const host of HOSTS.filter((h) => !h.batching)) {
 async function bundleOf(set) {
   const dir = mkdtempSync(join(work, "bundle-"));
   for (const [name, text] of Object.entries(set)) writeFileSync(join(dir, name), text);
-  execFileSync(process.execPath, [join(pkg, "cli.mjs"), "--dir", dir, "bundle", "-o", join(dir, "migrations.mjs")], { stdio: "pipe" });
+  execFileSync(process.execPath, [join(pkg, "cli.cjs"), "--dir", dir, "bundle", "-o", join(dir, "migrations.mjs")], { stdio: "pipe" });
   return import(pathToFileURL(join(dir, "migrations.mjs")).href);
 }
 

@@ -19,7 +19,7 @@ import { hasNodeSqlite, sqliteNode, nodeBinary, NODE_22, NODE_24 } from "./lib/n
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = process.env.ATHANOR_PKG ?? join(root, "pkg");
-const cli = join(pkg, "cli.mjs");
+const cli = join(pkg, "cli.cjs");
 let work, migrations;
 
 const rev = (id, revises, up) => `-- Revision ID: ${id}\n-- Revises: ${revises}\n-- Message: ${id}\n\n-- migrate:upgrade\n${up}\n\n-- migrate:downgrade\n`;

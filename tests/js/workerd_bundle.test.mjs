@@ -139,7 +139,7 @@ before(async () => {
     const dir = join(project, "migrations", name);
     mkdirSync(dir, { recursive: true });
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-    sh("node", [join(project, "node_modules/athanor/cli.mjs"), "--dir", dir, "bundle", "-o", join(project, `${name}.mjs`)], project);
+    sh("node", [join(project, "node_modules/athanor/cli.cjs"), "--dir", dir, "bundle", "-o", join(project, `${name}.mjs`)], project);
   }
   writeFileSync(join(project, "worker.js"), WORKER);
 
