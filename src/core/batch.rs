@@ -183,7 +183,7 @@ impl RunHost for BatchHost<'_> {
         });
     }
 
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<(), SqlFailure> {
+    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure> {
         let origin = self.current.as_ref().map(|(revision, file)| Origin {
             revision: revision.clone(),
             file: file.clone(),
@@ -191,7 +191,7 @@ impl RunHost for BatchHost<'_> {
             code: statement.code().to_string(),
         });
         self.push_statement(BatchStatement { sql: statement.sql.clone(), params: vec![], origin });
-        Ok(())
+        Ok(None)
     }
 
     fn ensure_version_table(&mut self) -> Result<()> {

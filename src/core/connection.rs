@@ -37,6 +37,12 @@ pub trait Connection {
     fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure>;
     /// Whether a transaction is open; `None` when the driver cannot tell.
     fn in_transaction(&mut self) -> Option<bool>;
+    /// [`Connection::exec`], then [`Connection::in_transaction`]: a migration's
+    /// statements ask both, and a JS connection answers them in one crossing.
+    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
+        self.exec(sql)?;
+        Ok(self.in_transaction())
+    }
     /// A clock for steps' durations, in milliseconds.
     fn now_ms(&self) -> f64;
 }
@@ -183,8 +189,11 @@ impl<C: Connection + ?Sized> RunHost for SqlHost<'_, C> {
         self.conn.in_transaction()
     }
 
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<(), SqlFailure> {
-        self.conn.exec(&statement.sql)
+    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure> {
+        if self.host_transaction {
+            return self.conn.exec(&statement.sql).map(|()| None);
+        }
+        self.conn.exec_in_transaction(&statement.sql)
     }
 
     fn ensure_version_table(&mut self) -> Result<()> {

@@ -89,8 +89,10 @@ pub trait RunHost {
     fn set_foreign_keys(&mut self, value: i64) -> Result<()>;
     /// Whether a transaction is open; `None` when the host cannot tell.
     fn in_transaction(&mut self) -> Option<bool>;
-    /// Runs one statement of a migration to completion.
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<(), SqlFailure>;
+    /// Runs one statement of a migration to completion; then whether a transaction is
+    /// open (`None` when the host cannot tell), which a transactional section checks
+    /// after each statement: asked here, a JS host answers both in one call.
+    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure>;
     /// The step whose statements come next (a host that collects statements notes
     /// where each came from).
     fn step_started(&mut self, _step: &Step) {}
@@ -337,6 +339,10 @@ impl<'r> Run<'r> {
             History::Read(recorded) => recorded,
             _ => self.host.read_history()?,
         };
+        if recorded.is_empty() {
+            // Nothing recorded before this run: nothing it recorded is stale.
+            return Ok(());
+        }
         self.host.forget(&integrity::stale(self.map, db_rows, recorded.keys()))
     }
 
@@ -388,11 +394,11 @@ impl<'r> Run<'r> {
                 // Files with such statements are refused when read; this catches
                 // anything else that ends the run's transaction, before a version row
                 // could be written for work that is no longer in it.
-                Ok(()) if section.transactional && self.host.in_transaction() == Some(false) => SqlFailure {
+                Ok(Some(false)) if section.transactional => SqlFailure {
                     message: "the statement ended the migration's transaction (nothing after it was run; the run is stopped)".into(),
                     code: None,
                 },
-                Ok(()) => continue,
+                Ok(_) => continue,
             };
             return Err(Error::MigrationFailed(Box::new(StatementFailure {
                 revision: script.id.clone(),

@@ -87,6 +87,9 @@ impl Connection for JsDb {
     fn in_transaction(&mut self) -> Option<bool> {
         Connection::in_transaction(&mut self.conn)
     }
+    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
+        Connection::exec_in_transaction(&mut self.conn, sql)
+    }
     fn now_ms(&self) -> f64 {
         self.conn.now_ms()
     }

@@ -27,6 +27,9 @@ extern "C" {
     /// `true`/`false`, or `undefined` when the driver cannot tell.
     #[wasm_bindgen(method, catch, js_name = inTransaction)]
     fn in_transaction(this: &JsConnection) -> std::result::Result<JsValue, JsValue>;
+    /// `exec`, then `inTransaction()` (adapters.js adds it to every connection).
+    #[wasm_bindgen(method, catch, js_name = execInTransaction)]
+    fn exec_in_transaction(this: &JsConnection, sql: &str) -> std::result::Result<JsValue, JsValue>;
 }
 
 /// A driver's error as SQLite's message and code: node:sqlite's `errcode`,
@@ -92,6 +95,10 @@ impl Connection for JsConnection {
 
     fn in_transaction(&mut self) -> Option<bool> {
         JsConnection::in_transaction(self).ok().and_then(|v| v.as_bool())
+    }
+
+    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
+        JsConnection::exec_in_transaction(self, sql).map(|v| v.as_bool()).map_err(failure)
     }
 
     fn now_ms(&self) -> f64 {
