@@ -108,74 +108,111 @@ pub struct RevisionMap {
     pub real_bases: Vec<usize>,
 }
 
+/// Alembic's Revision() refuses these before any map is built.
+#[inline(never)]
+fn check_self_loops(scripts: &[Script]) -> Result<()> {
+    for s in scripts {
+        if s.parents.contains(&s.id) {
+            return Err(Error::Cycle { kind: "Self-loop", revisions: vec![s.id.clone()] });
+        }
+        if s.depends_on.contains(&s.id) {
+            return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![s.id.clone()] });
+        }
+    }
+    Ok(())
+}
+
+/// Each revision id's index; a repeated id is an error naming both files.
+#[inline(never)]
+fn index_ids(scripts: &[Script]) -> Result<HashMap<String, usize>> {
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity_and_hasher(scripts.len(), Default::default());
+    for (i, s) in scripts.iter().enumerate() {
+        if let Some(&prev) = by_id.get(&s.id) {
+            return Err(Error::DuplicateRevision { revision: s.id.clone(), first: scripts[prev].path.clone(), second: s.path.clone() });
+        }
+        by_id.insert(s.id.clone(), i);
+    }
+    Ok(by_id)
+}
+
+/// Each branch label's revision, and the labels in Alembic's order.
+#[inline(never)]
+fn index_labels(scripts: &[Script], by_id: &HashMap<String, usize>) -> Result<(HashMap<String, usize>, Vec<String>)> {
+    let mut by_label: HashMap<String, usize> = HashMap::default();
+    let mut label_order = Vec::new();
+    for (i, s) in scripts.iter().enumerate() {
+        for label in &s.branch_labels {
+            let taken = by_label.get(label).copied().or_else(|| by_id.get(label).copied());
+            if let Some(other) = taken {
+                return Err(Error::DuplicateLabel { label: label.clone(), revision: s.id.clone(), other: scripts[other].id.clone() });
+            }
+            by_label.insert(label.clone(), i);
+            label_order.push(label.clone());
+        }
+    }
+    Ok((by_label, label_order))
+}
+
+/// Each revision's parents and dependencies as indexes (ids or branch labels).
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+fn resolve_edges(scripts: &[Script], by_id: &HashMap<String, usize>, by_label: &HashMap<String, usize>) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    let lookup = |key: &str, from: &str| -> Result<usize> {
+        by_id.get(key).or_else(|| by_label.get(key)).copied().ok_or_else(|| Error::UnknownParent { missing: key.to_string(), from: from.to_string() })
+    };
+    let mut edges = Vec::with_capacity(scripts.len());
+    for s in scripts {
+        let parents = s.parents.iter().map(|p| lookup(p, &s.id)).collect::<Result<Vec<_>>>()?;
+        let deps = dedupe(s.depends_on.iter().map(|d| lookup(d, &s.id)).collect::<Result<Vec<_>>>()?.into_iter());
+        edges.push((parents, deps));
+    }
+    Ok(edges)
+}
+
+/// The nodes, with the edges up from each (`next`, `all_next`).
+#[inline(never)]
+fn wire(scripts: Vec<Script>, edges: Vec<(Vec<usize>, Vec<usize>)>) -> Vec<Node> {
+    let mut nodes = Vec::with_capacity(scripts.len());
+    for (s, (parents, deps)) in scripts.into_iter().zip(edges) {
+        nodes.push(Node {
+            labels: super::order::set(s.branch_labels.iter().cloned()),
+            script: s,
+            parents,
+            deps,
+            norm_deps: Vec::new(),
+            next: Vec::new(),
+            all_next: Vec::new(),
+            level: 0,
+            independent_down: true,
+        });
+    }
+    for i in 0..nodes.len() {
+        for d in nodes[i].all_down() {
+            nodes[d].all_next.push(i);
+        }
+        for d in dedupe(nodes[i].parents.iter().copied()) {
+            nodes[d].next.push(i);
+        }
+    }
+    nodes
+}
+
 impl RevisionMap {
     /// Builds and validates the map. Scripts are sorted by file name first: that is
     /// Alembic's load order, which breaks every tie.
+    ///
+    /// Each phase is a function of its own, never inlined: V8 recompiles a hot wasm
+    /// function with its optimising compiler, and this one with every phase inlined (13
+    /// KiB of wasm) took 32 ms to compile, on threads that compete with the parse for
+    /// the CPU (a JS API's first call; a browser's page load). Apart, each phase
+    /// compiles in a fraction of that, and only the hot ones are recompiled at all.
     pub fn new(mut scripts: Vec<Script>) -> Result<RevisionMap> {
         super::order::sort_by(&mut scripts, |a, b| a.file_name < b.file_name);
-        let mut by_id: HashMap<String, usize> = HashMap::with_capacity_and_hasher(scripts.len(), Default::default());
-        for s in &scripts {
-            // Alembic's Revision() refuses these before any map is built.
-            if s.parents.contains(&s.id) {
-                return Err(Error::Cycle { kind: "Self-loop", revisions: vec![s.id.clone()] });
-            }
-            if s.depends_on.contains(&s.id) {
-                return Err(Error::Cycle { kind: "Dependency self-loop", revisions: vec![s.id.clone()] });
-            }
-        }
-        for (i, s) in scripts.iter().enumerate() {
-            if let Some(&prev) = by_id.get(&s.id) {
-                return Err(Error::DuplicateRevision { revision: s.id.clone(), first: scripts[prev].path.clone(), second: s.path.clone() });
-            }
-            by_id.insert(s.id.clone(), i);
-        }
-        let mut by_label: HashMap<String, usize> = HashMap::default();
-        let mut label_order = Vec::new();
-        for (i, s) in scripts.iter().enumerate() {
-            for label in &s.branch_labels {
-                let taken = by_label.get(label).copied().or_else(|| by_id.get(label).copied());
-                if let Some(other) = taken {
-                    return Err(Error::DuplicateLabel { label: label.clone(), revision: s.id.clone(), other: scripts[other].id.clone() });
-                }
-                by_label.insert(label.clone(), i);
-                label_order.push(label.clone());
-            }
-        }
-        let lookup = |key: &str, from: &str| -> Result<usize> {
-            by_id
-                .get(key)
-                .or_else(|| by_label.get(key))
-                .copied()
-                .ok_or_else(|| Error::UnknownParent { missing: key.to_string(), from: from.to_string() })
-        };
-        let mut edges = Vec::with_capacity(scripts.len());
-        for s in &scripts {
-            let parents = s.parents.iter().map(|p| lookup(p, &s.id)).collect::<Result<Vec<_>>>()?;
-            let deps = dedupe(s.depends_on.iter().map(|d| lookup(d, &s.id)).collect::<Result<Vec<_>>>()?.into_iter());
-            edges.push((parents, deps));
-        }
-        let mut nodes = Vec::with_capacity(scripts.len());
-        for (s, (parents, deps)) in scripts.into_iter().zip(edges) {
-            nodes.push(Node {
-                labels: super::order::set(s.branch_labels.iter().cloned()),
-                script: s,
-                parents,
-                deps,
-                norm_deps: Vec::new(),
-                next: Vec::new(),
-                all_next: Vec::new(),
-                level: 0,
-                independent_down: true,
-            });
-        }
-        for i in 0..nodes.len() {
-            for d in nodes[i].all_down() {
-                nodes[d].all_next.push(i);
-            }
-            for d in dedupe(nodes[i].parents.iter().copied()) {
-                nodes[d].next.push(i);
-            }
-        }
+        check_self_loops(&scripts)?;
+        let by_id = index_ids(&scripts)?;
+        let (by_label, label_order) = index_labels(&scripts, &by_id)?;
+        let edges = resolve_edges(&scripts, &by_id, &by_label)?;
+        let nodes = wire(scripts, edges);
         let mut map = RevisionMap {
             heads: (0..nodes.len()).filter(|&i| nodes[i].next.is_empty()).collect(),
             real_heads: (0..nodes.len()).filter(|&i| nodes[i].all_next.is_empty()).collect(),
@@ -324,6 +361,7 @@ impl RevisionMap {
     /// left is kept in load order (Alembic keeps a hash-ordered set here). A dependency
     /// that is itself an ancestor is dropped too: Alembic keeps it and then fails with
     /// a KeyError when it upgrades through a merge with it.
+    #[inline(never)]
     fn normalize_depends_on(&mut self) {
         for i in 0..self.nodes.len() {
             if self.nodes[i].deps.is_empty() {
@@ -342,6 +380,7 @@ impl RevisionMap {
         }
     }
 
+    #[inline(never)]
     fn detect_cycles(&self) -> Result<()> {
         if self.nodes.is_empty() {
             return Ok(());
@@ -372,6 +411,7 @@ impl RevisionMap {
 
     /// Each revision's `level`, parents and dependencies first (Kahn's order; the graph
     /// has no cycle by now).
+    #[inline(never)]
     fn set_levels(&mut self) {
         let mut waiting: Vec<usize> = self.nodes.iter().map(|n| n.all_down().len()).collect();
         let mut ready: Vec<usize> = (0..self.nodes.len()).filter(|&i| waiting[i] == 0).collect();
@@ -443,6 +483,7 @@ impl RevisionMap {
     /// brings back a row that another row already implies, and the next command fails
     /// on overlapping rows; Alembic fails the same way). Also marks which revisions'
     /// down revisions are independent of each other, for the planner.
+    #[inline(never)]
     fn check_merges(&mut self) -> Result<()> {
         for i in 0..self.nodes.len() {
             let n = &self.nodes[i];
@@ -466,6 +507,7 @@ impl RevisionMap {
     /// Alembic's `_add_branches`: a label covers its revision's descendants, and the
     /// revisions below it down to the nearest branch point or merge point, walking
     /// down from the last descendant visited.
+    #[inline(never)]
     fn add_branch_labels(&mut self) {
         for i in 0..self.nodes.len() {
             let own: Vec<String> = self.nodes[i].script.branch_labels.clone();

@@ -192,23 +192,97 @@ fn section_sql(text: &str, start: usize, end: usize) -> String {
     sql.strip_suffix('\r').map(str::to_string).unwrap_or(sql)
 }
 
+/// The header lines of a file as read so far.
+#[derive(Default)]
+struct Headers {
+    id: Option<String>,
+    parents: Option<Vec<String>>,
+    branch_labels: Vec<String>,
+    depends_on: Vec<String>,
+    create_date: Option<String>,
+    message: String,
+    /// Where each known header was first seen: a repeated one is an error, not a
+    /// silent "last one wins" (a message could otherwise smuggle in a `Revises:`).
+    seen: [Option<usize>; 6],
+}
+
+impl Headers {
+    /// One line before the first section (trimmed, not blank, not a marker). Apart from
+    /// `parse`'s loop, which runs over every line of every file: V8 recompiles that hot
+    /// loop with its optimising compiler, and the smaller it is, the sooner (and with
+    /// less of the CPU the parse itself needs) that is done.
+    #[inline(never)]
+    fn line(&mut self, path: &str, line_no: usize, t: &str) -> Result<()> {
+        let Some(comment) = t.strip_prefix("--") else {
+            return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
+        };
+        let Some((key, value)) = comment.split_once(':') else { return Ok(()) };
+        let value = trim(value);
+        let key = trim(key);
+        let Some(header) = HEADERS.iter().position(|h| key.eq_ignore_ascii_case(h)) else {
+            // Any other comment line in the header is the author's own.
+            return Ok(());
+        };
+        if let Some(first) = self.seen[header].replace(line_no) {
+            return Err(Error::parse(path, line_no, format!("repeated '-- {}:' header (first on line {first})", HEADERS[header])));
+        }
+        let ids = |kind: &str| -> Result<Vec<String>> {
+            let list = split_list(value);
+            for v in &list {
+                check_identifier(kind, v).map_err(|m| Error::parse(path, line_no, m))?;
+            }
+            Ok(list)
+        };
+        match header {
+            0 => {
+                check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
+                self.id = Some(value.to_string());
+            }
+            1 => self.parents = Some(ids("revision identifier")?),
+            2 => self.branch_labels = ids("branch label")?,
+            3 => {
+                self.depends_on = split_list(value);
+                for d in &self.depends_on {
+                    if d.contains(char::is_whitespace) {
+                        return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
+                    }
+                    check_identifier("dependency", d).map_err(|m| Error::parse(path, line_no, m))?;
+                }
+            }
+            4 => self.create_date = (!value.is_empty()).then(|| value.to_string()),
+            _ => self.message = value.to_string(),
+        }
+        Ok(())
+    }
+}
+
+/// A `-- migrate:` marker line (trimmed): which section it opens and whether that
+/// section is transactional. `up_seen`/`down_seen`: whether that section was opened
+/// before. Apart from `parse`'s loop, as [`Headers::line`].
+#[inline(never)]
+fn marker(path: &str, line_no: usize, t: &str, up_seen: bool, down_seen: bool) -> Result<(Part, bool)> {
+    let marker = match marker_rest(t, UPGRADE_MARKER) {
+        Some(rest) => Some((Part::Upgrade, rest, up_seen, "upgrade")),
+        None => marker_rest(t, DOWNGRADE_MARKER).map(|rest| (Part::Downgrade, rest, down_seen, "downgrade")),
+    };
+    let Some((which, rest, seen, name)) = marker else {
+        return Err(Error::parse(path, line_no, format!("unknown section marker '{t}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')")));
+    };
+    if seen {
+        return Err(Error::parse(path, line_no, format!("second '-- migrate:{name}' section")));
+    }
+    Ok((which, marker_options(path, line_no, rest)?))
+}
+
 /// Parses the text of a migration file.
 pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_no_nul(path, 1, text)?;
-    let mut id: Option<String> = None;
-    let mut parents: Option<Vec<String>> = None;
-    let mut branch_labels = Vec::new();
-    let mut depends_on = Vec::new();
-    let mut create_date = None;
-    let mut message = String::new();
+    let mut headers = Headers::default();
     let mut upgrade: Option<Section> = None;
     let mut downgrade: Option<Section> = None;
     // The section whose body is being read, and which one it is.
     let mut open: Option<(Open, Part)> = None;
-    // Where each known header was first seen: a repeated one is an error, not a
-    // silent "last one wins" (a message could otherwise smuggle in a `Revises:`).
-    let mut seen_headers: [Option<usize>; 6] = [None; 6];
     let mut offset = 0;
     let close = |open: Option<(Open, Part)>, end: usize, up: &mut Option<Section>, down: &mut Option<Section>| {
         if let Some((o, which)) = open {
@@ -233,22 +307,9 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let t = trim(line);
         if t.starts_with("-- migrate:") {
-            let marker = match marker_rest(t, UPGRADE_MARKER) {
-                Some(rest) => Some((Part::Upgrade, rest, upgrade.is_some() || matches!(open, Some((_, Part::Upgrade))), "upgrade")),
-                None => marker_rest(t, DOWNGRADE_MARKER)
-                    .map(|rest| (Part::Downgrade, rest, downgrade.is_some() || matches!(open, Some((_, Part::Downgrade))), "downgrade")),
-            };
-            let Some((which, rest, seen, name)) = marker else {
-                return Err(Error::parse(
-                    path,
-                    line_no,
-                    format!("unknown section marker '{t}' (expected '-- migrate:upgrade' or '-- migrate:downgrade')"),
-                ));
-            };
-            if seen {
-                return Err(Error::parse(path, line_no, format!("second '-- migrate:{name}' section")));
-            }
-            let transactional = marker_options(path, line_no, rest)?;
+            let up_seen = upgrade.is_some() || matches!(open, Some((_, Part::Upgrade)));
+            let down_seen = downgrade.is_some() || matches!(open, Some((_, Part::Downgrade)));
+            let (which, transactional) = marker(path, line_no, t, up_seen, down_seen)?;
             // The previous section ends before this marker's line (and its `\n`).
             close(open.take(), line_start.saturating_sub(1), &mut upgrade, &mut downgrade);
             open = Some((Open { body: offset.min(text.len()), first_line: line_no + 1, transactional }, which));
@@ -257,48 +318,11 @@ pub fn parse(file_name: &str, path: &str, text: &str) -> Result<Script> {
         if open.is_some() || t.is_empty() {
             continue;
         }
-        let Some(comment) = t.strip_prefix("--") else {
-            return Err(Error::parse(path, line_no, "SQL before the '-- migrate:upgrade' marker"));
-        };
-        let Some((key, value)) = comment.split_once(':') else { continue };
-        let value = trim(value);
-        let key = trim(key);
-        let Some(header) = HEADERS.iter().position(|h| key.eq_ignore_ascii_case(h)) else {
-            // Any other comment line in the header is the author's own.
-            continue;
-        };
-        if let Some(first) = seen_headers[header].replace(line_no) {
-            return Err(Error::parse(path, line_no, format!("repeated '-- {}:' header (first on line {first})", HEADERS[header])));
-        }
-        let ids = |kind: &str| -> Result<Vec<String>> {
-            let list = split_list(value);
-            for v in &list {
-                check_identifier(kind, v).map_err(|m| Error::parse(path, line_no, m))?;
-            }
-            Ok(list)
-        };
-        match header {
-            0 => {
-                check_identifier("revision identifier", value).map_err(|m| Error::parse(path, line_no, m))?;
-                id = Some(value.to_string());
-            }
-            1 => parents = Some(ids("revision identifier")?),
-            2 => branch_labels = ids("branch label")?,
-            3 => {
-                depends_on = split_list(value);
-                for d in &depends_on {
-                    if d.contains(char::is_whitespace) {
-                        return Err(Error::parse(path, line_no, format!("whitespace in dependency '{d}'")));
-                    }
-                    check_identifier("dependency", d).map_err(|m| Error::parse(path, line_no, m))?;
-                }
-            }
-            4 => create_date = (!value.is_empty()).then(|| value.to_string()),
-            _ => message = value.to_string(),
-        }
+        headers.line(path, line_no, t)?;
     }
     close(open.take(), text.len(), &mut upgrade, &mut downgrade);
 
+    let Headers { id, parents, branch_labels, depends_on, create_date, message, .. } = headers;
     let id = id.ok_or_else(|| Error::parse(path, 1, "missing '-- Revision ID:' header"))?;
     let parents = parents.ok_or_else(|| Error::parse(path, 1, "missing '-- Revises:' header (leave it empty for a base revision)"))?;
     if parents.contains(&id) {
@@ -431,7 +455,11 @@ impl Script {
     /// What [`Script::checksum`] hashes.
     #[cfg(all(target_arch = "wasm32", feature = "commands"))]
     fn checksum_input(&self) -> Vec<u8> {
-        let sql = self.upgrade.sql.replace("\r\n", "\n");
+        // A file's sections have LF line endings already (`section_sql`).
+        let sql = match self.upgrade.sql.contains('\r') {
+            true => std::borrow::Cow::Owned(self.upgrade.sql.replace("\r\n", "\n")),
+            false => std::borrow::Cow::Borrowed(self.upgrade.sql.as_str()),
+        };
         [b"athanor-v1\n", self.id.as_bytes(), b"\n", sql.trim().as_bytes()].concat()
     }
 
