@@ -168,6 +168,23 @@ console.log(
     `the version table (its schema loaded) ${ms(api.sql)} = ${ms(apiFloor)}; athanor beyond that floor: ${ms(mid("firstMs") - apiFloor)}`,
 );
 
+// The same first call with the migrations as an `athanor bundle` module, which names
+// its heads: at head nothing is parsed (the module's import, like node.js's, is before).
+execFileSync(node, [join(pkg, "cli.cjs"), "--dir", dir, "bundle", "-o", join(work, "bundle.mjs")], quiet);
+const FIRST_BUNDLE = `
+const t0 = performance.now();
+const { openMigrator } = await import(process.argv[1]);
+const { default: migrations } = await import(process.argv[3]);
+const t1 = performance.now();
+const m = await openMigrator({ database: process.argv[2], migrations });
+const r = await m.upgrade("head");
+const t2 = performance.now();
+if (r.steps.length) throw new Error("expected nothing to do");
+console.log(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1 }));`;
+const bundled = Array.from({ length: 7 }, () => JSON.parse(execFileSync(node, ["--input-type=module", "-e", FIRST_BUNDLE, join(pkg, "node.js"), join(work, "cli0.db"), join(work, "bundle.mjs")], { encoding: "utf8" })));
+const midB = (k) => bundled.map((f) => f[k]).sort((a, b) => a - b)[3];
+console.log(`JS API, fresh process, ${N} revisions from an \`athanor bundle\` module: import (node.js and the bundle) ${ms(midB("importMs"))}, then openMigrator to "at head" ${ms(midB("firstMs"))} (nothing parsed at head)`);
+
 // 4. The at-head check, after the wasm is instantiated (importing node.js does that).
 const { openMigrator } = await import(join(pkg, "node.js"));
 const migrations = readdirSync(dir).map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
