@@ -14,10 +14,12 @@ import { MigrationError } from "./errors.js";
  * transaction of its own. `app`: the migrator's query/exec on the same connection. */
 function synchronous(name, connection, transaction, app) {
   // A migration's statement asks both, from the wasm: one crossing instead of two.
-  // Through `this`, so a copy of the connection with its own `exec` runs that one.
+  // Through `this`, so a copy of the connection with its own `exec` runs that one. A
+  // number (1, 0; -1: cannot tell) crosses back cheaper than a boolean or undefined.
   connection.execInTransaction = function (sql) {
     this.exec(sql);
-    return this.inTransaction();
+    const open = this.inTransaction();
+    return open === true ? 1 : open === false ? 0 : -1;
   };
   return {
     name,

@@ -200,21 +200,21 @@ impl<'r> Run<'r> {
         }
         self.begin()?;
         let rows = self.host.read_rows()?;
-        let plan = if rows == seen { plan } else { planner(&rows)? };
+        let mut plan = if rows == seen { plan } else { planner(&rows)? };
         let mut history = if verify { self.verify_checksums(&rows)? } else { History::Unknown };
         if plan.purge {
             self.host.purge()?;
             history = History::Clean;
         }
-        let mut queue: VecDeque<Step> = plan.steps.iter().cloned().collect();
+        let mut queue: VecDeque<Step> = std::mem::take(&mut plan.steps).into();
         let mut total = queue.len();
         let mut done: Vec<Step> = Vec::with_capacity(total);
         let mut step_ms = Vec::with_capacity(total);
         let mut expected = if plan.purge { vec![] } else { rows.clone() };
         // Version-table and history writes wait until the transaction is about to end:
         // the same transaction, so the same atomicity, but no statement re-prepared
-        // after every schema change.
-        let mut pending: Vec<(Step, f64)> = Vec::new();
+        // after every schema change. `done[flushed..]`: the steps run since the last.
+        let mut flushed = 0;
         let mut db_rows = expected.clone();
         while let Some(step) = queue.pop_front() {
             let index = done.len();
@@ -226,7 +226,8 @@ impl<'r> Run<'r> {
                 self.lock_held = self.host.hold_lock()?;
             }
             if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
-                self.flush(&mut pending, &mut db_rows, &mut history)?;
+                self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
+                flushed = done.len();
                 self.commit()?;
             }
             if !self.tx_open {
@@ -267,20 +268,20 @@ impl<'r> Run<'r> {
             step_ms.push(ms);
             expected = plan::apply_ops(expected, &step.ops);
             on_event(&Event::StepFinished { index, total, step: &step, ms });
-            pending.push((step.clone(), ms));
             done.push(step);
             if outside.is_some() {
                 // The section's work is committed already: its version row follows at
                 // once, not with later steps, whose failure would roll the row back and
                 // leave the section applied but unrecorded (to run again next time).
-                self.flush(&mut pending, &mut db_rows, &mut history)?;
+                self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
+                flushed = done.len();
                 self.commit()?;
             }
             if std::mem::take(&mut self.lock_held) {
                 self.host.release_lock()?;
             }
         }
-        self.flush(&mut pending, &mut db_rows, &mut history)?;
+        self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
         self.commit()?;
         Ok(Report { plan: Plan { steps: done, after: expected, ..plan }, step_ms })
     }
@@ -293,16 +294,16 @@ impl<'r> Run<'r> {
         }
     }
 
-    /// Writes the version-table changes and history of the steps run since the last
-    /// flush: their net effect on `db_rows` (the rows as the database holds them), and
-    /// the history pruned to what the rows now imply.
-    fn flush(&mut self, pending: &mut Vec<(Step, f64)>, db_rows: &mut Vec<String>, history: &mut History) -> Result<()> {
+    /// Writes the version-table changes and history of `pending`, the steps run since
+    /// the last flush (`step_ms`: how long each took): their net effect on `db_rows` (the
+    /// rows as the database holds them), and the history pruned to what the rows now imply.
+    fn flush(&mut self, pending: &[Step], step_ms: &[f64], db_rows: &mut Vec<String>, history: &mut History) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
         // Upgrades only add to what the rows imply; a downgrade or a stamp may take away.
-        let may_take_away = pending.iter().any(|(s, _)| !matches!(s.kind, StepKind::Upgrade(_)));
-        let ops: Vec<VersionOp> = pending.iter().flat_map(|(s, _)| s.ops.iter().cloned()).collect();
+        let may_take_away = pending.iter().any(|s| !matches!(s.kind, StepKind::Upgrade(_)));
+        let ops: Vec<VersionOp> = pending.iter().flat_map(|s| s.ops.iter().cloned()).collect();
         let net = plan::net_ops(db_rows, &ops).unwrap_or_else(|| ops.clone());
         if net.iter().any(|op| matches!(op, VersionOp::Insert(_))) {
             self.host.ensure_version_table()?;
@@ -315,7 +316,7 @@ impl<'r> Run<'r> {
         }
         let mut applied: Vec<(String, String, i64)> = Vec::new();
         let mut scripts: Vec<&Script> = Vec::new();
-        for (step, ms) in pending.iter() {
+        for (step, ms) in pending.iter().zip(step_ms) {
             if let StepKind::Upgrade(r) = step.kind {
                 let s = &self.map.node(r).script;
                 applied.push((s.id.clone(), String::new(), ms.round() as i64));
@@ -327,7 +328,7 @@ impl<'r> Run<'r> {
             a.1 = sum;
         }
         self.host.record(&applied)?;
-        for (step, _) in pending.drain(..) {
+        for step in pending {
             *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
         }
         // With the version-table writes, so no commit keeps the history of revisions its

@@ -27,9 +27,11 @@ extern "C" {
     /// `true`/`false`, or `undefined` when the driver cannot tell.
     #[wasm_bindgen(method, catch, js_name = inTransaction)]
     fn in_transaction(this: &JsConnection) -> std::result::Result<JsValue, JsValue>;
-    /// `exec`, then `inTransaction()` (adapters.js adds it to every connection).
+    /// `exec`, then `inTransaction()` as a number: 1 open, 0 not, -1 when the driver
+    /// cannot tell (a number crosses without a JS value to look into after). adapters.js
+    /// adds it to every connection.
     #[wasm_bindgen(method, catch, js_name = execInTransaction)]
-    fn exec_in_transaction(this: &JsConnection, sql: &str) -> std::result::Result<JsValue, JsValue>;
+    fn exec_in_transaction(this: &JsConnection, sql: &str) -> std::result::Result<f64, JsValue>;
 }
 
 /// A driver's error as SQLite's message and code: node:sqlite's `errcode`,
@@ -98,7 +100,7 @@ impl Connection for JsConnection {
     }
 
     fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
-        JsConnection::exec_in_transaction(self, sql).map(|v| v.as_bool()).map_err(failure)
+        JsConnection::exec_in_transaction(self, sql).map(|v| (v >= 0.0).then_some(v > 0.0)).map_err(failure)
     }
 
     fn now_ms(&self) -> f64 {
