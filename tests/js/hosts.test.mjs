@@ -428,6 +428,22 @@ for (const host of HOSTS.filter((h) => !h.batching)) {
     await assert.rejects(bad.upgrade("head"), { code: "MIGRATION_FAILED", message: /no such table: nope/ });
   });
 
+  hostTest(host, "one migrator, several runs: athanor's writes follow the schema changing between them (its statements are prepared once per connection)", async (db) => {
+    const m = await db.open(grown(base));
+    await m.upgrade("b2b2");
+    // The app drops athanor's history table between two runs: the history insert
+    // prepared in the first is prepared again against the table the second creates.
+    await db.exec("DROP TABLE athanor_history");
+    assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["c3c3"]);
+    assert.deepEqual(await db.values("SELECT revision FROM athanor_history ORDER BY revision"), ["c3c3"]);
+    await m.downgrade("base");
+    assert.deepEqual(await db.values("SELECT count(*) FROM athanor_history"), [0]);
+    assert.deepEqual(await db.values("SELECT count(*) FROM alembic_version"), [0]);
+    assert.deepEqual((await m.upgrade("head")).steps.map((s) => s.revision), ["a1a1", "b2b2", "c3c3"]);
+    assert.deepEqual(await db.values("SELECT revision FROM athanor_history ORDER BY revision"), ["a1a1", "b2b2", "c3c3"]);
+    assert.deepEqual(await db.values("SELECT version_num FROM alembic_version"), ["c3c3"]);
+  });
+
   hostTest(host, "current, history and the offline SQL answer as the embedded engine's", async (db) => {
     const m = await db.open(grown(base));
     await m.upgrade("b2b2");
