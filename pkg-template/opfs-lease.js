@@ -11,30 +11,67 @@ import { toMigrationError } from "./errors.js";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const leases = new Map(); // directory -> Lease, one per worker
 
-/** Opens the pool's files as sqlite-wasm-vfs's install would (the `.lock` file, every
- * file of `.opaque`), but all at once: there, one after another, they were most of a
- * warm reload's 10-18 ms pool opening. Called holding the lock. Null if anything fails:
- * the wasm then opens them itself and says what is wrong (LOCKED while a closing tab
- * still holds them, IO_ERROR...). */
-async function openPoolFiles(directory) {
+/** The pool directory's `.lock` file and `.opaque` directory, and the files `.opaque`
+ * lists: found without the lock (nothing is opened), from the worker's first line, so
+ * that once the lock is granted only the sync access handles are left to ask for. Each
+ * step here is a round trip to the browser; after the grant they had waited behind the
+ * parse, which holds the worker's thread (5-10 ms at 1,000 revisions). Null when the
+ * directory is not one the pool can use (the wasm says why). */
+async function findPoolFiles(directory) {
   const parts = typeof directory === "string" ? directory.split("/").filter(Boolean) : [];
   if (!parts.length || parts.some((p) => p === "." || p === ".." || p.includes("\0"))) return null;
-  const opening = [];
   try {
     let dir = await navigator.storage.getDirectory();
     for (const part of parts) dir = await dir.getDirectoryHandle(part, { create: true });
     const [lockFile, opaque] = await Promise.all([dir.getFileHandle(".lock", { create: true }), dir.getDirectoryHandle(".opaque", { create: true })]);
-    opening.push(lockFile.createSyncAccessHandle());
-    const names = [];
-    for await (const [name, handle] of opaque.entries()) {
-      if (handle.kind !== "file") continue;
-      names.push(name);
-      opening.push(handle.createSyncAccessHandle());
-    }
-    const [lock, ...handles] = await Promise.all(opening);
-    return { lockFile, lock, opaque, files: names.map((name, i) => [name, handles[i]]) };
+    return { lockFile, opaque, listed: await listFiles(opaque) };
   } catch {
-    for (const r of await Promise.allSettled(opening)) if (r.status === "fulfilled") r.value.close();
+    return null;
+  }
+}
+
+/** The files in `opaque`, as `[name, handle]`. */
+async function listFiles(opaque) {
+  const files = [];
+  for await (const [name, handle] of opaque.entries()) if (handle.kind === "file") files.push([name, handle]);
+  return files;
+}
+
+/** Opens the pool's files as sqlite-wasm-vfs's install would (the `.lock` file, every
+ * file of `.opaque`), all at once: there, one after another, they were most of a warm
+ * reload's 10-18 ms pool opening. Called holding the lock, with what findPoolFiles
+ * found; every request is made before this first waits, so they complete while the
+ * parse holds the thread. `.opaque` is listed again beside them: another context may
+ * have added or removed a slot before the lock was ours, and the listing as it is now
+ * decides (a missed slot would hide a database). Null if anything fails: the wasm then
+ * opens them itself and says what is wrong (LOCKED while a closing tab still holds
+ * them, IO_ERROR...). */
+async function openPoolFiles(found) {
+  if (!found) return null;
+  const { lockFile, opaque, listed } = found;
+  const opening = [];
+  try {
+    opening.push(lockFile.createSyncAccessHandle());
+    for (const [, handle] of listed) opening.push(handle.createSyncAccessHandle());
+    const now = listFiles(opaque);
+    const [lock, ...handles] = await Promise.all(opening);
+    const early = new Map(listed.map(([name], i) => [name, handles[i]]));
+    const files = [];
+    for (const [name, handle] of await now) {
+      let sync = early.get(name);
+      early.delete(name);
+      if (!sync) {
+        const late = handle.createSyncAccessHandle();
+        opening.push(late);
+        sync = await late;
+      }
+      files.push([name, sync]);
+    }
+    // Gone since they were found: not the pool's any more.
+    for (const sync of early.values()) sync.close();
+    return { lockFile, lock, opaque, files };
+  } catch {
+    for (const r of await Promise.allSettled(opening)) if (r.status === "fulfilled") r.value.close?.();
     return null;
   }
 }
@@ -57,7 +94,8 @@ export class Lease {
   #active = null; // the OpfsPool while its handles are ours
   #unlock = null;
   #busy = 0;
-  #granted = null; // Promise: the lock is ours and the pool's files are being opened
+  #found = null; // Promise of findPoolFiles, until the pool is installed
+  #requested = null; // Promise: the lock is ours and the pool's files are asked for
   #queue = Promise.resolve();
   /** Callbacks that close this worker's connections before the pool is paused. */
   closers = new Set();
@@ -94,14 +132,15 @@ export class Lease {
     // message may arrive before the lock manager has our request.
     this.#channel.postMessage("want");
     const nudge = setInterval(() => this.#channel.postMessage("want"), 50);
-    let granted;
-    this.#granted = new Promise((r) => (granted = r));
+    if (!this.#pool) this.#found ??= findPoolFiles(this.#directory);
+    let requested;
+    this.#requested = new Promise((r) => (requested = r));
     this.#held = new Promise((resolve, reject) => {
       navigator.locks
         .request(this.#name, () => new Promise((unlock) => {
           clearInterval(nudge);
           this.#unlock = unlock;
-          this.#activate().then((pool) => {
+          this.#activate(requested).then((pool) => {
             this.#active = pool;
             resolve(pool);
             // A context that asked meanwhile was not answered (see #releaseIfWanted).
@@ -110,41 +149,45 @@ export class Lease {
             this.#unlock = null;
             this.#held = null;
             unlock();
+            requested();
             reject(e);
           });
-          granted();
         }))
         .catch((e) => {
           clearInterval(nudge);
+          requested();
           reject(e);
         });
     });
     return this.#held;
   }
 
-  /** Resolves once the lock is ours and the pool is being set up (its files opening,
-   * which is mostly waiting on the browser): work started then overlaps it. */
-  get granted() {
-    return this.#granted ?? this.take().then(() => {});
+  /** Resolves once the lock is ours and the pool's files are asked for (opening them
+   * is mostly waiting on the browser): work started then overlaps it. */
+  get requested() {
+    return this.#requested ?? this.take().then(() => {});
   }
 
-  /** Installs or resumes the pool. A context that just gave up the lock may still hold
-   * the handles for a moment (a closing tab's worker is torn down asynchronously). */
-  async #activate() {
+  /** Installs or resumes the pool; `requested()` once the files are asked for. A
+   * context that just gave up the lock may still hold the handles for a moment (a
+   * closing tab's worker is torn down asynchronously). */
+  async #activate(requested) {
     for (let attempt = 0; ; attempt++) {
       try {
         if (!this.#pool) {
           // The files open while the wasm may still be on its way.
-          const files = openPoolFiles(this.#directory);
+          const files = openPoolFiles(await (this.#found ??= findPoolFiles(this.#directory)));
+          requested();
           const wasm = await this.#wasm.catch(async (e) => {
             closeFiles(await files);
             throw e;
           });
           const installing = wasm.installOpfs(this.#directory, (await files) ?? undefined);
           this.#pool = installing;
-          installing.catch(() => (this.#pool = null));
+          installing.then(() => (this.#found = null), () => (this.#pool = null));
           return await installing;
         }
+        requested();
         const pool = await this.#pool;
         if (pool.isPaused) await pool.resume();
         return pool;

@@ -113,13 +113,14 @@ export async function openOpfsMigrator(wasm, set, options) {
   const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress } = options;
   // The lock and the OPFS handles are taken while the migrations parse (they are mostly
   // waiting on the browser), so the first call finds them ready. The parse blocks this
-  // thread, so it starts once the lock is granted and the pool's files are opening, else
-  // the grant and the opening would wait for it (5-8 ms at 1,000 revisions). The grant
-  // takes a few ms; when another context holds the lock the parse goes ahead after 10.
-  // From a page, the worker took both at its first line, while the wasm was on its way.
+  // thread, so it starts once the lock is granted and the pool's files are asked for,
+  // else the grant and the opening would wait for it (5-10 ms at 1,000 revisions). The
+  // grant takes a few ms; when another context holds the lock the parse goes ahead
+  // after 10. From a page, the worker asked for both at its first line, while the wasm
+  // was on its way.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
-  await Promise.race([lease.granted, new Promise((r) => setTimeout(r, 10))]);
+  await Promise.race([lease.requested, new Promise((r) => setTimeout(r, 10))]);
   const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true }));
   return new OpfsMigrator(inner, lease, onProgress);
 }
