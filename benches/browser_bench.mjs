@@ -116,7 +116,7 @@ try {
     console.log(
       `browser, warm reload at-head check (${set}): athanor module start to ready median ${ms(median(warm))} (best ${ms(Math.min(...warm))}), ` +
         `a bare worker's round trip ${ms(bare)}: athanor - bare ${ms(median(warm) - bare)} (goal <= 25 ms); ` +
-        `of which openMigrator ${ms(median(a.warm.map((r) => r.opened - r.moduleStart)))}; official sqlite-wasm same page ${ms(median(warmOfficial))}; ` +
+        `of which the set's and web.js's import ${ms(median(a.warm.map((r) => r.imported - r.moduleStart)))}, to openMigrator's answer ${ms(median(a.warm.map((r) => r.opened - r.moduleStart)))}; official sqlite-wasm same page ${ms(median(warmOfficial))}; ` +
         `floor (the set loaded, a worker that instantiates athanor's wasm, compiled by the page meanwhile) ${ms(floor)}: athanor - floor ${ms(median(warm) - floor)}`,
     );
   }

@@ -32,10 +32,11 @@ async function run(engine) {
   }
   if (engine === "athanor") {
     const { openMigrator } = await import("/pkg/web.js");
+    const imported = performance.now();
     const m = await openMigrator({ database: `${set}.db`, directory: "bench-athanor", migrations });
     const opened = performance.now();
     const report = await m.upgrade("head");
-    return { opened, steps: report.steps.length };
+    return { imported, opened, steps: report.steps.length };
   }
   const reply = await ask(new Worker(new URL("./official-worker.js", import.meta.url), { type: "module" }), { name: `/${set}.db`, sql });
   if (reply.error) throw new Error(reply.error);
