@@ -26,33 +26,91 @@ export function opfsUnavailableReason() {
 
 /** The migrator API over an OPFS database, for code already in a dedicated worker: the
  * embedded migrator's API (migrator.js), each call holding the pool's lease with the
- * database open (it stays open until the lease goes to another tab). */
+ * database open (it stays open until the lease goes to another tab).
+ *
+ * With `heads` (an `athanor bundle` module names them) the migrations are parsed on first
+ * need, as an adapter migrator's: an upgrade to those heads of a database already there
+ * reads the version table and nothing else, which keeps a page load at head cheap. */
 export class OpfsMigrator {
-  #inner;
-  #m;
+  #wasm;
+  #set;
+  #config;
+  #heads;
+  #onProgress;
+  #inner = null;
+  #m = null;
+  #closed = false;
   #lease;
   #close = () => this.#inner?.closeDatabase();
 
-  constructor(inner, lease, onProgress) {
-    this.#inner = inner;
-    this.#m = new Migrator(inner, onProgress);
+  constructor(wasm, set, config, lease, onProgress, heads) {
+    this.#wasm = wasm;
+    this.#set = set;
+    this.#config = config;
+    this.#onProgress = onProgress;
+    this.#heads = Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
     this.#lease = lease;
     lease.closers.add(this.#close);
+    // Without heads the migrations are checked now, as the embedded engine does.
+    if (!this.#heads) this.#migrator();
+  }
+
+  /** The parsed migrations' migrator (built once). */
+  #migrator() {
+    if (!this.#m) {
+      this.#inner = call(() => new this.#wasm.Migrator(this.#set, { ...this.#config, deferredOpen: true }));
+      this.#m = new Migrator(this.#inner, this.#onProgress);
+      this.#set = null;
+    }
+    return this.#m;
   }
 
   #withDatabase(fn) {
-    if (!this.#inner) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
+    if (this.#closed) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
     return this.#lease.run(async (pool) => {
       // The pool grows here when this database (or its journal) would not fit.
       await pool.ensureRoom().catch((e) => {
         throw toMigrationError(e);
       });
+      const m = this.#migrator();
       call(() => this.#inner.openDatabase());
-      return fn(this.#m);
+      return fn(m);
     });
   }
 
-  upgrade(target, options) {
+  /** `fn` of the parsed migrations' migrator (parsing them first if need be). */
+  #parsed(fn) {
+    if (this.#closed) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
+    return Promise.resolve().then(() => fn(this.#migrator()));
+  }
+
+  /** The version table's rows without parsing a migration (a migrator of none reads
+   * them), under the lease; `null` once the migrations are parsed anyway. */
+  #rowsUnparsed() {
+    return this.#lease.run(async (pool) => {
+      if (this.#m) return null;
+      await pool.ensureRoom().catch((e) => {
+        throw toMigrationError(e);
+      });
+      const probe = call(() => new this.#wasm.Migrator([], { ...this.#config, deferredOpen: true }));
+      try {
+        call(() => probe.openDatabase());
+        return call(() => probe.rows());
+      } finally {
+        probe.closeDatabase();
+        probe.free();
+      }
+    });
+  }
+
+  upgrade(target = "heads", options) {
+    const heads = this.#heads;
+    if (!this.#closed && heads && !this.#m && (target === "heads" || (target === "head" && heads.length === 1))) {
+      return this.#rowsUnparsed().then((rows) => {
+        if (rows && rows.length === heads.length && heads.every((h) => rows.includes(h))) return { steps: [], before: rows, after: rows, warnings: [] };
+        return this.#withDatabase((m) => m.upgrade(target, options));
+      });
+    }
     return this.#withDatabase((m) => m.upgrade(target, options));
   }
   downgrade(target, options) {
@@ -68,18 +126,18 @@ export class OpfsMigrator {
     return this.#withDatabase((m) => m.rows());
   }
   heads() {
-    return this.#m.heads();
+    return this.#parsed((m) => m.heads());
   }
   history(range) {
-    return this.#m.history(range);
+    return this.#parsed((m) => m.history(range));
   }
   /** Offline SQL; reads the version table unless `from` is given. */
   plan(target, options) {
-    if (options?.from) return Promise.resolve().then(() => this.#m.plan(target, options));
+    if (options?.from) return this.#parsed((m) => m.plan(target, options));
     return this.#withDatabase((m) => m.plan(target, options));
   }
   autogenerate(declaredSchema, options) {
-    return Promise.resolve().then(() => this.#m.autogenerate(declaredSchema, options));
+    return this.#parsed((m) => m.autogenerate(declaredSchema, options));
   }
   /** The app's reads: one statement with `?` parameters; rows as objects. */
   query(sql, params) {
@@ -95,11 +153,12 @@ export class OpfsMigrator {
   }
   /** Closes the database; the lease stays with the worker until someone asks for it. */
   async close() {
-    if (!this.#inner) return;
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#lease.run(() => this.#close()).catch(() => {});
     this.#lease.closers.delete(this.#close);
-    this.#m.close();
-    this.#inner = null;
+    this.#m?.close();
+    this.#inner = this.#m = this.#set = null;
   }
 }
 // test, lint and adopt reject with USAGE: an OPFS database's wasm has none (test and
@@ -110,7 +169,7 @@ Object.assign(OpfsMigrator.prototype, withoutSafety);
 export async function openOpfsMigrator(wasm, set, options) {
   const why = opfsUnavailableReason();
   if (why) throw toMigrationError(wasm.opfsUnavailable(why));
-  const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress } = options;
+  const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress, heads } = options;
   // The lock and the OPFS handles are taken while the migrations parse (they are mostly
   // waiting on the browser), so the first call finds them ready. The parse blocks this
   // thread, so it starts once the lock is granted and the pool's files are asked for,
@@ -118,9 +177,10 @@ export async function openOpfsMigrator(wasm, set, options) {
   // grant takes a few ms; when another context holds the lock the parse goes ahead
   // after 10. From a page, the worker asked for both at its first line, while the wasm
   // was on its way.
+  // With the heads of an `athanor bundle` module nothing is parsed now.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
-  await Promise.race([lease.requested, new Promise((r) => setTimeout(r, 10))]);
-  const inner = call(() => new wasm.Migrator(set, { database, versionTable, transactionPerMigration, vfs: "athanor-opfs", deferredOpen: true }));
-  return new OpfsMigrator(inner, lease, onProgress);
+  if (!heads) await Promise.race([lease.requested, new Promise((r) => setTimeout(r, 10))]);
+  const config = { database, versionTable, transactionPerMigration, vfs: "athanor-opfs" };
+  return new OpfsMigrator(wasm, set, config, lease, onProgress, heads);
 }

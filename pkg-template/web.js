@@ -70,7 +70,9 @@ export async function openMigrator(options = {}) {
     return api.openMigrator({ ...options, database: ":memory:" });
   }
   const { database, versionTable, transactionPerMigration, directory, onProgress } = options;
-  const settings = { database, versionTable, transactionPerMigration, directory };
+  // `athanor bundle`'s module names its heads (a symbol, which a message does not carry).
+  const heads = options.migrations?.[Symbol.for("athanor.heads")];
+  const settings = { database, versionTable, transactionPerMigration, directory, heads };
   if (opfsUnavailableReason() !== "not in a dedicated worker") {
     // Already in a worker (or OPFS is missing: the same call says why).
     const set = joined(acceptMigrations(options.migrations));

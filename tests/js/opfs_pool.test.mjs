@@ -49,3 +49,14 @@ test("a pool of three databases reopens intact on the next load, its files opene
     }
   }
 });
+
+test("a bundle's heads: at head nothing is parsed (a text broken after bundling goes unnoticed), anything else parses first", { timeout: 120_000 }, async () => {
+  const run = await browser();
+  const r = await run("case=bundle&dir=bundle");
+  assert.deepEqual(r.applied, ["r0", "r1", "r2"]);
+  assert.deepEqual(r.atHead, { steps: [], before: ["r2"], after: ["r2"], warnings: [] });
+  assert.deepEqual(r.atHeads, { steps: [], before: ["r2"], after: ["r2"], warnings: [] });
+  assert.equal(r.down, "PARSE_ERROR", "a downgrade parses first");
+  assert.equal(r.unbundled, "PARSE_ERROR", "without the heads the set is parsed when opened");
+  assert.deepEqual(r.rows, ["r2"], "nothing was changed");
+});

@@ -46,8 +46,34 @@ async function read() {
   return out;
 }
 
+/** A set as `athanor bundle`'s module gives it: its heads named by a symbol. */
+function bundled(texts) {
+  const set = Object.fromEntries(texts.map((text, i) => [`${rev(i)}.sql`, text]));
+  Object.defineProperty(set, Symbol.for("athanor.heads"), { value: [rev(texts.length - 1)] });
+  return set;
+}
+
+/** With a bundle's heads nothing is parsed at head: a text broken after bundling goes
+ * unnoticed by the at-head check; anything else parses first, and says what is wrong. */
+async function bundle() {
+  const first = await openMigrator({ database: "bundle.db", directory, migrations: bundled(migrations) });
+  const applied = (await first.upgrade("head")).steps.map((s) => s.revision);
+  await first.close();
+  const broken = bundled([...migrations.slice(0, 2), "not a migration"]);
+  const m = await openMigrator({ database: "bundle.db", directory, migrations: broken });
+  const atHead = await m.upgrade("head");
+  const atHeads = await m.upgrade("heads");
+  const down = await m.downgrade("-1").then(() => "ran", (e) => e.code);
+  await m.close();
+  const unbundled = await openMigrator({ database: "bundle.db", directory, migrations: [...migrations.slice(0, 2), "not a migration"] }).then(() => "opened", (e) => e.code);
+  const again = await openMigrator({ database: "bundle.db", directory, migrations });
+  const rows = await again.rows();
+  await again.close();
+  return { applied, atHead, atHeads, down, unbundled, rows };
+}
+
 try {
-  window.result = await { race, write, read }[params.get("case")]();
+  window.result = await { race, write, read, bundle }[params.get("case")]();
 } catch (e) {
   window.result = { error: `${e?.code ?? ""} ${e?.stack ?? e}` };
 }
