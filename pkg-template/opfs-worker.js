@@ -3,7 +3,8 @@
 // bundles it with its imports into one file: a module worker finds its imports only as
 // each module arrives, and those rounds delayed its start by about 10 ms (issue 14).
 import initWasm, * as wasm from "./athanor.js";
-import { openOpfsMigrator, opfsUnavailableReason } from "./opfs.js";
+import { openOpfsMigrator, opfsUnavailableReason, DEFAULT_DIRECTORY } from "./opfs.js";
+import { readHeads } from "./opfs-heads.js";
 import { Lease } from "./opfs-lease.js";
 import { toMigrationError, MigrationError, WORKER_HINT } from "./errors.js";
 
@@ -13,11 +14,17 @@ let migrator;
 // the wasm and sends it: the page names the pool's directory in the worker's name
 // (web.js), and the wasm installs the pool on those files when it arrives.
 let early = null;
+let earlyDirectory;
+// The heads remembered for the migrations parsed here before (opfs-heads.js), read as
+// early.
+let remembered;
 try {
   const { directory } = JSON.parse(self.name.slice(self.name.indexOf("{")));
   if (typeof directory === "string" && opfsUnavailableReason() === null) {
     early = Lease.for(undefined, directory);
     early.take().catch(() => {});
+    earlyDirectory = directory;
+    remembered = readHeads(directory);
   }
 } catch {
   // Started by something else: the lease is taken on "open".
@@ -42,7 +49,8 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
         throw failed;
       });
       try {
-        migrator = await openOpfsMigrator(wasm, set, options);
+        const sameDirectory = (options.directory === undefined ? DEFAULT_DIRECTORY : options.directory) === earlyDirectory;
+        migrator = await openOpfsMigrator(wasm, set, options, sameDirectory ? remembered : undefined);
       } finally {
         // Unless it was this pool's (given the wasm above), the lock taken early goes.
         early?.fail(new MigrationError("the worker opened another pool", "INTERNAL_ERROR"));

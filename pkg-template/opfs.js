@@ -7,6 +7,7 @@
 import { MigrationError, toMigrationError, call, withoutSafety } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
+import { fingerprint, readHeads, rememberHeads } from "./opfs-heads.js";
 
 export const DEFAULT_DIRECTORY = ".athanor";
 
@@ -28,9 +29,11 @@ export function opfsUnavailableReason() {
  * embedded migrator's API (migrator.js), each call holding the pool's lease with the
  * database open (it stays open until the lease goes to another tab).
  *
- * With `heads` (an `athanor bundle` module names them) the migrations are parsed on first
- * need, as an adapter migrator's: an upgrade to those heads of a database already there
- * reads the version table and nothing else, which keeps a page load at head cheap. */
+ * With `heads` (an `athanor bundle` module names them; or remembered from an earlier
+ * parse of the same bytes, opfs-heads.js) the migrations are parsed on first need, as an
+ * adapter migrator's: an upgrade to those heads of a database already there reads the
+ * version table and nothing else, which keeps a page load at head cheap. `onParsed(inner)`
+ * hears of the parse (a promise: close() waits for it, the worker may end after). */
 export class OpfsMigrator {
   #wasm;
   #set;
@@ -40,11 +43,14 @@ export class OpfsMigrator {
   #inner = null;
   #m = null;
   #closed = false;
+  #onParsed;
+  #remembering = null;
   #lease;
   #close = () => this.#inner?.closeDatabase();
 
-  constructor(wasm, set, config, lease, onProgress, heads) {
+  constructor(wasm, set, config, lease, onProgress, heads, onParsed) {
     this.#wasm = wasm;
+    this.#onParsed = onParsed;
     this.#set = set;
     this.#config = config;
     this.#onProgress = onProgress;
@@ -61,6 +67,7 @@ export class OpfsMigrator {
       this.#inner = call(() => new this.#wasm.Migrator(this.#set, { ...this.#config, deferredOpen: true }));
       this.#m = new Migrator(this.#inner, this.#onProgress);
       this.#set = null;
+      this.#remembering = this.#onParsed?.(this.#inner) ?? null;
     }
     return this.#m;
   }
@@ -159,17 +166,19 @@ export class OpfsMigrator {
     this.#lease.closers.delete(this.#close);
     this.#m?.close();
     this.#inner = this.#m = this.#set = null;
+    await this.#remembering;
   }
 }
 // test, lint and adopt reject with USAGE: an OPFS database's wasm has none (test and
 // lint: `athanor/safety`).
 Object.assign(OpfsMigrator.prototype, withoutSafety);
 
-/** Opens an OPFS migrator in this dedicated worker; OPFS_UNAVAILABLE elsewhere. */
-export async function openOpfsMigrator(wasm, set, options) {
+/** Opens an OPFS migrator in this dedicated worker; OPFS_UNAVAILABLE elsewhere.
+ * `remembered`: readHeads(directory) if already asked for (the worker's first line). */
+export async function openOpfsMigrator(wasm, set, options, remembered) {
   const why = opfsUnavailableReason();
   if (why) throw toMigrationError(wasm.opfsUnavailable(why));
-  const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress, heads } = options;
+  const { database, versionTable, transactionPerMigration = false, directory = DEFAULT_DIRECTORY, onProgress } = options;
   // The lock and the OPFS handles are taken while the migrations parse (they are mostly
   // waiting on the browser), so the first call finds them ready. The parse blocks this
   // thread, so it starts once the lock is granted and the pool's files are asked for,
@@ -177,10 +186,20 @@ export async function openOpfsMigrator(wasm, set, options) {
   // grant takes a few ms; when another context holds the lock the parse goes ahead
   // after 10. From a page, the worker asked for both at its first line, while the wasm
   // was on its way.
-  // With the heads of an `athanor bundle` module nothing is parsed now.
+  // With the heads of an `athanor bundle` module, or those remembered for these very
+  // bytes, nothing is parsed now; a parse is remembered for the next load.
   const lease = Lease.for(wasm, directory);
   lease.take().catch(() => {});
+  let { heads } = options;
+  let onParsed;
+  if (!heads) {
+    const [print, known] = await Promise.all([fingerprint(set), remembered ?? readHeads(directory)]);
+    if (print) {
+      heads = known.find(([p]) => p === print)?.[1];
+      onParsed = (inner) => rememberHeads(directory, print, inner.heads());
+    }
+  }
   if (!heads) await Promise.race([lease.requested, new Promise((r) => setTimeout(r, 10))]);
   const config = { database, versionTable, transactionPerMigration, vfs: "athanor-opfs" };
-  return new OpfsMigrator(wasm, set, config, lease, onProgress, heads);
+  return new OpfsMigrator(wasm, set, config, lease, onProgress, heads, onParsed);
 }

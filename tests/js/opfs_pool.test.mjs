@@ -60,3 +60,14 @@ test("a bundle's heads: at head nothing is parsed (a text broken after bundling 
   assert.equal(r.unbundled, "PARSE_ERROR", "without the heads the set is parsed when opened");
   assert.deepEqual(r.rows, ["r2"], "nothing was changed");
 });
+
+test("a parse is remembered beside the pool by the set's bytes: the next load of the same bytes at head parses nothing", { timeout: 120_000 }, async () => {
+  const run = await browser();
+  const r = await run("case=remembered&dir=remember");
+  assert.deepEqual(r.applied, ["r0", "r1", "r2"]);
+  assert.equal(r.written?.length, 1, JSON.stringify(r.written));
+  assert.deepEqual(r.written[0][1], ["r2"], "the heads of the set parsed");
+  assert.equal(r.trusted, 0, "an entry for those bytes is used as they are: nothing parsed, nothing run");
+  assert.deepEqual(r.after, ["r3"], "without it the set is parsed and planned");
+  assert.deepEqual(r.rememberedAfter?.[0]?.[1], ["r3"], `and that parse remembered: ${JSON.stringify(r)}`);
+});

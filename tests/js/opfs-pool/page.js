@@ -72,8 +72,49 @@ async function bundle() {
   return { applied, atHead, atHeads, down, unbundled, rows };
 }
 
+/** The heads remembered beside the pool (opfs-heads.js), as the page reads that file. */
+async function rememberedIn(dir) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const root = await navigator.storage.getDirectory();
+      const file = await (await (await root.getDirectoryHandle(dir)).getFileHandle(".athanor-heads.json")).getFile();
+      return JSON.parse(await file.text());
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return null;
+}
+
+/** A parse is remembered by the set's bytes; a later load with the same bytes parses
+ * nothing at head. Shown with an entry written for a set one revision ahead, claiming
+ * the database's row as its heads: trusted, so that set's r3 is not applied until the
+ * entry is gone. */
+async function remembered() {
+  const first = await openMigrator({ database: "remember.db", directory, migrations });
+  const applied = (await first.upgrade("head")).steps.map((s) => s.revision);
+  await first.close();
+  const written = await rememberedIn(directory);
+  const ahead = [...migrations, `-- Revision ID: r3\n-- Revises: r2\n\n-- migrate:upgrade\nINSERT INTO applied VALUES ('r3');\n`];
+  const { joined } = await import("./pkg/api.js");
+  const { fingerprint } = await import("./pkg/opfs-heads.js");
+  const root = await navigator.storage.getDirectory();
+  const file = await (await root.getDirectoryHandle(directory)).getFileHandle(".athanor-heads.json");
+  const writable = await file.createWritable();
+  await writable.write(JSON.stringify([[await fingerprint(joined(ahead)), ["r2"]]]));
+  await writable.close();
+  const m = await openMigrator({ database: "remember.db", directory, migrations: ahead });
+  const trusted = (await m.upgrade("head")).steps.length;
+  await m.close();
+  await root.getDirectoryHandle(directory).then((d) => d.removeEntry(".athanor-heads.json"));
+  const again = await openMigrator({ database: "remember.db", directory, migrations: ahead });
+  const after = (await again.upgrade("head")).steps.map((s) => s.revision);
+  await again.close();
+  return { applied, written, trusted, after, rememberedAfter: await rememberedIn(directory) };
+}
+
 try {
-  window.result = await { race, write, read, bundle }[params.get("case")]();
+  window.result = await { race, write, read, bundle, remembered }[params.get("case")]();
 } catch (e) {
   window.result = { error: `${e?.code ?? ""} ${e?.stack ?? e}` };
 }
