@@ -342,6 +342,33 @@ fn multiple_heads_message_names_the_target_as_typed() {
     );
 }
 
+// `history -r` (`walk_revisions`) words its errors as Alembic's
+// `_catch_revision_errors(start=base, end=head)`: a multiple-heads error names the range's
+// end, whichever side had the several heads (`history -r head:` names `heads`), and the
+// version table's rows (`current`) are printed as the Python tuple they are there.
+#[test]
+fn history_range_errors_name_the_sides_as_alembic_formats_them() {
+    let m = map(TWO_BRANCHES);
+    let expr = |s: &str| Spec::Expr(s.into());
+    let rows = |r: &[&str]| Spec::Rows(r.iter().map(|s| s.to_string()).collect());
+    let multiple = |arg: &str| {
+        format!("Multiple head revisions are present for given argument '{arg}'; please specify a specific target revision, '<branchname>@{arg}' to narrow to a specific head, or 'heads' for all heads")
+    };
+    let err = m.walk_revisions(&expr("head"), &expr("heads")).unwrap_err();
+    assert_err(&err, "MULTIPLE_HEADS", &multiple("heads"));
+    let err = m.walk_revisions(&expr("head"), &rows(&["r04d1"])).unwrap_err();
+    assert_err(&err, "MULTIPLE_HEADS", &multiple("('r04d1',)"));
+    let err = m.walk_revisions(&expr("base"), &expr("head")).unwrap_err();
+    assert_err(&err, "MULTIPLE_HEADS", &multiple("head"));
+    let not_ancestor = |a: &str, b: &str| format!("Requested range {a}:{b} does not refer to ancestor/descendant revisions along the same branch");
+    let err = m.walk_revisions(&rows(&["r04d1"]), &expr("r06d2")).unwrap_err();
+    assert_err(&err, "INVALID_TARGET", &not_ancestor("('r04d1',)", "r06d2"));
+    let err = m.walk_revisions(&rows(&["r06d2", "r04d1"]), &expr("r06d2")).unwrap_err();
+    assert_err(&err, "INVALID_TARGET", &not_ancestor("('r06d2', 'r04d1')", "r06d2"));
+    let err = m.walk_revisions(&expr("head"), &rows(&["r06d2", "r04d1"])).unwrap_err();
+    assert_err(&err, "MULTIPLE_HEADS", &multiple("('r06d2', 'r04d1')"));
+}
+
 // ---------------------------------------------------------------------------------------
 // diamond: a branch and its merge
 

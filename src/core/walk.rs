@@ -269,21 +269,27 @@ impl RevisionMap {
     }
 
     /// `walk_revisions(base, head)`: the revisions of a history range, newest first.
+    ///
+    /// Errors are worded as Alembic's `_catch_revision_errors(start=base, end=head)`
+    /// words them: the sides as `%s` formats them (the version table's rows are a Python
+    /// tuple, `('a1',)`), and a multiple-heads error names the range's end whichever side
+    /// had the several heads (`history -r label@head:` names `heads`).
     pub fn walk_revisions(&self, base: &Spec, head: &Spec) -> Result<Vec<usize>> {
-        let range_error = || {
-            let show = |s: &Spec| match s {
-                Spec::Expr(e) => e.clone(),
-                Spec::Rows(r) => format!("({})", r.join(", ")),
-            };
-            Error::InvalidTarget(format!(
-                "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch",
-                show(base),
-                show(head)
-            ))
+        let show = |s: &Spec| match s {
+            Spec::Expr(e) => e.clone(),
+            Spec::Rows(r) if r.len() == 1 => format!("('{}',)", r[0]),
+            Spec::Rows(r) => format!("({})", r.iter().map(|x| format!("'{x}'")).collect::<Vec<_>>().join(", ")),
         };
         let (needs, heads) = match self.collect_upgrade(head, base, true, false, false) {
             Ok(v) => v,
-            Err(CollectError::NotAncestor) => return Err(range_error()),
+            Err(CollectError::NotAncestor) => {
+                return Err(Error::InvalidTarget(format!(
+                    "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch",
+                    show(base),
+                    show(head)
+                )))
+            }
+            Err(CollectError::Other(Error::MultipleHeads { heads, .. })) => return Err(Error::multiple_heads(&show(head), heads)),
             Err(CollectError::Other(e)) => return Err(e),
         };
         self.topological_sort(&needs, &heads)

@@ -8,6 +8,12 @@ Environment:
   ATHANOR_DIFF_GRAPHS   number of random graphs (default 25)
   ATHANOR_DIFF_SEED     first seed (default 0); seeds are SEED..SEED+N-1
   ATHANOR_DIFF_FAILDIR  where failing cases are saved (default /tmp/athanor-diff-failures)
+  ATHANOR_DIFF_SIZE     revisions per graph (default: 6-16, chosen by the seed)
+  ATHANOR_DIFF_EXTRA    how many of the extra commands (relative targets such as
+                        base+1 / head-1 / rev-1, label@base, several stamp targets,
+                        `history -r` ranges, `show heads`, `stamp --sql`, errors...)
+                        each test runs per graph, chosen per seed (default 4, so
+                        that the CI run stays about as long; "all" = every one)
 
 athanor is invoked as `$ATHANOR_BIN --dir SQLDIR --db DBPATH [--version-table N] CMD...`;
 Alembic runs in-process on the twin built by twin.py (≈10-40 ms per command
@@ -21,7 +27,10 @@ exact commands) is copied under ATHANOR_DIFF_FAILDIR/seed-<n>-<test>/.
 What is compared, and why some things are normalised: see normalize.py.  In
 short, orders that Alembic takes from Python sets (labels, branch children,
 `current` lines, which merge parent row is DELETEd vs UPDATEd) are compared as
-sets; everything else is compared in order.  When Alembic itself crashes (an
+sets; everything else is compared in order.  When both tools fail, the error
+messages are compared (Alembic's must be a prefix of athanor's); in
+test_targets, each command's `Running upgrade/downgrade/stamp_revision`
+log lines are compared in order too.  When Alembic itself crashes (an
 internal exception, not a clean "FAILED:" error, e.g. a KeyError in its
 version-table bookkeeping on some merge+depends_on graphs) there is no oracle
 for that command: it is reported as a warning and not compared.
@@ -63,6 +72,9 @@ N_GRAPHS = int(os.environ.get("ATHANOR_DIFF_GRAPHS", "25"))
 SEED0 = int(os.environ.get("ATHANOR_DIFF_SEED", "0"))
 FAIL_ROOT = Path(os.environ.get("ATHANOR_DIFF_FAILDIR", "/tmp/athanor-diff-failures"))
 SEEDS = list(range(SEED0, SEED0 + N_GRAPHS))
+SIZE = int(os.environ["ATHANOR_DIFF_SIZE"]) if os.environ.get("ATHANOR_DIFF_SIZE") else None
+_EXTRA = os.environ.get("ATHANOR_DIFF_EXTRA", "4")
+N_EXTRA = None if _EXTRA == "all" else int(_EXTRA)
 TIMEOUT = 120
 
 # tables the generated migrations create; anything else (sqlite_*, athanor's
@@ -104,7 +116,7 @@ def diff_root(tmp_path_factory) -> Path:
 def get_case(seed: int, root: Path) -> Case:
     if seed not in _CASES:
         # a few graphs have irreversible revisions, a few a custom version table
-        g = graphs.generate(seed, irreversible_p=0.2 if seed % 4 == 1 else 0.0)
+        g = graphs.generate(seed, SIZE, irreversible_p=0.2 if seed % 4 == 1 else 0.0)
         custom = seed % 5 == 3
         vt = "schema_version" if custom else "alembic_version"
         croot = root / f"seed-{seed}"
@@ -260,6 +272,13 @@ class Report:
             self.mismatch(f"{what}: exit status differs (zero vs non-zero)", ath, alem,
                           f"exit {ath.res.status}", f"exit {alem.res.status}", start)
             return False
+        if not ath.ok:
+            # both failed: the same error.  athanor may add detail after Alembic's
+            # message (`Can't locate revision identified by 'x': No such revision
+            # or branch 'x'`), so Alembic's must be a prefix of athanor's
+            a, b = _failed_message(ath), _failed_message(alem)
+            if not a.startswith(b):
+                self.mismatch(f"{what}: error message", ath, alem, a, b, start)
         return ath.ok
 
     def compare_text(self, what, ath: Run, alem: Run, a: str, b: str, start=""):
@@ -288,6 +307,7 @@ class Report:
         problems = [here(p) for p in self.problems]
         (dest / "REPRO.txt").write_text(
             f"# graph: python3 {HERE / 'graphs.py'} {self.case.seed} OUT "
+            + (f"--size {SIZE} " if SIZE else "") +
             f"(irreversible_p={'0.2' if self.case.seed % 4 == 1 else '0.0'}); "
             f"version table: {self.case.version_table}\n"
             "# *_athanor.db / *_alembic.db hold each tool's database AFTER the command; to\n"
@@ -333,6 +353,34 @@ def _pick(case: Case, salt: int, items):
     return _rng(case, salt).choice(items) if items else None
 
 
+def _some_extras(case: Case, salt: int, extras: list) -> list:
+    """ATHANOR_DIFF_EXTRA of `extras` (all of them when "all"), in their order."""
+    if N_EXTRA is None or N_EXTRA >= len(extras):
+        return extras
+    keep = set(_rng(case, salt).sample(range(len(extras)), N_EXTRA))
+    return [x for i, x in enumerate(extras) if i in keep]
+
+
+def _with_ancestor(case: Case) -> list[str]:
+    """Revisions that have a parent (so `rev-1` exists)."""
+    return [r.revision for r in case.graph.revs if r.revises]
+
+
+def _failed_message(r: Run) -> str:
+    """The message of a clean error: Alembic's `FAILED: msg` (stdout), athanor's
+    `FAILED [CODE]: msg` (stderr); the code is athanor's own addition."""
+    for line in (r.res.stdout + "\n" + r.res.stderr).splitlines():
+        m = re.match(r"^FAILED(?: \[[A-Z_]+\])?: (.*)$", line)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _running_lines(text: str) -> list[str]:
+    """`Running upgrade a -> b, msg` / `Running stamp_revision a -> b` log lines (stderr)."""
+    return re.findall(r"(?m)^INFO\s+\[[\w.]+\] (Running (?:upgrade|downgrade|stamp_revision) .*)$", text)
+
+
 # ---------------------------------------------------------------------------
 # tests
 
@@ -355,7 +403,20 @@ def test_listing_commands(seed, diff_root):
     label = _pick(case, 3, sorted(case.labels))
     if label:
         commands.append(["show", f"{label}@head"])
-    for args in commands:
+    rng = _rng(case, 11)
+    child = rng.choice(_with_ancestor(case) or revs)
+    extras = [
+        ["heads", "--resolve-dependencies"], ["heads", "--verbose", "--resolve-dependencies"],
+        ["history", "-r", f":{mid}"], ["history", "-r", f"{mid}:heads"],
+        ["history", "-r", f"{child}-1:{child}"], ["history", "-r", f"{mid}:{mid}+1"],
+        ["history", "-r", "base:"], ["history", "--verbose", "-r", f"{mid}:"],
+        ["show", "head"], ["show", "heads"], ["show", "base"], ["show", f"{child}-1"],
+        ["show", rng.choice(revs)[: rng.randint(1, 4)]],
+    ]
+    if label:
+        extras += [["history", "-r", f"{label}@base:{label}@head"], ["show", f"{label}@base"],
+                   ["history", "-r", f"{label}@head:"]]
+    for args in commands + _some_extras(case, 12, extras):
         ath, alem = run_athanor(case, db, args), run_alembic(case, db, args)
         if rep.compare_status(shlex.join(args), ath, alem):
             rep.compare_text(
@@ -391,6 +452,21 @@ def test_offline_sql(seed, diff_root):
     above = [h for h in case.graph.heads() if mid in case.graph.ancestors(h)]
     if above:
         _compare_offline(rep, case, ["downgrade", f"{_pick(case, 4, above)}:{mid}", "--sql"], db)
+    rng = _rng(case, 13)
+    head = rng.choice(case.graph.heads())
+    labels = sorted(case.labels)
+    extras = [
+        ["upgrade", f"base:{mid}", "--sql"], ["upgrade", f"{mid}:{head}", "--sql"],
+        ["downgrade", f"{head}:base", "--sql"], ["stamp", "heads", "--sql"],
+        ["stamp", mid, "--sql"], ["stamp", f"{mid}:heads", "--sql"], ["stamp", f"{head}:{mid}", "--sql"],
+        ["upgrade", "head", "--sql"], ["downgrade", "base", "--sql"], ["stamp", "--purge", "heads", "--sql"],
+    ]
+    if labels:
+        lab = rng.choice(labels)
+        extras += [["upgrade", f"{lab}@head", "--sql"], ["downgrade", f"heads:{lab}@base", "--sql"],
+                   ["upgrade", f"{mid}:{lab}@head", "--sql"]]
+    for args in _some_extras(case, 14, extras):
+        _compare_offline(rep, case, args, db)
     rep.finish()
 
 
@@ -469,7 +545,31 @@ def _target_ops(case: Case) -> list[tuple[str, list[str]]]:
         ("empty", ["upgrade", prefix]),
         ("mid", ["upgrade", f"{mid}+1"]),
     ]
-    return ops
+    heads = case.graph.heads()
+    child = rng.choice(_with_ancestor(case) or revs)
+    extras = [
+        ("heads", ["downgrade", "base+1"]), ("heads", ["downgrade", "base+2"]),
+        ("mid", ["downgrade", "base+1"]), ("empty", ["upgrade", "base+1"]),
+        ("heads", ["downgrade", "head-1"]), ("heads", ["downgrade", "heads-1"]),
+        ("mid", ["upgrade", f"{child}-1"]), ("heads", ["downgrade", f"{child}-1"]),
+        ("mid", ["downgrade", f"{child}+1"]), ("heads", ["downgrade", f"{rng.choice(heads)}-1"]),
+        ("heads", ["downgrade", "-3"]), ("mid", ["downgrade", "-2"]), ("mid", ["upgrade", "+3"]),
+        ("mid", ["downgrade", "+1"]), ("mid", ["upgrade", "-1"]), ("heads", ["upgrade", "+1"]),
+        ("mid", ["downgrade", mid]), ("mid", ["downgrade", rng.choice(heads)]),
+        ("heads", ["upgrade", rng.choice(revs)]), ("heads", ["upgrade", "heads"]),
+        ("mid", ["stamp", rng.choice(revs), rng.choice(revs)]), ("heads", ["stamp", "base"]),
+        ("mid", ["stamp", "--purge", "heads"]), ("mid", ["stamp", "heads"]),
+        ("mid", ["upgrade", prefix]), ("mid", ["downgrade", prefix]),
+        ("mid", ["upgrade", f"{mid}:heads"]), ("mid", ["upgrade", "heads", "--sql"]),
+    ]
+    for lab in labels[:1] + labels[-1:]:
+        extras += [
+            ("heads", ["downgrade", f"{lab}@base"]), ("mid", ["upgrade", f"{lab}@{rng.choice(revs)[:6]}"]),
+            ("mid", ["stamp", f"{lab}@head"]), ("mid", ["downgrade", f"{lab}@-2"]),
+            ("empty", ["upgrade", f"{lab}@+2"]), ("mid", ["downgrade", f"{lab}@base"]),
+            ("heads", ["stamp", f"{lab}@base", rng.choice(heads)]),
+        ]
+    return ops + _some_extras(case, 15, extras)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -508,6 +608,30 @@ def test_targets(seed, diff_root):
         what = shlex.join(args)
         if rep.compare_status(what, ath, alem, start_desc):
             _compare_state(rep, case, what, ath, alem, db_a, db_b, start_log, start_desc)
+            # not for --sql: athanor prints its steps only as the `-- Running ...`
+            # comments of the SQL on stdout (compared by test_offline_sql), where
+            # Alembic's offline mode also logs them on stderr
+            if "--sql" not in args:
+                rep.compare_text(f"{what}: 'Running' log lines", ath, alem,
+                                 "\n".join(_running_lines(ath.res.stderr)),
+                                 "\n".join(_running_lines(alem.res.stderr)), start_desc)
+    # commands that read the current revisions, on the mid database (not changed by them)
+    if "mid" in starts:
+        extras = [["current"], ["current", "--verbose"], ["show", "current"], ["history", "--indicate-current"],
+                  ["history", "-r", "current:"], ["history", "-r", ":current"],
+                  ["history", "-r", "current:heads", "--indicate-current"],
+                  ["history", "-r", "base:current", "--verbose"]]
+        for args in _some_extras(case, 16, extras):
+            db = copy_db(starts["mid"], d / "listing_mid.db")
+            ath, alem = run_athanor(case, db, args), run_alembic(case, db, args)
+            if rep.compare_status(shlex.join(args), ath, alem, "mid"):
+                rep.compare_text(shlex.join(args), ath, alem,
+                                 N.norm_current(ath.res.stdout, case.labels, dbpaths=[db])
+                                 if args[0] == "current" else
+                                 N.norm_listing(ath.res.stdout, case.labels, dbpaths=[db]),
+                                 N.norm_current(alem.res.stdout, case.labels, dbpaths=[db])
+                                 if args[0] == "current" else
+                                 N.norm_listing(alem.res.stdout, case.labels, dbpaths=[db]), "mid")
     rep.finish()
 
 
@@ -532,6 +656,14 @@ def test_mixed_tools_on_one_database(seed, diff_root):
                                 (run_athanor, run_alembic, "athanor_then_alembic")):
         db = d / f"{name}.db"
         r1 = first(case, db, ["upgrade", mid])
+        if not r1.ok and r1.tool == "athanor":
+            # athanor fails cleanly (VERSION_TABLE) where Alembic's version-table
+            # bookkeeping crashes (KeyError); Alembic on the same command from the
+            # same empty database says whether there is an oracle
+            r1_alem = run_alembic(case, copy_db(None, d / f"{name}_alembic_check.db"), ["upgrade", mid])
+            if r1_alem.crashed:
+                rep.crash_note(r1_alem)
+                continue
         if not r1.ok:
             if r1.crashed:
                 rep.crash_note(r1)
@@ -543,6 +675,12 @@ def test_mixed_tools_on_one_database(seed, diff_root):
         shutil.copyfile(db, mid_copy)
         rep.keep_db(mid_copy.stem, mid_copy)
         r2 = second(case, db, ["upgrade", "heads"])
+        if not r2.ok and r2.tool == "athanor":
+            # as above, from the same database that Alembic upgraded to MID
+            r2_alem = run_alembic(case, copy_db(mid_copy, d / f"{name}_alembic_check.db"), ["upgrade", "heads"])
+            if r2_alem.crashed:
+                rep.crash_note(r2_alem)
+                continue
         if not r2.ok:
             if r2.crashed:
                 rep.crash_note(r2)
