@@ -326,6 +326,8 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
         let rows = offline_start(ctx, from.as_deref())?;
         let plan = if up { plan::plan_upgrade(&ctx.map, &rows, &target)? } else { plan::plan_downgrade(&ctx.map, &rows, &target)? };
         out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
+        // Alembic logs each step in offline mode too, beside the SQL.
+        log_steps(ctx, out, &plan);
         return Ok(());
     }
     if from.is_some() {
@@ -382,6 +384,7 @@ fn stamp(ctx: &Ctx, out: &mut Output) -> Result<()> {
         let rows = offline_start(ctx, from)?;
         let plan = plan::plan_stamp(&ctx.map, &rows, &targets, false)?;
         out.stdout.push_str(&render_plan(&ctx.map, &plan, &ctx.table(), &split_section));
+        log_steps(ctx, out, &plan);
         return Ok(());
     }
     let targets = &ctx.args.positional;

@@ -608,13 +608,10 @@ def test_targets(seed, diff_root):
         what = shlex.join(args)
         if rep.compare_status(what, ath, alem, start_desc):
             _compare_state(rep, case, what, ath, alem, db_a, db_b, start_log, start_desc)
-            # not for --sql: athanor prints its steps only as the `-- Running ...`
-            # comments of the SQL on stdout (compared by test_offline_sql), where
-            # Alembic's offline mode also logs them on stderr
-            if "--sql" not in args:
-                rep.compare_text(f"{what}: 'Running' log lines", ath, alem,
-                                 "\n".join(_running_lines(ath.res.stderr)),
-                                 "\n".join(_running_lines(alem.res.stderr)), start_desc)
+            # --sql too: both log each step beside the SQL
+            rep.compare_text(f"{what}: 'Running' log lines", ath, alem,
+                             "\n".join(_running_lines(ath.res.stderr)),
+                             "\n".join(_running_lines(alem.res.stderr)), start_desc)
     # commands that read the current revisions, on the mid database (not changed by them)
     if "mid" in starts:
         extras = [["current"], ["current", "--verbose"], ["show", "current"], ["history", "--indicate-current"],
