@@ -32,8 +32,10 @@ export function opfsUnavailableReason() {
  * With `heads` (an `athanor bundle` module names them; or remembered from an earlier
  * parse of the same bytes, opfs-heads.js) the migrations are parsed on first need, as an
  * adapter migrator's: an upgrade to those heads of a database already there reads the
- * version table and nothing else, which keeps a page load at head cheap. `onParsed(inner)`
- * hears of the parse (a promise: close() waits for it, the worker may end after). */
+ * version table and nothing else, which keeps a page load at head cheap; until then the
+ * app's own SQL and the rows run on a migrator of no revisions (one connection to the
+ * database at a time: the parse closes that one). `onParsed(inner)` hears of the parse
+ * (a promise: close() waits for it, the worker may end after). */
 export class OpfsMigrator {
   #wasm;
   #set;
@@ -45,8 +47,13 @@ export class OpfsMigrator {
   #closed = false;
   #onParsed;
   #remembering = null;
+  #bare = null;
+  #bareM = null;
   #lease;
-  #close = () => this.#inner?.closeDatabase();
+  #close = () => {
+    this.#inner?.closeDatabase();
+    this.#bare?.closeDatabase();
+  };
 
   constructor(wasm, set, config, lease, onProgress, heads, onParsed) {
     this.#wasm = wasm;
@@ -64,7 +71,13 @@ export class OpfsMigrator {
   /** The parsed migrations' migrator (built once). */
   #migrator() {
     if (!this.#m) {
-      this.#inner = call(() => new this.#wasm.Migrator(this.#set, { ...this.#config, deferredOpen: true }));
+      const inner = call(() => new this.#wasm.Migrator(this.#set, { ...this.#config, deferredOpen: true }));
+      if (this.#bare) {
+        this.#bare.closeDatabase();
+        this.#bareM.close();
+        this.#bare = this.#bareM = null;
+      }
+      this.#inner = inner;
       this.#m = new Migrator(this.#inner, this.#onProgress);
       this.#set = null;
       this.#remembering = this.#onParsed?.(this.#inner) ?? null;
@@ -72,15 +85,29 @@ export class OpfsMigrator {
     return this.#m;
   }
 
-  #withDatabase(fn) {
+  /** The migrator a call runs on, and its wasm migrator: the parsed one; or, for a call
+   * that needs no migration (`bare`), the migrator of no revisions until the parse. */
+  #target(bare) {
+    if (this.#m || !bare) {
+      const m = this.#migrator();
+      return [m, this.#inner];
+    }
+    if (!this.#bare) {
+      this.#bare = call(() => new this.#wasm.Migrator([], { ...this.#config, deferredOpen: true }));
+      this.#bareM = new Migrator(this.#bare, this.#onProgress);
+    }
+    return [this.#bareM, this.#bare];
+  }
+
+  #withDatabase(fn, bare = false) {
     if (this.#closed) return Promise.reject(new MigrationError("the migrator is closed", "USAGE"));
     return this.#lease.run(async (pool) => {
       // The pool grows here when this database (or its journal) would not fit.
       await pool.ensureRoom().catch((e) => {
         throw toMigrationError(e);
       });
-      const m = this.#migrator();
-      call(() => this.#inner.openDatabase());
+      const [m, inner] = this.#target(bare);
+      call(() => inner.openDatabase());
       return fn(m);
     });
   }
@@ -91,30 +118,11 @@ export class OpfsMigrator {
     return Promise.resolve().then(() => fn(this.#migrator()));
   }
 
-  /** The version table's rows without parsing a migration (a migrator of none reads
-   * them), under the lease; `null` once the migrations are parsed anyway. */
-  #rowsUnparsed() {
-    return this.#lease.run(async (pool) => {
-      if (this.#m) return null;
-      await pool.ensureRoom().catch((e) => {
-        throw toMigrationError(e);
-      });
-      const probe = call(() => new this.#wasm.Migrator([], { ...this.#config, deferredOpen: true }));
-      try {
-        call(() => probe.openDatabase());
-        return call(() => probe.rows());
-      } finally {
-        probe.closeDatabase();
-        probe.free();
-      }
-    });
-  }
-
   upgrade(target = "heads", options) {
     const heads = this.#heads;
     if (!this.#closed && heads && !this.#m && (target === "heads" || (target === "head" && heads.length === 1))) {
-      return this.#rowsUnparsed().then((rows) => {
-        if (rows && rows.length === heads.length && heads.every((h) => rows.includes(h))) return { steps: [], before: rows, after: rows, warnings: [] };
+      return this.#withDatabase((m) => m.rows(), true).then((rows) => {
+        if (rows.length === heads.length && heads.every((h) => rows.includes(h))) return { steps: [], before: rows, after: rows, warnings: [] };
         return this.#withDatabase((m) => m.upgrade(target, options));
       });
     }
@@ -130,7 +138,7 @@ export class OpfsMigrator {
     return this.#withDatabase((m) => m.current());
   }
   rows() {
-    return this.#withDatabase((m) => m.rows());
+    return this.#withDatabase((m) => m.rows(), true);
   }
   heads() {
     return this.#parsed((m) => m.heads());
@@ -148,11 +156,11 @@ export class OpfsMigrator {
   }
   /** The app's reads: one statement with `?` parameters; rows as objects. */
   query(sql, params) {
-    return this.#withDatabase((m) => m.query(sql, params));
+    return this.#withDatabase((m) => m.query(sql, params), true);
   }
   /** The app's writes (`params`: one statement, `?` bound); resolves to rows changed. */
   exec(sql, params) {
-    return this.#withDatabase((m) => m.exec(sql, params));
+    return this.#withDatabase((m) => m.exec(sql, params), true);
   }
   /** The files this pool stores (databases and journals). */
   files() {
@@ -165,7 +173,8 @@ export class OpfsMigrator {
     await this.#lease.run(() => this.#close()).catch(() => {});
     this.#lease.closers.delete(this.#close);
     this.#m?.close();
-    this.#inner = this.#m = this.#set = null;
+    this.#bareM?.close();
+    this.#inner = this.#m = this.#set = this.#bare = this.#bareM = null;
     await this.#remembering;
   }
 }

@@ -56,7 +56,9 @@ test("a bundle's heads: at head nothing is parsed (a text broken after bundling 
   assert.deepEqual(r.applied, ["r0", "r1", "r2"]);
   assert.deepEqual(r.atHead, { steps: [], before: ["r2"], after: ["r2"], warnings: [] });
   assert.deepEqual(r.atHeads, { steps: [], before: ["r2"], after: ["r2"], warnings: [] });
+  assert.deepEqual(r.queried, [{ x: "app" }], "the app's SQL runs without a parse");
   assert.equal(r.down, "PARSE_ERROR", "a downgrade parses first");
+  assert.deepEqual(r.afterDown, [{ n: 3 }], "and the app's SQL still runs after that failed");
   assert.equal(r.unbundled, "PARSE_ERROR", "without the heads the set is parsed when opened");
   assert.deepEqual(r.rows, ["r2"], "nothing was changed");
 });

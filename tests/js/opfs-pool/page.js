@@ -63,13 +63,17 @@ async function bundle() {
   const m = await openMigrator({ database: "bundle.db", directory, migrations: broken });
   const atHead = await m.upgrade("head");
   const atHeads = await m.upgrade("heads");
+  // The app's own SQL needs no migration: still nothing parsed.
+  await m.exec("INSERT INTO t2 VALUES (?)", ["app"]);
+  const queried = await m.query("SELECT x FROM t2");
   const down = await m.downgrade("-1").then(() => "ran", (e) => e.code);
+  const afterDown = await m.query("SELECT count(*) AS n FROM applied");
   await m.close();
   const unbundled = await openMigrator({ database: "bundle.db", directory, migrations: [...migrations.slice(0, 2), "not a migration"] }).then(() => "opened", (e) => e.code);
   const again = await openMigrator({ database: "bundle.db", directory, migrations });
   const rows = await again.rows();
   await again.close();
-  return { applied, atHead, atHeads, down, unbundled, rows };
+  return { applied, atHead, atHeads, queried, down, afterDown, unbundled, rows };
 }
 
 /** The heads remembered beside the pool (opfs-heads.js), as the page reads that file. */
