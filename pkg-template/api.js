@@ -7,6 +7,7 @@ import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { readRowsWith, runOnAdapter } from "./runner.js";
 import { withSafety, runTest, runLint } from "./safety.js";
+import { bundleHeads, namesHeads, atHeadsReport } from "./heads.js";
 
 export { MigrationError };
 
@@ -101,7 +102,7 @@ class AdapterMigrator {
     this.#autogenerate = autogenerate;
     this.#set = set;
     this.#versionTable = versionTable ?? null;
-    this.#heads = Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
+    this.#heads = heads ?? null;
     this.#adapter = adapter;
     this.#onProgress = onProgress;
     this.#perMigration = transactionPerMigration;
@@ -113,13 +114,6 @@ class AdapterMigrator {
     return this.#planner;
   }
 
-  /** `true` when `target` names the bundle's heads and the rows are exactly those. */
-  #atHeads(target, rows) {
-    const heads = this.#heads;
-    if (!heads || !(target === "heads" || (target === "head" && heads.length === 1))) return false;
-    return rows.length === heads.length && heads.every((h) => rows.includes(h));
-  }
-
   #readRows() {
     if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
     return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
@@ -129,10 +123,9 @@ class AdapterMigrator {
     const onProgress = options?.onProgress ?? this.#onProgress;
     try {
       if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
-      let rows;
-      if (direction === "upgrade" && this.#heads && !this.#planner) {
-        rows = await this.#readRows();
-        if (this.#atHeads(target, rows)) return { steps: [], before: rows, after: rows, warnings: [] };
+      if (direction === "upgrade" && !this.#planner && namesHeads(this.#heads, target)) {
+        const answered = atHeadsReport(this.#heads, target, await this.#readRows());
+        if (answered) return answered;
       }
       return await runOnAdapter(this.#plan, this.#adapter, direction, [target], { onProgress, perMigration: this.#perMigration });
     } catch (e) {
@@ -254,7 +247,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
       const file = call(() => openFile(database, { busyTimeout }));
       // A bundle's heads (below): at head, nothing is parsed.
-      const heads = resolved?.[Symbol.for("athanor.heads")];
+      const heads = bundleHeads(resolved);
       const m = new AdapterMigrator(wasm.adapter(), set, file.adapter, {
         versionTable, heads, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
       });
@@ -268,8 +261,7 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       return withSafety(m, wasm.autogen, set, versionTable, { adapter: file.adapter, planner: () => wasm.adapter().Planner });
     }
     if (adapter) {
-      // `athanor bundle`'s default export names its heads (a symbol, invisible to iteration).
-      const heads = resolved?.[Symbol.for("athanor.heads")];
+      const heads = bundleHeads(resolved);
       const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
       // Without the heads, check the migrations now, as the embedded engine does.
       if (!heads) await m.heads();

@@ -6,23 +6,16 @@
 // one. Written without the pool's lock: each write replaces the whole file at once
 // (createWritable), and whichever version a reader finds is right.
 
+import { poolDirectory } from "./opfs-lease.js";
+
 const FILE = ".athanor-heads.json";
 /** Entries kept (a pool may hold databases of several sets, and sets change). */
 const KEEP = 16;
 
-/** The pool's directory handle; null when it is not there (nothing parsed in it yet). */
-async function directoryOf(directory) {
-  const parts = typeof directory === "string" ? directory.split("/").filter(Boolean) : [];
-  if (!parts.length || parts.some((p) => p === "." || p === ".." || p.includes("\0"))) return null;
-  let dir = await navigator.storage.getDirectory();
-  for (const part of parts) dir = await dir.getDirectoryHandle(part);
-  return dir;
-}
-
 /** The remembered heads, `[[fingerprint, heads], ...]`, newest first; never rejects. */
 export async function readHeads(directory) {
   try {
-    const dir = await directoryOf(directory);
+    const dir = await poolDirectory(directory, false);
     const text = await (await (await dir.getFileHandle(FILE)).getFile()).text();
     const entries = JSON.parse(text);
     return Array.isArray(entries)
@@ -53,7 +46,7 @@ export async function rememberHeads(directory, print, heads) {
     const known = await readHeads(directory);
     if (known[0]?.[0] === print) return;
     const entries = [[print, heads], ...known.filter(([p]) => p !== print)].slice(0, KEEP);
-    const dir = await directoryOf(directory);
+    const dir = await poolDirectory(directory, false);
     const writable = await (await dir.getFileHandle(FILE, { create: true })).createWritable();
     await writable.write(JSON.stringify(entries));
     await writable.close();

@@ -18,16 +18,25 @@ const leases = new Map(); // directory -> Lease, one per worker
  * parse, which holds the worker's thread (5-10 ms at 1,000 revisions). Null when the
  * directory is not one the pool can use (the wasm says why). */
 async function findPoolFiles(directory) {
-  const parts = typeof directory === "string" ? directory.split("/").filter(Boolean) : [];
-  if (!parts.length || parts.some((p) => p === "." || p === ".." || p.includes("\0"))) return null;
   try {
-    let dir = await navigator.storage.getDirectory();
-    for (const part of parts) dir = await dir.getDirectoryHandle(part, { create: true });
+    const dir = await poolDirectory(directory, true);
+    if (!dir) return null;
     const [lockFile, opaque] = await Promise.all([dir.getFileHandle(".lock", { create: true }), dir.getDirectoryHandle(".opaque", { create: true })]);
     return { lockFile, opaque, listed: await listFiles(opaque) };
   } catch {
     return null;
   }
+}
+
+/** The handle of the pool's `directory` (a path in the origin-private file system),
+ * made with its parents when `create`; null when the path is not one the pool can use
+ * (the wasm says why). Rejects when it is not there and not to be made. */
+export async function poolDirectory(directory, create) {
+  const parts = typeof directory === "string" ? directory.split("/").filter(Boolean) : [];
+  if (!parts.length || parts.some((p) => p === "." || p === ".." || p.includes("\0"))) return null;
+  let dir = await navigator.storage.getDirectory();
+  for (const part of parts) dir = await dir.getDirectoryHandle(part, { create });
+  return dir;
 }
 
 /** The files in `opaque`, as `[name, handle]`. */

@@ -8,6 +8,7 @@ import { MigrationError, toMigrationError, call, withoutSafety } from "./errors.
 import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
 import { fingerprint, readHeads, rememberHeads } from "./opfs-heads.js";
+import { namesHeads, atHeadsReport } from "./heads.js";
 
 export const DEFAULT_DIRECTORY = ".athanor";
 
@@ -61,7 +62,7 @@ export class OpfsMigrator {
     this.#set = set;
     this.#config = config;
     this.#onProgress = onProgress;
-    this.#heads = Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
+    this.#heads = heads ?? null;
     this.#lease = lease;
     lease.closers.add(this.#close);
     // Without heads the migrations are checked now, as the embedded engine does.
@@ -119,12 +120,10 @@ export class OpfsMigrator {
   }
 
   upgrade(target = "heads", options) {
-    const heads = this.#heads;
-    if (!this.#closed && heads && !this.#m && (target === "heads" || (target === "head" && heads.length === 1))) {
-      return this.#withDatabase((m) => m.rows(), true).then((rows) => {
-        if (rows.length === heads.length && heads.every((h) => rows.includes(h))) return { steps: [], before: rows, after: rows, warnings: [] };
-        return this.#withDatabase((m) => m.upgrade(target, options));
-      });
+    if (!this.#closed && !this.#m && namesHeads(this.#heads, target)) {
+      return this.#withDatabase((m) => m.rows(), true).then(
+        (rows) => atHeadsReport(this.#heads, target, rows) ?? this.#withDatabase((m) => m.upgrade(target, options)),
+      );
     }
     return this.#withDatabase((m) => m.upgrade(target, options));
   }

@@ -7,6 +7,7 @@ import initWasm, * as wasm from "./athanor.js";
 import { createApi, acceptMigrations, normalizeMigrations, joined, MigrationError } from "./api.js";
 import { openOpfsMigrator, opfsUnavailableReason, DEFAULT_DIRECTORY } from "./opfs.js";
 import { WorkerMigrator } from "./worker-client.js";
+import { bundleHeads } from "./heads.js";
 
 let ready;
 let wasmInput;
@@ -70,8 +71,8 @@ export async function openMigrator(options = {}) {
     return api.openMigrator({ ...options, database: ":memory:" });
   }
   const { database, versionTable, transactionPerMigration, directory, onProgress } = options;
-  // `athanor bundle`'s module names its heads (a symbol, which a message does not carry).
-  const heads = options.migrations?.[Symbol.for("athanor.heads")];
+  // A bundle's heads go as a list: a message does not carry the symbol naming them.
+  const heads = bundleHeads(options.migrations);
   const settings = { database, versionTable, transactionPerMigration, directory, heads };
   if (opfsUnavailableReason() !== "not in a dedicated worker") {
     // Already in a worker (or OPFS is missing: the same call says why).
