@@ -77,9 +77,10 @@ export function joined(set) {
 
 /** A migrator over a host's SQLite (D1, a Durable Object, sqlite-wasm...): the wasm
  * plans, the adapter executes step by step. The migrations are parsed on first need:
- * with a bundle that names its heads (`athanor bundle`), an upgrade to the heads of a
- * database already there reads the version table and nothing else, which keeps a
- * Worker's check on every cold start cheap. */
+ * with heads known without a parse (a bundle's, `athanor bundle`, or remembered for the
+ * same bytes, heads.js), an upgrade to the heads of a database already there reads the
+ * version table and nothing else, which keeps a Worker's check on every cold start
+ * cheap. `onParsed(heads)` hears the heads the parse found. */
 class AdapterMigrator {
   #wasm;
   #set;
@@ -92,11 +93,13 @@ class AdapterMigrator {
   #close;
   #syncPlan;
   #autogenerate;
+  #onParsed;
 
   /** `close`: closes a connection athanor opened itself (a Node database file);
    * `autogenerate(declared, renames)`: from the full wasm, where the entry has it. */
-  constructor(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration = false, close, autogenerate } = {}) {
+  constructor(wasm, set, adapter, { versionTable, heads, onProgress, transactionPerMigration = false, close, autogenerate, onParsed } = {}) {
     this.#wasm = wasm;
+    this.#onParsed = onParsed;
     this.#close = close;
     this.#syncPlan = Boolean(close);
     this.#autogenerate = autogenerate;
@@ -110,7 +113,10 @@ class AdapterMigrator {
 
   get #plan() {
     if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
-    this.#planner ??= call(() => new this.#wasm.Planner(this.#set, this.#versionTable));
+    if (!this.#planner) {
+      this.#planner = call(() => new this.#wasm.Planner(this.#set, this.#versionTable));
+      this.#onParsed?.(this.#planner.heads());
+    }
     return this.#planner;
   }
 
@@ -232,8 +238,17 @@ const inMemory = (database) => database === "" || database === ":memory:" || Str
  * compiled ahead.
  * `openFile(database, { busyTimeout })`: where the entry opens database files itself
  * (Node: node:sqlite), `{ adapter, close }`; files then never reach the embedded engine
- * unless `vfs` names a VFS for it. */
-export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile } = {}) {
+ * unless `vfs` names a VFS for it. `rememberedHeads(set)`: where the entry remembers
+ * the heads of what it parsed (Node: node-heads.js), `{ heads, remember(heads) }`. */
+export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile, rememberedHeads } = {}) {
+  /** The options of an adapter migrator for `resolved`: the heads known without a parse
+   * (a bundle's, else those remembered for these bytes), and who hears of a parse. */
+  const known = (resolved, set) => {
+    const heads = bundleHeads(resolved);
+    if (heads) return { heads };
+    const memo = rememberedHeads?.(set);
+    return { heads: memo?.heads ?? null, onParsed: memo ? (found) => memo.remember(found) : undefined };
+  };
   const autogenerateOf = (set, versionTable) => wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
@@ -246,10 +261,10 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
     if (onFile) {
       if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
       const file = call(() => openFile(database, { busyTimeout }));
-      // A bundle's heads (below): at head, nothing is parsed.
-      const heads = bundleHeads(resolved);
+      // With heads known without a parse, nothing is parsed at head.
+      const { heads, onParsed } = known(resolved, set);
       const m = new AdapterMigrator(wasm.adapter(), set, file.adapter, {
-        versionTable, heads, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
+        versionTable, heads, onParsed, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
       });
       try {
         // Without the heads, the migrations are checked now, as the embedded engine does.
@@ -261,8 +276,8 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
       return withSafety(m, wasm.autogen, set, versionTable, { adapter: file.adapter, planner: () => wasm.adapter().Planner });
     }
     if (adapter) {
-      const heads = bundleHeads(resolved);
-      const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onProgress, transactionPerMigration });
+      const { heads, onParsed } = known(resolved, set);
+      const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onParsed, onProgress, transactionPerMigration });
       // Without the heads, check the migrations now, as the embedded engine does.
       if (!heads) await m.heads();
       return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });

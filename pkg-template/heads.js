@@ -19,3 +19,43 @@ export function atHeadsReport(heads, target, rows) {
   if (!namesHeads(heads, target) || rows.length !== heads.length || !heads.every((h) => rows.includes(h))) return null;
   return { steps: [], before: rows, after: rows, warnings: [] };
 }
+
+// Remembered heads (opfs-heads.js beside an OPFS pool, node-heads.js in an install's
+// node_modules/.cache): heads a parse found, by a fingerprint of the exact bytes parsed
+// and of this package's version, so that the next start at head with the same
+// migrations parses nothing. An entry is never wrong for the bytes it names: the heads
+// are a function of the files alone. The store is `[[fingerprint, heads], ...]` as JSON,
+// newest first.
+
+/** Entries kept (a store may serve several sets, and sets change). */
+const KEEP = 16;
+/** This package's version (scripts/build_pkg.py writes it): a new parser may read the
+ * same bytes differently. */
+const VERSION = "__ATHANOR_VERSION__";
+
+/** A set's fingerprint from the digest(s) of its bytes (each store hashes them its own
+ * way) and this package's version. */
+export const fingerprintOf = (...digests) => [VERSION, ...digests].join(":");
+
+/** A store's entries from its text; anything unreadable is an empty store. */
+export function readEntries(text) {
+  try {
+    const entries = JSON.parse(text);
+    return Array.isArray(entries)
+      ? entries.filter((e) => Array.isArray(e) && typeof e[0] === "string" && Array.isArray(e[1]) && e[1].every((h) => typeof h === "string"))
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The heads remembered for `print` in `entries`, or null. */
+export const recall = (entries, print) => entries.find(([p]) => p === print)?.[1] ?? null;
+
+/** The store's new text with `heads` for `print` first; null when that is already so
+ * (an entry the parse contradicts is replaced). */
+export function withEntry(entries, print, heads) {
+  const [first] = entries;
+  if (first?.[0] === print && first[1].length === heads.length && first[1].every((h, i) => h === heads[i])) return null;
+  return JSON.stringify([[print, heads], ...entries.filter(([p]) => p !== print)].slice(0, KEEP));
+}

@@ -10,6 +10,7 @@ import * as fullWasm from "./athanor_full.js";
 import { createApi, normalizeMigrations, MigrationError } from "./api.js";
 import { installVfs } from "./node-vfs.js";
 import { resolveMigrations } from "./node-migrations.js";
+import { rememberedHeads } from "./node-heads.js";
 import { nodeSqlite } from "./adapters.js";
 import { builtin, openDatabaseSync } from "./node-sqlite.js";
 
@@ -66,7 +67,11 @@ function openFile(database, { busyTimeout }) {
   return { adapter: nodeSqlite(db), close: () => db.close() };
 }
 
-export const { openMigrator } = createApi(wasm, { resolveMigrations, openFile });
+export const { openMigrator } = createApi(wasm, {
+  resolveMigrations,
+  openFile,
+  rememberedHeads: (set) => rememberedHeads(set, wasm.adapter()),
+});
 export { MigrationError, normalizeMigrations };
 /** Node needs no explicit init; kept so code shared with browsers can always call it. */
 export async function init() {}

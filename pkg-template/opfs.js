@@ -8,7 +8,7 @@ import { MigrationError, toMigrationError, call, withoutSafety } from "./errors.
 import { Migrator } from "./migrator.js";
 import { Lease } from "./opfs-lease.js";
 import { fingerprint, readHeads, rememberHeads } from "./opfs-heads.js";
-import { namesHeads, atHeadsReport } from "./heads.js";
+import { namesHeads, atHeadsReport, recall } from "./heads.js";
 
 export const DEFAULT_DIRECTORY = ".athanor";
 
@@ -203,7 +203,7 @@ export async function openOpfsMigrator(wasm, set, options, remembered) {
   if (!heads) {
     const [print, known] = await Promise.all([fingerprint(set), remembered ?? readHeads(directory)]);
     if (print) {
-      heads = known.find(([p]) => p === print)?.[1];
+      heads = recall(known, print);
       onParsed = (inner) => rememberHeads(directory, print, inner.heads());
     }
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Builds the npm package into pkg/ as wasm-pack.toml says: cargo (wasm32) ->
 wasm-bindgen -> wasm-opt -> the pkg-template files; fails over the size budget."""
+import json
 import re
 import os
 import shutil
@@ -77,6 +78,13 @@ def main() -> int:
 
     for f in template.iterdir():
         shutil.copy(f, out / f.name)
+    # The package's version where its JS asks for it (heads.js: remembered heads are
+    # only trusted from the version that parsed them).
+    version = json.loads((template / "package.json").read_text())["version"]
+    for f in out.glob("*.js"):
+        text = f.read_text()
+        if "__ATHANOR_VERSION__" in text:
+            f.write_text(text.replace("__ATHANOR_VERSION__", version))
     # wasm-bindgen's own package.json would replace ours: ours is in the template.
     (out / ".gitignore").unlink(missing_ok=True)
     glues = {out / f"{a['out-name']}.js" for a in artifacts}

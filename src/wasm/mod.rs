@@ -6,6 +6,9 @@ mod autogen;
 #[cfg(feature = "commands")]
 mod cli;
 mod error;
+// Node's JS API only (node.js plans on the CLI's lean wasm).
+#[cfg(all(feature = "commands", feature = "planner"))]
+mod fingerprint;
 #[cfg(any(feature = "planner", feature = "commands", feature = "autogen"))]
 mod host_run;
 #[cfg(any(feature = "planner", feature = "sqlite"))]
@@ -33,6 +36,8 @@ pub use autogen::autogenerate;
 #[cfg(feature = "commands")]
 pub use cli::run_cli;
 pub use error::node_sqlite_unavailable;
+#[cfg(all(feature = "commands", feature = "planner"))]
+pub use fingerprint::fingerprint;
 #[cfg(feature = "sqlite")]
 pub use migrator::Migrator;
 #[cfg(feature = "node-vfs")]
