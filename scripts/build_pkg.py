@@ -71,10 +71,17 @@ def main() -> int:
     # and 1.5 KiB gzip smaller); wasm-opt already assumes bulk memory (wasm-pack.toml).
     env = dict(os.environ, CC_wasm32_unknown_unknown="clang-19", AR_wasm32_unknown_unknown="llvm-ar-19", CFLAGS_wasm32_unknown_unknown="-mbulk-memory")
 
-    if out.exists():
-        shutil.rmtree(out)
-    for art in artifacts:
-        build_artifact(art, cfg, out, env)
+    # --js-only: the package's JS again over the wasms already in pkg/ (a JS change
+    # needs no wasm build).
+    if "--js-only" in sys.argv[1:]:
+        for art in artifacts:
+            if not (out / f"{art['out-name']}_bg.wasm").exists():
+                raise SystemExit(f"error: --js-only needs {art['out-name']}_bg.wasm in {out} (run a full build first)")
+    else:
+        if out.exists():
+            shutil.rmtree(out)
+        for art in artifacts:
+            build_artifact(art, cfg, out, env)
 
     for f in template.iterdir():
         shutil.copy(f, out / f.name)

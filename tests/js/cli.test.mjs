@@ -166,6 +166,21 @@ test("every error code: same one-line message and exit status", () => {
   assert.match(c.stderr, /^FAILED \[CHECKSUM_MISMATCH\]: Revision 3f9a1c2b7d10 /);
 });
 
+test("a file that is not UTF-8 is named with its byte, as the native CLI names it; U+FFFD and a BOM in a valid one arrive as written", () => {
+  // The npm CLI reads files as UTF-8 text in one call each, and reads a file whose text
+  // has a replacement character again as bytes: the parser sees the file's own bytes.
+  const latin1 = Buffer.from("-- Revision ID: abcdef000005\n-- Revises: 2f0e7a6c3b95\n-- Message: caf\xe9\n-- migrate:upgrade\nSELECT 1;\n", "latin1");
+  const [heads] = same("not-utf8", [["heads"]], (p) => writeFileSync(join(p, "migrations", "zz_latin1.sql"), latin1));
+  assert.equal(heads.status, 1);
+  assert.match(heads.stderr, /not valid UTF-8 \(byte \d+\)/);
+  const text = "\ufeff-- Revision ID: abcdef000006\n-- Revises: 2f0e7a6c3b95\n-- Message: r\u00e9sum\u00e9 \ufffd\n-- migrate:upgrade\nCREATE TABLE marks (m TEXT);\nINSERT INTO marks VALUES ('\ufffd \u00e9 \u{1F600}');\n";
+  const outs = same("utf8", [[...db, "upgrade", "heads"], ["history", "-r", "2f0e7a6c3b95:"]], (p) => writeFileSync(join(p, "migrations", "zz_marks.sql"), text));
+  assert.equal(outs[0].status, 0, outs[0].stderr);
+  assert.match(outs[1].stdout, /r\u00e9sum\u00e9 \ufffd/);
+  const file = join(work, "utf8-npm", "app.db");
+  assert.equal(execFileSync("sqlite3", [file, "SELECT m FROM marks"], { encoding: "utf8" }), "\ufffd \u00e9 \u{1F600}\n");
+});
+
 test("a statement failing mid-section: named by file and line, what ran before it rolled back (kept, outside a transaction), nothing after it run", () => {
   const mid = (options) => (p) =>
     writeFileSync(
