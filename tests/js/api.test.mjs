@@ -147,6 +147,13 @@ let fileNo = 0;
 const WHERE = [["memory", () => ({})], ...(hasNodeSqlite ? [["a file (node:sqlite)", () => ({ database: join(files, `f${fileNo++}.db`) })]] : [])];
 
 for (const [where, db] of WHERE) {
+test(`a version table whose rows are numbers (no column type) reads them as JS writes numbers (${where})`, async () => {
+  const m = await openMigrator({ migrations: chain, ...db() });
+  await m.exec("CREATE TABLE alembic_version (version_num); INSERT INTO alembic_version VALUES (0.1 + 0.2), (1e21), (7);");
+  assert.deepEqual(await m.rows(), ["0.30000000000000004", "1e+21", "7"]);
+  m.close();
+});
+
 test(`query and exec: the app's reads and writes through the migrated connection (${where})`, async () => {
   const m = await openMigrator({ migrations: chain, ...db() });
   await m.upgrade("head");

@@ -444,6 +444,12 @@ for (const host of HOSTS.filter((h) => !h.batching)) {
     assert.deepEqual(await db.values("SELECT version_num FROM alembic_version"), ["c3c3"]);
   });
 
+  hostTest(host, "a version table whose rows are numbers (made by another tool, without a type) reads them as JS writes numbers", async (db) => {
+    await db.exec("CREATE TABLE alembic_version (version_num); INSERT INTO alembic_version VALUES (1.5); INSERT INTO alembic_version VALUES (7);");
+    const m = await db.open(base);
+    assert.deepEqual(await m.rows(), ["1.5", "7"]);
+  });
+
   hostTest(host, "current, history and the offline SQL answer as the embedded engine's", async (db) => {
     const m = await db.open(grown(base));
     await m.upgrade("b2b2");

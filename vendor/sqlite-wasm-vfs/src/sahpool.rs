@@ -281,7 +281,7 @@ impl SyncAccessFile {
             return Err(OpfsSAHError::ShortIo {
                 operation: "read file",
                 expected: buf.len(),
-                actual: count,
+                actual: count as i64,
             });
         }
 
@@ -298,7 +298,7 @@ impl SyncAccessFile {
             return Err(OpfsSAHError::ShortIo {
                 operation: "write file",
                 expected: bytes.len(),
-                actual: count,
+                actual: count as i64,
             });
         }
 
@@ -1458,7 +1458,9 @@ pub enum OpfsSAHError {
     ShortIo {
         operation: &'static str,
         expected: usize,
-        actual: f64,
+        // athanor: a whole number (saturating; the count is one when reported), so the
+        // message needs no float formatting in the wasm.
+        actual: i64,
     },
     /// Journal/WAL files prevent a standalone transfer. Their presence does not
     /// prove a hot journal; retained `PERSIST` journals can also trigger this.
