@@ -46,7 +46,9 @@ const wasm = {
   // without SQLite, as athanor_adapter's, but built for speed ("s": the Worker's
   // adapter wasm is "z", for size), where a first call runs cold code.
   adapter: loader(plannerWasm, "./athanor_cli_bg.wasm"),
-  embedded: loader(embeddedWasm, "./athanor_bg.wasm"),
+  // In-memory databases: the embedded engine with SQLite's FTS5 and R*Tree (the
+  // browsers' default wasm leaves them out; the glue is the same).
+  embedded: loader(embeddedWasm, "./athanor_ext_bg.wasm"),
   vfs: full,
   autogen: full,
   prepare: (kind) => wasm[kind].prepare(),

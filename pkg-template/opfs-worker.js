@@ -39,10 +39,10 @@ self.onmessage = async ({ data: { id, op, method, args = [], progress } }) => {
   try {
     let result;
     if (op === "open") {
-      // The page compiled the wasm while this worker started (a WebAssembly.Module),
-      // or left it to us.
-      const [set, options, wasmModule] = args;
-      await initWasm({ module_or_path: wasmModule ?? new URL("./athanor_bg.wasm", import.meta.url) }).catch((e) => {
+      // The page compiled the wasm while this worker started (a WebAssembly.Module), or
+      // names the one its entry loads (web-api.js).
+      const [set, options, wasmModule, wasmUrl] = args;
+      await initWasm({ module_or_path: wasmModule ?? wasmUrl }).catch((e) => {
         const failed = new MigrationError(`the athanor worker could not load its wasm: ${e?.message ?? e}. ${WORKER_HINT}`, "WORKER_FAILED");
         // The lock taken early goes, and the files opened for the wasm close.
         early?.fail(failed);

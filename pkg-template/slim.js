@@ -1,6 +1,7 @@
-// Bring your own wasm: `await init(bytesOrModuleOrUrl)` (athanor_bg.wasm) before
-// openMigrator(), and `await initAdapter(...)` (athanor_adapter_bg.wasm) before an
-// adapter's: the embedded wasm has no Planner (it keeps the browser package small).
+// Bring your own wasm: `await init(bytesOrModuleOrUrl)` (athanor_bg.wasm, or
+// athanor_ext_bg.wasm for SQLite with FTS5 and R*Tree) before openMigrator(), and `await
+// initAdapter(...)` (athanor_adapter_bg.wasm) before an adapter's: the embedded wasm has
+// no Planner (it keeps the browser package small).
 import initWasm, * as wasm from "./athanor.js";
 import initAdapterWasm, * as adapterWasm from "./athanor_adapter.js";
 import { createApi, normalizeMigrations, MigrationError } from "./api.js";
@@ -17,7 +18,7 @@ export function initAdapter(input) {
 }
 const api = createApi({ adapter: () => adapterWasm, embedded: () => wasm });
 export async function openMigrator(options) {
-  const [loaded, what, file] = options?.adapter ? [adapterReady, "initAdapter", "athanor_adapter_bg.wasm"] : [ready, "init", "athanor_bg.wasm"];
+  const [loaded, what, file] = options?.adapter ? [adapterReady, "initAdapter", "athanor_adapter_bg.wasm"] : [ready, "init", "athanor_bg.wasm (or athanor_ext_bg.wasm)"];
   if (!loaded) throw new MigrationError(`call \`await ${what}(wasm)\` with ${file} before openMigrator() with athanor/slim`, "USAGE");
   await loaded;
   return api.openMigrator(options);

@@ -34,24 +34,44 @@ def gzip_size(path: Path) -> int:
     return len(subprocess.run(["gzip", "-9", "-c", path], check=True, capture_output=True).stdout)
 
 
+def sqlite_flags() -> str:
+    """The SQLite flags every wasm is built with (.cargo/config.toml [env])."""
+    value = tomllib.loads((ROOT / ".cargo" / "config.toml").read_text())["env"]["SQLITE_WASM_RS_FLAGS"]
+    return value["value"] if isinstance(value, dict) else value
+
+
 def build_artifact(art: dict, cfg: dict, out: Path, env: dict) -> None:
     """One wasm: cargo with the artifact's features -> wasm-bindgen (its own out-name) -> wasm-opt."""
     name, profile = art["out-name"], art.get("profile", cfg["build"]["profile"])
     features = ["--no-default-features"] + (["--features", ",".join(art["features"])] if art["features"] else [])
+    if "sqlite-flags" in art:
+        # Its own SQLite flags: an environment variable wins over config.toml's [env].
+        env = dict(env, SQLITE_WASM_RS_FLAGS=f"{sqlite_flags()} {art['sqlite-flags']}")
     run("cargo", "build", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile, *features, cwd=ROOT, env=env)
     built = ROOT / "target" / "wasm32-unknown-unknown" / profile / "athanor.wasm"
-    run("wasm-bindgen", built, "--out-dir", out, "--out-name", name, "--target", cfg["build"]["target"], "--typescript")
+    # An artifact served by another's glue is bound under that one's name (the wasm
+    # imports its glue by name), aside, and only its .wasm is kept.
+    bound, bind_dir = (art["glue"], out / f".{name}") if "glue" in art else (name, out)
+    run("wasm-bindgen", built, "--out-dir", bind_dir, "--out-name", bound, "--target", cfg["build"]["target"], "--typescript")
     # A C symbol the link could not find becomes an import from "env", which no runtime
     # provides: the module would build and then fail to instantiate everywhere. (An
     # SQLITE_OMIT_* flag that removes an API a Rust crate calls does this.)
-    missing = re.findall(r'import \* as \w+ from "env"', (out / f"{name}.js").read_text())
+    missing = re.findall(r'import \* as \w+ from "env"', (bind_dir / f"{bound}.js").read_text())
     if missing:
         raise SystemExit(f"error: {name}: the wasm imports {len(missing)} undefined symbol(s) from \"env\" (see {built})")
+    if "glue" in art:
+        # The same Rust gives the same glue, but for its comments (closure indices).
+        code = lambda f: [l for l in f.read_text().splitlines() if not l.lstrip().startswith("//")]
+        if code(bind_dir / f"{bound}.js") != code(out / f"{bound}.js"):
+            raise SystemExit(f"error: {name}: its wasm-bindgen glue differs from {bound}.js, which is to serve it")
+        (bind_dir / f"{bound}_bg.wasm").replace(out / f"{name}_bg.wasm")
+        shutil.rmtree(bind_dir)
     # wasm-bindgen declares `[Symbol.dispose]()` on each class, which only TypeScript's
     # esnext lib knows: without skipLibCheck, a project on the default libs fails with
     # TS2550. The method stays at run time; the package's API never exposes these classes.
     dts = out / f"{name}.d.ts"
-    dts.write_text(re.sub(r"\n *\[Symbol\.dispose\]\(\): void;", "", dts.read_text()))
+    if dts.exists():
+        dts.write_text(re.sub(r"\n *\[Symbol\.dispose\]\(\): void;", "", dts.read_text()))
     wasm = out / f"{name}_bg.wasm"
     passes = cfg["build"].get("wasm-opt", [])
     if passes:
@@ -94,7 +114,7 @@ def main() -> int:
             f.write_text(text.replace("__ATHANOR_VERSION__", version))
     # wasm-bindgen's own package.json would replace ours: ours is in the template.
     (out / ".gitignore").unlink(missing_ok=True)
-    glues = {out / f"{a['out-name']}.js" for a in artifacts}
+    glues = {out / f"{a['out-name']}.js" for a in artifacts if "glue" not in a}
     if cfg["build"].get("minify-js", False):
         # Each module on its own (no bundling): names, imports and `new URL(..., import.meta.url)`
         # stay as bundlers expect them; comments and whitespace go (the template keeps them).
@@ -134,10 +154,10 @@ def main() -> int:
     over = []
     for art in artifacts:
         name, budget = art["out-name"], art["max-gzip-kib"]
-        wasm, glue = out / f"{name}_bg.wasm", out / f"{name}.js"
+        wasm, glue = out / f"{name}_bg.wasm", out / f"{art.get('glue', name)}.js"
         gz = gzip_size(wasm) + gzip_size(glue)
         print(f"size: {name}_bg.wasm {kib(wasm.stat().st_size)} raw, {kib(gzip_size(wasm))} gzip -9; "
-              f"with {name}.js {kib(gz)} gzip -9 (budget {budget} KiB)")
+              f"with {glue.name} {kib(gz)} gzip -9 (budget {budget} KiB)")
         if gz > budget * 1024:
             over.append(f"{name} is {kib(gz)} gzip, over its {budget} KiB budget")
     own = sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs") and p not in glues and p != worker)

@@ -71,11 +71,34 @@ fn data(e: &Error) -> Object {
 
 /// An athanor error as a JS `Error` with `code` and `data`.
 pub fn to_js(e: Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
+    #[allow(unused_mut)]
+    let mut message = e.to_string();
+    #[cfg(feature = "sqlite")]
+    if let Some(hint) = missing_module_hint(&e) {
+        message.push_str(hint);
+    }
+    let err = js_sys::Error::new(&message);
     err.set_name("MigrationError");
     set(&err, "code", e.code());
     set(&err, "data", data(&e));
     err.into()
+}
+
+/// Where SQLite's FTS5 and R*Tree are when the embedded engine's SQLite says it has no
+/// such module: the browsers' default wasm leaves them out (wasm-pack.toml), the wasm of
+/// `athanor/extended` has them. (Only the embedded engine's errors come here with its
+/// own SQLite's words; a host's SQLite is the host's.)
+#[cfg(feature = "sqlite")]
+fn missing_module_hint(e: &Error) -> Option<&'static str> {
+    let sqlite = match e {
+        Error::MigrationFailed(f) => f.sqlite_message.as_str(),
+        Error::Sqlite { message, .. } => message.as_str(),
+        _ => return None,
+    };
+    let module = sqlite.strip_prefix("no such module: ")?;
+    (module.starts_with("fts5") || module.starts_with("rtree")).then_some(
+        " (athanor's browser build leaves SQLite's FTS5 and R*Tree out, to keep the download small: import openMigrator from \"athanor/extended\" to have them, or give athanor/slim's init() athanor_ext_bg.wasm)",
+    )
 }
 
 /// The `NODE_SQLITE_UNAVAILABLE` error, for the JS API's own check (one wording, here).

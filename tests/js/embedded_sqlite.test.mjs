@@ -1,8 +1,11 @@
-// The SQLite inside the embedded wasm (athanor_bg.wasm: browsers, athanor/slim, Node's
-// :memory:) is built without some of sqlite-wasm-rs's extras to keep the browser package
-// small (.cargo/config.toml). What real schemas and app queries use must still be there:
-// the corpus's real histories, and one migration using each feature an app's schema may.
+// The SQLite inside the embedded wasms is built without some of sqlite-wasm-rs's extras
+// to keep the browser package small (.cargo/config.toml): athanor_ext_bg.wasm (Node's
+// :memory:, athanor/extended in browsers) keeps FTS5 and R*Tree, athanor_bg.wasm (the
+// browsers' default) leaves them out too. What real schemas and app queries use must
+// still be there: the corpus's real histories, and one migration using each feature an
+// app's schema may; in the browsers' default, all of them but FTS5 and R*Tree.
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,4 +121,39 @@ test("a migration using FTS5, R*Tree, JSON, STRICT, generated columns, window fu
   await m.downgrade("base");
   assert.deepEqual(await m.query("SELECT name FROM sqlite_master WHERE tbl_name NOT IN ('alembic_version', 'athanor_history')"), []);
   m.close();
+});
+
+// Each wasm in a process of its own, through athanor/slim (one wasm per process: the
+// glue holds one instance): every feature above, one migration each.
+const PROBES = {
+  fts5: "CREATE VIRTUAL TABLE f USING fts5(body, tokenize='porter unicode61');",
+  rtree: "CREATE VIRTUAL TABLE r USING rtree(id, min_x, max_x);",
+  json: "CREATE TABLE j (m TEXT CHECK (json_valid(m)));\nINSERT INTO j SELECT json_group_array(value) FROM json_each('[1,2]');",
+  strict: "CREATE TABLE s (x INTEGER, y INTEGER GENERATED ALWAYS AS (x * 2) STORED) STRICT;",
+  window: "CREATE VIEW w AS SELECT rank() OVER (ORDER BY x) AS r FROM s;",
+  math: "CREATE TABLE mth AS SELECT sqrt(16) AS v, pi() AS p, date('2026-01-31', '+1 month') AS d;",
+};
+function probe(wasm) {
+  const script = `import { init, openMigrator } from ${JSON.stringify(`${pkg}/slim.js`)};
+import { readFileSync } from "node:fs";
+await init(readFileSync(${JSON.stringify(join(pkg, wasm))}));
+const out = {};
+for (const [name, sql] of Object.entries(${JSON.stringify(PROBES)})) {
+  const migrations = { "a.sql": "-- Revision ID: " + name + "\\n-- Revises: \\n\\n-- migrate:upgrade\\n" + (name === "window" ? ${JSON.stringify(PROBES.strict)} + "\\n" : "") + sql + "\\n" };
+  const m = await openMigrator({ migrations });
+  out[name] = await m.upgrade("head").then(() => "ok", (e) => e.code + ": " + e.message);
+  m.close();
+}
+console.log(JSON.stringify(out));`;
+  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+}
+
+test("athanor_ext_bg.wasm has every feature; the browsers' default athanor_bg.wasm all but FTS5 and R*Tree, and its error says where they are", () => {
+  const all = Object.fromEntries(Object.keys(PROBES).map((k) => [k, "ok"]));
+  assert.deepEqual(probe("athanor_ext_bg.wasm"), all);
+  const lean = probe("athanor_bg.wasm");
+  for (const module of ["fts5", "rtree"]) {
+    assert.match(lean[module], new RegExp(`^MIGRATION_FAILED: .*no such module: ${module} .*\\(athanor's browser build leaves SQLite's FTS5 and R\\*Tree out.*"athanor/extended".*athanor_ext_bg\\.wasm\\)$`));
+  }
+  assert.deepEqual({ ...lean, fts5: "ok", rtree: "ok" }, all);
 });

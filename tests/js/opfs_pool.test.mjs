@@ -73,3 +73,14 @@ test("a parse is remembered beside the pool by the set's bytes: the next load of
   assert.deepEqual(r.after, ["r3"], "without it the set is parsed and planned");
   assert.deepEqual(r.rememberedAfter?.[0]?.[1], ["r3"], `and that parse remembered: ${JSON.stringify(r)}`);
 });
+
+test("SQLite's FTS5 and R*Tree: refused by the default entry's wasm, which says where they are, and there in athanor/extended's", { timeout: 120_000 }, async () => {
+  const run = await browser();
+  const r = await run("case=extensions&dir=extensions");
+  assert.equal(r.refused?.code, "MIGRATION_FAILED", JSON.stringify(r));
+  assert.match(r.refused.message, /no such module: fts5 .*\(athanor's browser build leaves SQLite's FTS5 and R\*Tree out.*"athanor\/extended"/);
+  assert.deepEqual(r.refused.rows, [], "nothing applied");
+  assert.deepEqual(r.applied, ["s1"]);
+  assert.deepEqual(r.found, [{ id: 1 }]);
+  assert.deepEqual(r.boxed, [{ id: 1 }]);
+});

@@ -117,8 +117,29 @@ async function remembered() {
   return { applied, written, trusted, after, rememberedAfter: await rememberedIn(directory) };
 }
 
+/** SQLite's FTS5 and R*Tree: not in the default entry's wasm (its error says where they
+ * are), in athanor/extended's. Each OPFS database's worker loads its entry's wasm. */
+async function extensions() {
+  const search = [
+    `-- Revision ID: s1\n-- Revises: \n\n-- migrate:upgrade\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n` +
+      `CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='notes', content_rowid='id');\nCREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1);\n`,
+  ];
+  const lean = await openMigrator({ database: "lean.db", directory, migrations: search });
+  const refused = await lean.upgrade("head").then(() => null, (e) => ({ code: e.code, message: e.message, rows: null }));
+  refused.rows = await lean.rows();
+  await lean.close();
+  const extended = await import("./pkg/web-extended.js");
+  const m = await extended.openMigrator({ database: "extended.db", directory, migrations: search });
+  const applied = (await m.upgrade("head")).steps.map((s) => s.revision);
+  await m.exec("INSERT INTO notes VALUES (1, 'full text search in the browser'); INSERT INTO notes_fts (rowid, body) VALUES (1, 'full text search in the browser'); INSERT INTO boxes VALUES (1, 0, 5)");
+  const found = await m.query("SELECT rowid AS id FROM notes_fts WHERE notes_fts MATCH ?", ["browser"]);
+  const boxed = await m.query("SELECT id FROM boxes WHERE x1 >= 3");
+  await m.close();
+  return { refused, applied, found, boxed };
+}
+
 try {
-  window.result = await { race, write, read, bundle, remembered }[params.get("case")]();
+  window.result = await { race, write, read, bundle, remembered, extensions }[params.get("case")]();
 } catch (e) {
   window.result = { error: `${e?.code ?? ""} ${e?.stack ?? e}` };
 }

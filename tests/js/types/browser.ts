@@ -25,3 +25,12 @@ async function safety() {
   return [passed, findings.map((f) => `${f.file}:${f.line} ${f.class}`)];
 }
 safety();
+
+// athanor/extended: the same API, SQLite with FTS5 and R*Tree.
+import { openMigrator as openExtended, type OpfsMigrator as ExtendedMigrator } from "athanor/extended";
+async function extended() {
+  const o: ExtendedMigrator = await openExtended({ database: "search.db", migrations: { "./migrations/a.sql": "x" } });
+  const rows: Record<string, unknown>[] = await o.query("SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?", ["x"]);
+  return rows;
+}
+extended();
