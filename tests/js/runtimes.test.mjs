@@ -95,7 +95,7 @@ runtimeTest("deno", "imports the package and upgrades in memory with only --allo
   // Without permissions the run is refused: the node entry reads the embedded .wasm when the first migrator opens.
   const denied = run(deno, ["run", "--no-prompt", "app.mjs"]);
   assert.notEqual(denied.status, 0);
-  assert.match(denied.stderr, /Requires read access to ".*athanor_bg\.wasm"/);
+  assert.match(denied.stderr, /Requires read access to ".*athanor_ext_bg\.wasm"/);
   // Read access to the package is all an in-memory migrator needs (no --allow-sys, env, net).
   const nodeModules = join(project, "node_modules");
   assertUpgraded(run(deno, ["run", "--no-prompt", `--allow-read=${nodeModules},${project}`, "app.mjs"]), ["node:sqlite"]);
