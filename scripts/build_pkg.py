@@ -133,9 +133,19 @@ def main() -> int:
     # delayed a warm reload's ready by about 10 ms (issue 14). Its modules are counted in
     # the package's JS once, as the separate files the page loads.
     worker = out / "opfs-worker.js"
-    worker_source_gz = gzip_size(worker)
+    bundled_source_gz = {worker: gzip_size(worker)}
     run(npm_tool("esbuild@0.28.2", "esbuild"), worker, "--bundle", "--format=esm", "--minify-whitespace", "--minify-syntax",
         "--log-level=warning", f"--outfile={worker}", "--allow-overwrite")
+    # The browsers' two entries the same way, each with what it imports (the embedded
+    # wasm's glue included, so each has its own instance): loaded unbundled, a page's
+    # import of web.js found its modules in four rounds, 6 ms of a warm reload (issue
+    # 14). errors.js stays a module of its own, so that MigrationError is one class for
+    # athanor, athanor/extended and athanor/safety; the adapter wasm's glue stays a
+    # dynamic import, fetched only for adapters.
+    for entry in (out / "web.js", out / "web-extended.js"):
+        bundled_source_gz[entry] = gzip_size(entry)
+        run(npm_tool("esbuild@0.28.2", "esbuild"), entry, "--bundle", "--format=esm", "--minify-whitespace", "--minify-syntax",
+            "--external:./errors.js", "--external:./athanor_adapter.js", "--log-level=warning", f"--outfile={entry}", "--allow-overwrite")
 
     # The CLI (package.json's bin) as one CommonJS file with what it imports, the lean
     # wasm's glue included: Node starts a CommonJS entry about 3 ms sooner than an ES
@@ -160,13 +170,15 @@ def main() -> int:
               f"with {glue.name} {kib(gz)} gzip -9 (budget {budget} KiB)")
         if gz > budget * 1024:
             over.append(f"{name} is {kib(gz)} gzip, over its {budget} KiB budget")
-    own = sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs") and p not in glues and p != worker)
-    own_gz, js_budget = sum(gzip_size(p) for p in own) + worker_source_gz, cfg["budget"]["max-js-gzip-kib"]
-    print(f"size: opfs-worker.js bundled {kib(worker.stat().st_size)} raw, {kib(gzip_size(worker))} gzip -9 "
-          f"(counted below as its own module, {kib(worker_source_gz)})")
+    # A bundled file counts as its own module: what it bundles is counted as the files it was.
+    own = sorted(p for p in out.iterdir() if p.suffix in (".js", ".mjs") and p not in glues and p not in bundled_source_gz)
+    own_gz, js_budget = sum(gzip_size(p) for p in own) + sum(bundled_source_gz.values()), cfg["budget"]["max-js-gzip-kib"]
+    for f, source_gz in bundled_source_gz.items():
+        print(f"size: {f.name} bundled {kib(f.stat().st_size)} raw, {kib(gzip_size(f))} gzip -9 "
+              f"(counted below as its own module, {kib(source_gz)})")
     print(f"size: cli.cjs (the CLI bundled, its wasm's glue included) {kib((out / 'cli.cjs').stat().st_size)} raw, "
           f"{kib(gzip_size(out / 'cli.cjs'))} gzip -9")
-    print(f"size: the package's own JS {kib(sum(p.stat().st_size for p in own))} raw, {kib(own_gz)} gzip -9 (budget {js_budget} KiB)")
+    print(f"size: the package's own JS {kib(sum(p.stat().st_size for p in own))} raw (and the bundled entries'), {kib(own_gz)} gzip -9 (budget {js_budget} KiB)")
     if own_gz > js_budget * 1024:
         over.append(f"the package's own JS is {kib(own_gz)} gzip, over its {js_budget} KiB budget")
     for o in over:
