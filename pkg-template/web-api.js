@@ -5,7 +5,8 @@
 // A named database lives in OPFS: from a page, in a dedicated worker this package
 // starts; from the app's own dedicated worker, right there. Adapters (a host's own
 // SQLite) run on the small adapter wasm instead, fetched on their first migrator.
-// One page uses one of the two entries: the glue holds one wasm instance.
+// The package ships each entry bundled with these modules and its own copy of the glue
+// (scripts/build_pkg.py), so both may load on one page, each with its own wasm.
 import initWasm, * as wasm from "./athanor.js";
 import { createApi, acceptMigrations, joined, MigrationError } from "./api.js";
 import { openOpfsMigrator, opfsUnavailableReason, DEFAULT_DIRECTORY } from "./opfs.js";
