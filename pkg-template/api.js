@@ -7,7 +7,7 @@ import { MigrationError, toMigrationError, call } from "./errors.js";
 import { Migrator } from "./migrator.js";
 import { readRowsWith, runOnAdapter } from "./runner.js";
 import { withSafety, runTest, runLint } from "./safety.js";
-import { bundleHeads, namesHeads, atHeadsReport } from "./heads.js";
+import { bundleHeads, namesHeads, atHeadsReport, rowsSql } from "./heads.js";
 
 export { MigrationError };
 
@@ -122,7 +122,7 @@ class AdapterMigrator {
 
   #readRows() {
     if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
-    return readRowsWith(this.#wasm.versionRowsSql(this.#versionTable), this.#adapter);
+    return readRowsWith(rowsSql(this.#wasm, this.#versionTable), this.#adapter);
   }
 
   async #run(direction, target, options) {

@@ -8,6 +8,15 @@ export function bundleHeads(migrations) {
   return Array.isArray(heads) && heads.every((h) => typeof h === "string") ? heads : null;
 }
 
+/** The query of the default version table's rows, as the wasm's versionRowsSql(null)
+ * writes it: scripts/build_pkg.py asks the wasm when it builds the package, so that the
+ * check at head makes no call into the wasm (on a cold Worker's first request, the
+ * functions behind that call were compiled then). */
+const DEFAULT_ROWS_SQL = "__ATHANOR_ROWS_SQL__";
+
+/** The query that reads the version table `table` (null: the default). */
+export const rowsSql = (wasm, table) => (table == null && !DEFAULT_ROWS_SQL.startsWith("__") ? DEFAULT_ROWS_SQL : wasm.versionRowsSql(table));
+
 /** Whether an upgrade to `target` asks for `heads` (worth reading the rows for). */
 export function namesHeads(heads, target) {
   return Boolean(heads) && (target === "heads" || (target === "head" && heads.length === 1));

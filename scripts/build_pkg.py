@@ -108,10 +108,17 @@ def main() -> int:
     # The package's version where its JS asks for it (heads.js: remembered heads are
     # only trusted from the version that parsed them).
     version = json.loads((template / "package.json").read_text())["version"]
+    # The query of the default version table's rows, from the wasm itself (heads.js: the
+    # check at head then makes no call into the wasm).
+    rows_sql = subprocess.run(["node", "--input-type=module", "-e",
+        'import * as g from "./athanor_adapter.js"; import { readFileSync } from "node:fs";'
+        'g.initSync({ module: readFileSync("./athanor_adapter_bg.wasm") }); process.stdout.write(g.versionRowsSql(null));'],
+        cwd=out, check=True, capture_output=True, text=True).stdout
     for f in out.glob("*.js"):
         text = f.read_text()
-        if "__ATHANOR_VERSION__" in text:
-            f.write_text(text.replace("__ATHANOR_VERSION__", version))
+        for placeholder, value in (("__ATHANOR_VERSION__", version), ('"__ATHANOR_ROWS_SQL__"', json.dumps(rows_sql))):
+            text = text.replace(placeholder, value)
+        f.write_text(text)
     # wasm-bindgen's own package.json would replace ours: ours is in the template.
     (out / ".gitignore").unlink(missing_ok=True)
     glues = {out / f"{a['out-name']}.js" for a in artifacts if "glue" not in a}

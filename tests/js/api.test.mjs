@@ -292,3 +292,16 @@ test("lint() classes each migration's changes; without a range, what the databas
   await assert.rejects(m.lint(42), { code: "USAGE" });
   m.close();
 });
+
+test("the check at head reads the default version table with the wasm's own query, baked in at build time: no call into the wasm", async () => {
+  const { rowsSql } = await import(`${pkg}/heads.js`);
+  const glue = await import(`${pkg}/athanor_adapter.js`);
+  const { readFileSync } = await import("node:fs");
+  glue.initSync({ module: readFileSync(join(pkg, "athanor_adapter_bg.wasm")) });
+  const untouchable = { versionRowsSql: () => assert.fail("the wasm was called") };
+  assert.equal(rowsSql(untouchable, null), glue.versionRowsSql(null));
+  assert.equal(rowsSql(untouchable, undefined), glue.versionRowsSql(null));
+  // Another table's query still comes from the wasm.
+  assert.equal(rowsSql(glue, "my_versions"), glue.versionRowsSql("my_versions"));
+  assert.notEqual(rowsSql(glue, "my_versions"), rowsSql(untouchable, null));
+});
