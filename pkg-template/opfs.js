@@ -69,19 +69,24 @@ export class OpfsMigrator {
     if (!this.#heads) this.#migrator();
   }
 
+  /** A migrator over `set` on this database, and its wasm migrator (not opened yet). */
+  #over(set) {
+    const inner = call(() => new this.#wasm.Migrator(set, { ...this.#config, deferredOpen: true }));
+    return [new Migrator(inner, this.#onProgress), inner];
+  }
+
   /** The parsed migrations' migrator (built once). */
   #migrator() {
     if (!this.#m) {
-      const inner = call(() => new this.#wasm.Migrator(this.#set, { ...this.#config, deferredOpen: true }));
+      const [m, inner] = this.#over(this.#set);
       if (this.#bare) {
         this.#bare.closeDatabase();
         this.#bareM.close();
         this.#bare = this.#bareM = null;
       }
-      this.#inner = inner;
-      this.#m = new Migrator(this.#inner, this.#onProgress);
+      [this.#m, this.#inner] = [m, inner];
       this.#set = null;
-      this.#remembering = this.#onParsed?.(this.#inner) ?? null;
+      this.#remembering = this.#onParsed?.(inner) ?? null;
     }
     return this.#m;
   }
@@ -89,14 +94,8 @@ export class OpfsMigrator {
   /** The migrator a call runs on, and its wasm migrator: the parsed one; or, for a call
    * that needs no migration (`bare`), the migrator of no revisions until the parse. */
   #target(bare) {
-    if (this.#m || !bare) {
-      const m = this.#migrator();
-      return [m, this.#inner];
-    }
-    if (!this.#bare) {
-      this.#bare = call(() => new this.#wasm.Migrator([], { ...this.#config, deferredOpen: true }));
-      this.#bareM = new Migrator(this.#bare, this.#onProgress);
-    }
+    if (this.#m || !bare) return [this.#migrator(), this.#inner];
+    if (!this.#bare) [this.#bareM, this.#bare] = this.#over([]);
     return [this.#bareM, this.#bare];
   }
 

@@ -45,13 +45,17 @@ export function webApi(defaultWasm) {
 
   const api = createApi({ adapter: () => adapterGlue, embedded: () => wasm });
 
+  /** The wasm's URL: the one init() was given, else the entry's; null when init() was
+   * given bytes, a Response or a module. */
+  const wasmUrl = () => (wasmInput === undefined ? defaultWasm : typeof wasmInput === "string" || wasmInput instanceof URL ? wasmInput : null);
+
   let compiled;
   /** The wasm compiled here while the worker boots (both at once), then handed to it:
    * a WebAssembly.Module crosses postMessage. `undefined`: the worker loads it itself. */
   function compiledForWorker() {
     if (wasmInput instanceof WebAssembly.Module) return Promise.resolve(wasmInput);
-    if (wasmInput !== undefined && typeof wasmInput !== "string" && !(wasmInput instanceof URL)) return Promise.resolve(undefined);
-    const url = wasmInput ?? defaultWasm;
+    const url = wasmUrl();
+    if (!url) return Promise.resolve(undefined);
     compiled ??= WebAssembly.compileStreaming(fetch(url))
       .catch(() => fetch(url).then((r) => r.arrayBuffer()).then((bytes) => WebAssembly.compile(bytes)))
       .catch(() => undefined);
@@ -103,7 +107,7 @@ export function webApi(defaultWasm) {
     }
     try {
       // Where the worker fetches the wasm when the page could not compile it for it.
-      const fallback = String(typeof wasmInput === "string" || wasmInput instanceof URL ? wasmInput : defaultWasm);
+      const fallback = String(wasmUrl() ?? defaultWasm);
       await migrator.post("open", undefined, [set, settings, await module, fallback]);
     } catch (e) {
       await migrator.close();

@@ -115,10 +115,11 @@ def main() -> int:
         'g.initSync({ module: readFileSync("./athanor_adapter_bg.wasm") }); process.stdout.write(g.versionRowsSql(null));'],
         cwd=out, check=True, capture_output=True, text=True).stdout
     for f in out.glob("*.js"):
-        text = f.read_text()
+        text = original = f.read_text()
         for placeholder, value in (("__ATHANOR_VERSION__", version), ('"__ATHANOR_ROWS_SQL__"', json.dumps(rows_sql))):
             text = text.replace(placeholder, value)
-        f.write_text(text)
+        if text != original:
+            f.write_text(text)
     # wasm-bindgen's own package.json would replace ours: ours is in the template.
     (out / ".gitignore").unlink(missing_ok=True)
     glues = {out / f"{a['out-name']}.js" for a in artifacts if "glue" not in a}
@@ -146,7 +147,8 @@ def main() -> int:
     # The browsers' two entries the same way, each with what it imports (the embedded
     # wasm's glue included, so each has its own instance): loaded unbundled, a page's
     # import of web.js found its modules in four rounds, 6 ms of a warm reload (issue
-    # 14). errors.js stays a module of its own, so that MigrationError is one class for
+    # 14). The modules only these bundles use (web-api.js, opfs*.js, worker-client.js)
+    # stay in pkg/ for the tests, but package.json's `files` leaves them out. errors.js stays a module of its own, so that MigrationError is one class for
     # athanor, athanor/extended and athanor/safety; the adapter wasm's glue stays a
     # dynamic import, fetched only for adapters.
     for entry in (out / "web.js", out / "web-extended.js"):
