@@ -12,7 +12,7 @@ import * as lean from "./athanor_cli.js";
 // run calls. Our own wasm, built valid; set before it is compiled (below).
 builtin("node:v8").setFlagsFromString("--liftoff-only --wasm-lazy-validation");
 
-const { readFileSync } = builtin("node:fs");
+const { readFileSync, writeSync } = builtin("node:fs");
 const argv = process.argv.slice(2);
 
 /** Runs the command line with one of the package's wasms. */
@@ -21,9 +21,25 @@ function run(wasm, file) {
   return wasm.runCli(argv, nodeHost);
 }
 
+/** Writes `text` to `fd` (1 or 2) with plain writes: process.stdout and process.stderr
+ * load Node's streams on first use, 3 ms of every run. What a non-blocking pipe cannot
+ * take now (EAGAIN) goes on through the stream, which waits for it; a reader that has
+ * gone (EPIPE, as under `| head`) gets nothing more. */
+function put(fd, text) {
+  if (!text) return;
+  const bytes = Buffer.from(text);
+  let at = 0;
+  try {
+    while (at < bytes.length) at += writeSync(fd, bytes, at);
+  } catch (e) {
+    if (e.code === "EAGAIN") (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(at));
+    else if (e.code !== "EPIPE") throw e;
+  }
+}
+
 function finish(out) {
-  process.stdout.write(out.stdout);
-  process.stderr.write(out.stderr);
+  put(1, out.stdout);
+  put(2, out.stderr);
   process.exitCode = out.status;
 }
 

@@ -307,3 +307,40 @@ test("test and lint: the same reports, codes and exit status as the native CLI",
   assert.equal(outs[7].status, 2);
   assert.match(outs[8].stderr, /^FAILED \[UNKNOWN_REVISION\]/);
 });
+
+test("output larger than a pipe holds reaches a slow reader on a non-blocking pipe whole, and stops quietly when the reader goes", () => {
+  // 600 revisions: `history --verbose` prints about 110 KB, more than a pipe's 64 KB.
+  const p = join(work, "big-output");
+  mkdirSync(join(p, "migrations"), { recursive: true });
+  const id = (i) => `b${String(i).padStart(11, "0")}`;
+  for (let i = 0; i < 600; i++) {
+    writeFileSync(join(p, "migrations", `${id(i)}_m.sql`), `-- Revision ID: ${id(i)}\n-- Revises: ${i ? id(i - 1) : ""}\n-- Message: step ${i}\n\n-- migrate:upgrade\nSELECT ${i};\n`);
+  }
+  const args = [join(pkg, "cli.cjs"), "history", "--verbose"];
+  const whole = execFileSync(process.execPath, args, { cwd: p });
+  assert.ok(whole.length > 100_000, `${whole.length} bytes`);
+  // Python opens the pipes: its write end made non-blocking (as a parent may leave it),
+  // read after the CLI has filled it; then a reader that closes after 10 bytes.
+  const script = `
+import os, subprocess, sys, time, json
+exe, *args = sys.argv[1:]
+r, w = os.pipe()
+os.set_blocking(w, False)
+p = subprocess.Popen([exe, *args], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+time.sleep(0.5)
+out = b""
+while chunk := os.read(r, 65536):
+    out += chunk
+slow = {"status": p.wait(), "stderr": p.stderr.read().decode(), "length": len(out), "sha": __import__("hashlib").sha256(out).hexdigest()}
+p = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+head = p.stdout.read(10)
+p.stdout.close()
+gone = {"status": p.wait(), "stderr": p.stderr.read().decode(), "head": head.decode()}
+print(json.dumps({"slow": slow, "gone": gone}))
+`;
+  const r = JSON.parse(execFileSync("python3", ["-c", script, process.execPath, ...args], { cwd: p, encoding: "utf8" }));
+  const { createHash } = process.getBuiltinModule("node:crypto");
+  assert.deepEqual(r.slow, { status: 0, stderr: "", length: whole.length, sha: createHash("sha256").update(whole).digest("hex") });
+  assert.deepEqual(r.gone, { status: 0, stderr: "", head: whole.subarray(0, 10).toString() });
+});
