@@ -13,13 +13,21 @@ import { MigrationError } from "./errors.js";
  * driver cannot tell). `transaction(fn)`: the host runs the whole run inside a
  * transaction of its own. `app`: the migrator's query/exec on the same connection. */
 function synchronous(name, connection, transaction, app) {
-  // A migration's statement asks both, from the wasm: one crossing instead of two.
-  // Through `this`, so a copy of the connection with its own `exec` runs that one. A
-  // number (1, 0; -1: cannot tell) crosses back cheaper than a boolean or undefined.
-  connection.execInTransaction = function (sql) {
-    this.exec(sql);
-    const open = this.inTransaction();
-    return open === true ? 1 : open === false ? 0 : -1;
+  // A section's statements from the wasm in one crossing, NUL-separated (a migration
+  // holds no NUL): run in order; a throw says which (`{ at, error }`); with `keepOpen`,
+  // the index of one after which no transaction is open; -1 when all ran. Through
+  // `this`, so a copy of the connection with its own `exec` runs those.
+  connection.execEach = function (joined, keepOpen) {
+    const statements = joined.split("\0");
+    for (let at = 0; at < statements.length; at++) {
+      try {
+        this.exec(statements[at]);
+      } catch (error) {
+        throw { at, error };
+      }
+      if (keepOpen && this.inTransaction() === false) return at;
+    }
+    return -1;
   };
   return {
     name,

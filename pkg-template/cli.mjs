@@ -24,23 +24,26 @@ function run(wasm, file) {
 /** Writes `text` to `fd` (1 or 2) with plain writes: process.stdout and process.stderr
  * load Node's streams on first use, 3 ms of every run. What a non-blocking pipe cannot
  * take now (EAGAIN) goes on through the stream, which waits for it; a reader that has
- * gone (EPIPE, as under `| head`) gets nothing more. */
+ * gone (EPIPE, as under `| head`) gets nothing more. True when a stream holds the rest. */
 function put(fd, text) {
-  if (!text) return;
+  if (!text) return false;
   const bytes = Buffer.from(text);
   let at = 0;
   try {
     while (at < bytes.length) at += writeSync(fd, bytes, at);
   } catch (e) {
-    if (e.code === "EAGAIN") (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(at));
-    else if (e.code !== "EPIPE") throw e;
+    if (e.code !== "EAGAIN" && e.code !== "EPIPE") throw e;
+    if (e.code === "EAGAIN") return (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(at)) || true;
   }
+  return false;
 }
 
 function finish(out) {
-  put(1, out.stdout);
-  put(2, out.stderr);
-  process.exitCode = out.status;
+  const queued = put(1, out.stdout) | put(2, out.stderr);
+  // All written (the database closed by the wasm): exit now, without Node's teardown of
+  // the environment (2 ms). Output a stream still holds is waited for.
+  if (queued) process.exitCode = out.status;
+  else process.exit(out.status);
 }
 
 // The lean wasm (the commands without autogenerate or SQLite: --db is node:sqlite,

@@ -340,7 +340,7 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
             let mut on_event = |e: &Event| {
                 if let Event::StepStarted { step, .. } = e {
                     progress.push_str("INFO  [athanor] Running ");
-                    progress.push_str(&step.log(&ctx.map));
+                    step.write_log(&ctx.map, &mut progress);
                     progress.push('\n');
                 }
             };

@@ -17,7 +17,7 @@ use super::error::Result;
 use super::graph::RevisionMap;
 use super::offline::create_version_table;
 use super::plan::{self, Plan, Step, VersionOp};
-use super::run::{Event, Options, Report, Run, RunHost, SqlFailure};
+use super::run::{Event, Options, Report, Run, RunHost, Stopped};
 use super::statements::Statement;
 use super::version_sql::{change_sql, forget_all_sql, forget_sql, history_table_sql, purge_sql, record_sql, rows_sql, RECORD_ROWS};
 
@@ -183,15 +183,17 @@ impl RunHost for BatchHost<'_> {
         });
     }
 
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure> {
-        let origin = self.current.as_ref().map(|(revision, file)| Origin {
-            revision: revision.clone(),
-            file: file.clone(),
-            line: statement.line,
-            code: statement.code().to_string(),
-        });
-        self.push_statement(BatchStatement { sql: statement.sql.clone(), params: vec![], origin });
-        Ok(None)
+    fn exec_all(&mut self, statements: &[Statement], _keep_open: bool) -> std::result::Result<(), Stopped> {
+        for statement in statements {
+            let origin = self.current.as_ref().map(|(revision, file)| Origin {
+                revision: revision.clone(),
+                file: file.clone(),
+                line: statement.line,
+                code: statement.code().to_string(),
+            });
+            self.push_statement(BatchStatement { sql: statement.sql.clone(), params: vec![], origin });
+        }
+        Ok(())
     }
 
     fn ensure_version_table(&mut self) -> Result<()> {

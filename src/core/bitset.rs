@@ -25,6 +25,26 @@ impl BitSet {
             *w &= !(1 << (i % 64));
         }
     }
+    pub fn extend(&mut self, items: impl IntoIterator<Item = usize>) {
+        for i in items {
+            self.insert(i);
+        }
+    }
+    /// Removes what `other` holds.
+    pub fn difference_with(&mut self, other: &BitSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= !b;
+        }
+    }
+    /// Keeps only what `other` holds too.
+    pub fn intersect_with(&mut self, other: &BitSet) {
+        for (i, a) in self.words.iter_mut().enumerate() {
+            *a &= other.words.get(i).copied().unwrap_or(0);
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
     pub fn union_with(&mut self, other: &BitSet) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a |= b;

@@ -11,7 +11,7 @@ use super::hash::HashMap;
 use super::error::{Error, Result};
 use super::offline::create_version_table;
 use super::plan::VersionOp;
-use super::run::{RunHost, SqlFailure};
+use super::run::{RunHost, SqlFailure, Stopped};
 use super::statements::Statement;
 use super::version_sql::{
     change_sql, checksums_sql, forget_all_sql, forget_sql, history_table_sql, parse_checksums, purge_sql, record_sql, rows_sql, HISTORY_TABLE,
@@ -37,11 +37,11 @@ pub trait Connection {
     fn exec(&mut self, sql: &str) -> std::result::Result<(), SqlFailure>;
     /// Whether a transaction is open; `None` when the driver cannot tell.
     fn in_transaction(&mut self) -> Option<bool>;
-    /// [`Connection::exec`], then [`Connection::in_transaction`]: a migration's
-    /// statements ask both, and a JS connection answers them in one crossing.
-    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
-        self.exec(sql)?;
-        Ok(self.in_transaction())
+    /// Runs `statements` in order, each as [`Connection::exec`], stopping at the first
+    /// that fails or, with `keep_open`, after which [`Connection::in_transaction`] says
+    /// no transaction is open. A JS connection runs them all in one crossing.
+    fn exec_each(&mut self, statements: &[&str], keep_open: bool) -> std::result::Result<(), Stopped> {
+        exec_one_by_one(self, statements, keep_open)
     }
     /// A clock for steps' durations, in milliseconds.
     fn now_ms(&self) -> f64;
@@ -61,6 +61,17 @@ impl SqlFailure {
             Error::Sqlite { message: self.message, code: self.code }
         }
     }
+}
+
+/// [`Connection::exec_each`], a call per statement.
+pub fn exec_one_by_one(conn: &mut (impl Connection + ?Sized), statements: &[&str], keep_open: bool) -> std::result::Result<(), Stopped> {
+    for (at, sql) in statements.iter().enumerate() {
+        conn.exec(sql).map_err(|failure| Stopped::Failed { at, failure })?;
+        if keep_open && conn.in_transaction() == Some(false) {
+            return Err(Stopped::Closed { at });
+        }
+    }
+    Ok(())
 }
 
 /// A statement's rows as text, errors as ours.
@@ -189,11 +200,10 @@ impl<C: Connection + ?Sized> RunHost for SqlHost<'_, C> {
         self.conn.in_transaction()
     }
 
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure> {
-        if self.host_transaction {
-            return self.conn.exec(&statement.sql).map(|()| None);
-        }
-        self.conn.exec_in_transaction(&statement.sql)
+    fn exec_all(&mut self, statements: &[Statement], keep_open: bool) -> std::result::Result<(), Stopped> {
+        let sqls: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+        // The host's transaction: athanor checks none of its own.
+        self.conn.exec_each(&sqls, keep_open && !self.host_transaction)
     }
 
     fn ensure_version_table(&mut self) -> Result<()> {

@@ -66,6 +66,14 @@ pub struct SqlFailure {
     pub code: Option<i32>,
 }
 
+/// Where a section's statements stopped before the last: statement `at` failed, or (in
+/// a transactional section) left no transaction open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    Failed { at: usize, failure: SqlFailure },
+    Closed { at: usize },
+}
+
 /// What a run asks of a host's SQLite. The version table and history table are the
 /// host's to read and write (their SQL is built in `core::version_sql`); which
 /// writes happen, and when, is decided here.
@@ -89,10 +97,10 @@ pub trait RunHost {
     fn set_foreign_keys(&mut self, value: i64) -> Result<()>;
     /// Whether a transaction is open; `None` when the host cannot tell.
     fn in_transaction(&mut self) -> Option<bool>;
-    /// Runs one statement of a migration to completion; then whether a transaction is
-    /// open (`None` when the host cannot tell), which a transactional section checks
-    /// after each statement: asked here, a JS host answers both in one call.
-    fn exec(&mut self, statement: &Statement) -> std::result::Result<Option<bool>, SqlFailure>;
+    /// Runs a section's statements in order, each to completion, stopping at the first
+    /// that fails or, with `keep_open`, after which no transaction is open (where the
+    /// host can tell). All at once: a JS host runs them in one call.
+    fn exec_all(&mut self, statements: &[Statement], keep_open: bool) -> std::result::Result<(), Stopped>;
     /// The step whose statements come next (a host that collects statements notes
     /// where each came from).
     fn step_started(&mut self, _step: &Step) {}
@@ -226,7 +234,7 @@ impl<'r> Run<'r> {
                 self.lock_held = self.host.hold_lock()?;
             }
             if outside.is_some() || (self.options.transaction == TransactionMode::PerMigration && index > 0) {
-                self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
+                self.flush(&done[flushed..], &step_ms[flushed..], &expected, &mut db_rows, &mut history)?;
                 flushed = done.len();
                 self.commit()?;
             }
@@ -273,7 +281,7 @@ impl<'r> Run<'r> {
                 // The section's work is committed already: its version row follows at
                 // once, not with later steps, whose failure would roll the row back and
                 // leave the section applied but unrecorded (to run again next time).
-                self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
+                self.flush(&done[flushed..], &step_ms[flushed..], &expected, &mut db_rows, &mut history)?;
                 flushed = done.len();
                 self.commit()?;
             }
@@ -281,7 +289,7 @@ impl<'r> Run<'r> {
                 self.host.release_lock()?;
             }
         }
-        self.flush(&done[flushed..], &step_ms[flushed..], &mut db_rows, &mut history)?;
+        self.flush(&done[flushed..], &step_ms[flushed..], &expected, &mut db_rows, &mut history)?;
         self.commit()?;
         Ok(Report { plan: Plan { steps: done, after: expected, ..plan }, step_ms })
     }
@@ -296,15 +304,16 @@ impl<'r> Run<'r> {
 
     /// Writes the version-table changes and history of `pending`, the steps run since
     /// the last flush (`step_ms`: how long each took): their net effect on `db_rows` (the
-    /// rows as the database holds them), and the history pruned to what the rows now imply.
-    fn flush(&mut self, pending: &[Step], step_ms: &[f64], db_rows: &mut Vec<String>, history: &mut History) -> Result<()> {
+    /// rows as the database holds them), which become `after` (the rows the run expects
+    /// after them), and the history pruned to what the rows now imply.
+    fn flush(&mut self, pending: &[Step], step_ms: &[f64], after: &[String], db_rows: &mut Vec<String>, history: &mut History) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
         // Upgrades only add to what the rows imply; a downgrade or a stamp may take away.
         let may_take_away = pending.iter().any(|s| !matches!(s.kind, StepKind::Upgrade(_)));
-        let ops: Vec<VersionOp> = pending.iter().flat_map(|s| s.ops.iter().cloned()).collect();
-        let net = plan::net_ops(db_rows, &ops).unwrap_or_else(|| ops.clone());
+        let ops = pending.iter().flat_map(|s| &s.ops);
+        let net = plan::net_ops(db_rows, ops.clone()).unwrap_or_else(|| ops.cloned().collect());
         if net.iter().any(|op| matches!(op, VersionOp::Insert(_))) {
             self.host.ensure_version_table()?;
         }
@@ -328,9 +337,7 @@ impl<'r> Run<'r> {
             a.1 = sum;
         }
         self.host.record(&applied)?;
-        for step in pending {
-            *db_rows = plan::apply_ops(std::mem::take(db_rows), &step.ops);
-        }
+        *db_rows = after.to_vec();
         // With the version-table writes, so no commit keeps the history of revisions its
         // rows no longer imply (downgraded, or moved away from by another tool). Read
         // again only when that can have changed: reading it at each of 1,000
@@ -389,27 +396,32 @@ impl<'r> Run<'r> {
         let Some(rev) = step.revision() else { return Ok(()) };
         let script = &self.map.node(rev).script;
         self.host.step_started(step);
-        for st in split_statements(&section.sql, section.first_line) {
-            let failure = match self.host.exec(&st) {
-                Err(f) => f,
-                // Files with such statements are refused when read; this catches
-                // anything else that ends the run's transaction, before a version row
-                // could be written for work that is no longer in it.
-                Ok(Some(false)) if section.transactional => SqlFailure {
+        let statements = split_statements(&section.sql, section.first_line);
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let (at, failure) = match self.host.exec_all(&statements, section.transactional) {
+            Ok(()) => return Ok(()),
+            Err(Stopped::Failed { at, failure }) => (at, failure),
+            // Files with such statements are refused when read; this catches anything
+            // else that ends the run's transaction, before a version row could be
+            // written for work that is no longer in it.
+            Err(Stopped::Closed { at }) => (
+                at,
+                SqlFailure {
                     message: "the statement ended the migration's transaction (nothing after it was run; the run is stopped)".into(),
                     code: None,
                 },
-                Ok(_) => continue,
-            };
-            return Err(Error::MigrationFailed(Box::new(StatementFailure {
-                revision: script.id.clone(),
-                file: script.path.clone(),
-                line: st.line,
-                statement: st.code().to_string(),
-                sqlite_message: failure.message,
-                sqlite_code: failure.code,
-            })));
-        }
-        Ok(())
+            ),
+        };
+        let st = &statements[at];
+        Err(Error::MigrationFailed(Box::new(StatementFailure {
+            revision: script.id.clone(),
+            file: script.path.clone(),
+            line: st.line,
+            statement: st.code().to_string(),
+            sqlite_message: failure.message,
+            sqlite_code: failure.code,
+        })))
     }
 }

@@ -475,15 +475,15 @@ impl Script {
     }
 
     /// The first paragraph of the doc: the message.
-    pub fn doc(&self) -> String {
+    pub fn doc(&self) -> std::borrow::Cow<'_, str> {
         // The doc starts with the trimmed message: its first paragraph is the doc's
         // (without building the rest, for each of 1,000 `Running upgrade` lines).
         let message = self.message.trim();
         if !message.is_empty() {
-            return message.split("\n\n").next().unwrap_or("").to_string();
+            return message.split("\n\n").next().unwrap_or("").into();
         }
         let long = self.longdoc();
-        long.split("\n\n").next().unwrap_or("").to_string()
+        long.split("\n\n").next().unwrap_or("").to_string().into()
     }
 }
 

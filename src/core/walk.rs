@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bitset::BitSet;
 use super::closure::Implied;
 use super::error::{Error, Result};
 use super::graph::{Edges, RevisionMap};
@@ -48,6 +49,13 @@ fn revs(p: Vec<Pos>) -> Vec<usize> {
 }
 
 impl RevisionMap {
+    /// `revisions` as a set over this map's revisions.
+    fn bit_set(&self, revisions: impl IntoIterator<Item = usize>) -> BitSet {
+        let mut set = BitSet::new(self.len());
+        set.extend(revisions);
+        set
+    }
+
     fn resolve_spec(&self, spec: &Spec) -> Result<Vec<Pos>> {
         self.get_revisions_all(&spec.to_list())
     }
@@ -60,7 +68,7 @@ impl RevisionMap {
         inclusive: bool,
         implicit_base: bool,
         assert_len: bool,
-    ) -> Result<(BTreeSet<usize>, Vec<usize>), CollectError> {
+    ) -> Result<(BitSet, Vec<usize>), CollectError> {
         let mut targets = match upper {
             Spec::Expr(t) => revs(self.parse_upgrade_target(&lower.to_list(), t, assert_len)?),
             Spec::Rows(_) => revs(self.resolve_spec(upper)?),
@@ -79,12 +87,12 @@ impl RevisionMap {
             }
             targets.retain(|&t| self.node(t).labels.contains(&branch));
         }
-        let mut required: BTreeSet<usize> = super::order::set(self.ancestors_checked(&targets, Edges::Normalized)?);
+        let mut required = self.bit_set(self.ancestors_checked(&targets, Edges::Normalized)?);
         required.extend(targets.iter().copied());
 
         let mut lower = lower.clone();
         let mut current = self.resolve_spec(&lower)?;
-        if !implicit_base && current.iter().any(|p| matches!(p, Pos::Rev(r) if !required.contains(r))) {
+        if !implicit_base && current.iter().any(|p| matches!(p, Pos::Rev(r) if !required.contains(*r))) {
             return Err(CollectError::NotAncestor);
         }
         if current.first() == Some(&Pos::Nothing) {
@@ -108,15 +116,15 @@ impl RevisionMap {
             (Error::InvalidTarget(m), Spec::Rows(_)) => Error::VersionTable(m),
             (e, _) => e,
         })?;
-        let mut current_set: BTreeSet<usize> = super::order::set(checked);
+        let mut current_set = self.bit_set(checked);
         current_set.extend(current.iter().copied());
-        let mut needs: BTreeSet<usize> = super::order::set(required.difference(&current_set).copied());
+        let mut needs = required;
+        needs.difference_with(&current_set);
         if inclusive {
             needs.extend(revs(self.resolve_spec(&lower)?));
         }
         if !current.is_empty() && !implicit_base {
-            let below: BTreeSet<usize> = super::order::set(self.descendants_checked(&current, Edges::Versioned)?);
-            needs.retain(|n| below.contains(n));
+            needs.intersect_with(&self.bit_set(self.descendants_checked(&current, Edges::Versioned)?));
         }
         Ok((needs, targets))
     }
@@ -130,7 +138,7 @@ impl RevisionMap {
         inclusive: bool,
         implicit_base: bool,
         assert_len: bool,
-    ) -> Result<(BTreeSet<usize>, Vec<usize>), CollectError> {
+    ) -> Result<(BitSet, Vec<usize>), CollectError> {
         let (label, target) = self.parse_downgrade_target(upper, lower, assert_len)?;
         let target = target.rev();
         let mut roots: Vec<usize> = match target {
@@ -150,10 +158,10 @@ impl RevisionMap {
         }
         let heads = revs(self.get_revisions_all(upper)?);
         let active = self.ancestor_set(&heads, Edges::Normalized);
-        let mut down: BTreeSet<usize> = super::order::set(self.descendants(&roots, Edges::All).into_iter().filter(|&r| active.contains(r)));
+        let mut down = self.bit_set(self.descendants(&roots, Edges::All).into_iter().filter(|&r| active.contains(r)));
         if implicit_base {
             let keep = self.ancestor_set(&roots, Edges::Normalized);
-            down.extend(active.iter().filter(|a| !keep.contains(*a)));
+            down.extend(active.iter().filter(|&a| !keep.contains(a)));
         }
         if let Some(t) = target {
             if down.is_empty() && !heads.contains(&t) {
@@ -172,13 +180,14 @@ impl RevisionMap {
     /// which head comes first. The heads are a linked list in Alembic's list order (a
     /// slot keeps its place when its head moves down; new heads go last), so the slot's
     /// number is its order.
-    pub fn topological_sort(&self, revisions: &BTreeSet<usize>, heads: &[usize]) -> Result<Vec<usize>> {
+    pub fn topological_sort(&self, revisions: &BitSet, heads: &[usize]) -> Result<Vec<usize>> {
         const NONE: usize = usize::MAX;
         let mut todo = vec![false; self.len()];
-        for &r in revisions {
+        let mut left = 0;
+        for r in revisions.iter() {
             todo[r] = true;
+            left += 1;
         }
-        let mut left = revisions.len();
         let initial: BTreeSet<usize> = super::order::set(heads.iter().copied().filter(|&h| todo[h]));
         // Slots: (revision, previous slot, next slot).
         let mut slots: Vec<(usize, usize, usize)> = Vec::with_capacity(initial.len());
@@ -244,7 +253,7 @@ impl RevisionMap {
             }
         }
         if left > 0 {
-            let left: Vec<&str> = revisions.iter().filter(|&&r| todo[r]).map(|&r| self.id(r)).collect();
+            let left: Vec<&str> = revisions.iter().filter(|&r| todo[r]).map(|r| self.id(r)).collect();
             return Err(Error::InvalidTarget(format!("revisions {} are not reachable from the given heads", left.join(", "))));
         }
         Ok(out)

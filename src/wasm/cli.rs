@@ -13,7 +13,7 @@ use crate::cli::SchemaView;
 use crate::cli::{self, Database, Host, MigrationFile};
 use crate::core::connection::{Connection, Param};
 use crate::core::error::{Error, Result};
-use crate::core::run::SqlFailure;
+use crate::core::run::{SqlFailure, Stopped};
 
 #[wasm_bindgen]
 extern "C" {
@@ -87,8 +87,8 @@ impl Connection for JsDb {
     fn in_transaction(&mut self) -> Option<bool> {
         Connection::in_transaction(&mut self.conn)
     }
-    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
-        Connection::exec_in_transaction(&mut self.conn, sql)
+    fn exec_each(&mut self, statements: &[&str], keep_open: bool) -> std::result::Result<(), Stopped> {
+        Connection::exec_each(&mut self.conn, statements, keep_open)
     }
     fn now_ms(&self) -> f64 {
         self.conn.now_ms()

@@ -7,8 +7,8 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::js::{get, message};
-use crate::core::connection::{Connection, Param};
-use crate::core::run::SqlFailure;
+use crate::core::connection::{exec_one_by_one, Connection, Param};
+use crate::core::run::{SqlFailure, Stopped};
 
 #[wasm_bindgen]
 extern "C" {
@@ -27,11 +27,12 @@ extern "C" {
     /// `true`/`false`, or `undefined` when the driver cannot tell.
     #[wasm_bindgen(method, catch, js_name = inTransaction)]
     fn in_transaction(this: &JsConnection) -> std::result::Result<JsValue, JsValue>;
-    /// `exec`, then `inTransaction()` as a number: 1 open, 0 not, -1 when the driver
-    /// cannot tell (a number crosses without a JS value to look into after). adapters.js
-    /// adds it to every connection.
-    #[wasm_bindgen(method, catch, js_name = execInTransaction)]
-    fn exec_in_transaction(this: &JsConnection, sql: &str) -> std::result::Result<f64, JsValue>;
+    /// `exec` of each NUL-separated statement in order, stopping at the first that
+    /// throws (as `{ at, error }`) or, with `keepOpen`, after which `inTransaction()` is
+    /// false (its index is returned; -1 when all ran). adapters.js adds it to every
+    /// connection: a section's statements in one crossing, and its text decoded once.
+    #[wasm_bindgen(method, catch, js_name = execEach)]
+    fn exec_each(this: &JsConnection, joined: &str, keep_open: bool) -> std::result::Result<f64, JsValue>;
 }
 
 /// A driver's error as SQLite's message and code: node:sqlite's `errcode`,
@@ -99,8 +100,20 @@ impl Connection for JsConnection {
         JsConnection::in_transaction(self).ok().and_then(|v| v.as_bool())
     }
 
-    fn exec_in_transaction(&mut self, sql: &str) -> std::result::Result<Option<bool>, SqlFailure> {
-        JsConnection::exec_in_transaction(self, sql).map(|v| (v >= 0.0).then_some(v > 0.0)).map_err(failure)
+    fn exec_each(&mut self, statements: &[&str], keep_open: bool) -> std::result::Result<(), Stopped> {
+        // A NUL cannot be in a migration (refused when read): one elsewhere goes alone.
+        if statements.iter().any(|s| s.contains('\0')) {
+            return exec_one_by_one(self, statements, keep_open);
+        }
+        match JsConnection::exec_each(self, &statements.join("\0"), keep_open) {
+            Ok(at) if at >= 0.0 => Err(Stopped::Closed { at: at as usize }),
+            Ok(_) => Ok(()),
+            Err(thrown) => {
+                let at = get(&thrown, "at").as_f64();
+                let failure = failure(at.map_or(thrown.clone(), |_| get(&thrown, "error")));
+                Err(Stopped::Failed { at: at.map_or(0, |a| a as usize).min(statements.len() - 1), failure })
+            }
+        }
     }
 
     fn now_ms(&self) -> f64 {

@@ -386,6 +386,29 @@ const brokenRebuild = grown({ ...base, "b2b2_b.sql": section("PRAGMA foreign_key
  * query pass-through; an adapter's host connection directly). */
 const foreignKeys = async (db, m) => Number(db.adapter ? db.values("PRAGMA foreign_keys")[0] : (await m.query("PRAGMA foreign_keys"))[0].foreign_keys);
 
+// The primitive under every synchronous adapter: a section's statements in one call.
+for (const host of HOSTS.filter((h) => ["sqlite-wasm", "better-sqlite3", "node:sqlite"].includes(h.name))) {
+  hostTest(host, "a section's statements run in one call: it stops after one that leaves no transaction open, and says which one threw", async (db) => {
+    const { connection } = db.adapter();
+    const tables = () => db.values("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") ?? [];
+    connection.exec("BEGIN");
+    assert.equal(connection.execEach("CREATE TABLE a (x);\0INSERT INTO a VALUES (1);", true), -1);
+    // The second statement ends the transaction: nothing after it runs, where the driver
+    // can tell (sqlite-wasm's oo1.DB cannot in Node: there the section runs on).
+    const tells = connection.inTransaction() !== undefined;
+    assert.equal(connection.execEach("CREATE TABLE b (x);\0COMMIT;\0CREATE TABLE c (x);", true), tells ? 1 : -1);
+    assert.deepEqual(tables(), tells ? ["a", "b"] : ["a", "b", "c"]);
+    // A transaction:false section: nothing is asked after each statement.
+    assert.equal(connection.execEach("CREATE TABLE d (x);\0CREATE TABLE e (x);", false), -1);
+    assert.throws(() => connection.execEach("CREATE TABLE f (x);\0INSERT INTO nope VALUES (1);\0CREATE TABLE g (x);", false), (thrown) => {
+      assert.equal(thrown.at, 1);
+      assert.match(String(thrown.error?.message), /no such table: nope/);
+      return true;
+    });
+    assert.ok(tables().includes("f") && !tables().includes("g"), tables().join());
+  });
+}
+
 // A batching host runs every statement inside a batch's transaction: a section's own
 // BEGIN fails there (as on D1, which refuses BEGIN). As on every host, what ran before
 // the section was committed first; the section's batch changes nothing.
