@@ -114,7 +114,7 @@ class AdapterMigrator {
   get #plan() {
     if (!this.#set) throw new MigrationError("the migrator is closed", "USAGE");
     if (!this.#planner) {
-      this.#planner = call(() => new this.#wasm.Planner(this.#set, this.#versionTable));
+      this.#planner = call(() => new this.#wasm.Planner(this.#set(), this.#versionTable));
       this.#onParsed?.(this.#planner.heads());
     }
     return this.#planner;
@@ -246,10 +246,27 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
   const known = (resolved, set) => {
     const heads = bundleHeads(resolved);
     if (heads) return { heads };
-    const memo = rememberedHeads?.(set);
+    const memo = rememberedHeads?.(set());
     return { heads: memo?.heads ?? null, onParsed: memo ? (found) => memo.remember(found) : undefined };
   };
-  const autogenerateOf = (set, versionTable) => wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set, versionTable ?? null, declared, renames));
+  const autogenerateOf = (set, versionTable) => wasm.autogen && ((declared, renames) => wasm.autogen().autogenerate(set(), versionTable ?? null, declared, renames));
+  /** A migrator over `adapter`; `close` closes a connection athanor opened. Its own
+   * function: a Worker's first request compiles this branch of openMigrator only. */
+  async function onAdapter(adapter, resolved, set, { versionTable, onProgress, transactionPerMigration = false }, close) {
+    // With heads known without a parse, nothing is parsed (nor joined) at head.
+    const { heads, onParsed } = known(resolved, set);
+    const m = new AdapterMigrator(wasm.adapter(), set, adapter, {
+      versionTable, heads, onParsed, onProgress, transactionPerMigration, close, autogenerate: close && autogenerateOf(set, versionTable),
+    });
+    try {
+      // Without the heads, the migrations are checked now, as the embedded engine does.
+      if (!heads) await m.heads();
+    } catch (e) {
+      m.close();
+      throw e;
+    }
+    return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });
+  }
   async function openMigrator(options = {}) {
     const { migrations, database = ":memory:", versionTable, transactionPerMigration = false, busyTimeout, vfs, onProgress, adapter } = options;
     const onFile = !adapter && openFile && !vfs && !inMemory(database);
@@ -257,34 +274,17 @@ export function createApi(wasm, { resolveMigrations = acceptMigrations, openFile
     const compiling = wasm.prepare?.(adapter || onFile ? "adapter" : vfs && wasm.vfs ? "vfs" : "embedded");
     const resolved = await resolveMigrations(migrations);
     await compiling;
-    const set = joined(resolved);
+    let joinedSet;
+    const set = () => (joinedSet ??= joined(resolved));
+    if (adapter) return onAdapter(adapter, resolved, set, options);
     if (onFile) {
       if (typeof database !== "string") throw new MigrationError("`database` must be a file path or \":memory:\"", "USAGE");
       const file = call(() => openFile(database, { busyTimeout }));
-      // With heads known without a parse, nothing is parsed at head.
-      const { heads, onParsed } = known(resolved, set);
-      const m = new AdapterMigrator(wasm.adapter(), set, file.adapter, {
-        versionTable, heads, onParsed, onProgress, transactionPerMigration, close: file.close, autogenerate: autogenerateOf(set, versionTable),
-      });
-      try {
-        // Without the heads, the migrations are checked now, as the embedded engine does.
-        if (!heads) await m.heads();
-      } catch (e) {
-        m.close();
-        throw e;
-      }
-      return withSafety(m, wasm.autogen, set, versionTable, { adapter: file.adapter, planner: () => wasm.adapter().Planner });
-    }
-    if (adapter) {
-      const { heads, onParsed } = known(resolved, set);
-      const m = new AdapterMigrator(wasm.adapter(), set, adapter, { versionTable, heads, onParsed, onProgress, transactionPerMigration });
-      // Without the heads, check the migrations now, as the embedded engine does.
-      if (!heads) await m.heads();
-      return withSafety(m, wasm.autogen, set, versionTable, { adapter, planner: () => wasm.adapter().Planner });
+      return onAdapter(file.adapter, resolved, set, options, file.close);
     }
     if (!wasm.embedded) throw new MigrationError("this entry has no embedded SQLite: pass an adapter (d1, durableObject...)", "USAGE");
     const embedded = vfs && wasm.vfs ? wasm.vfs() : wasm.embedded();
-    const inner = call(() => new embedded.Migrator(set, { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
+    const inner = call(() => new embedded.Migrator(set(), { database, versionTable, transactionPerMigration, busyTimeout, vfs }));
     return withSafety(new Migrator(inner, onProgress, autogenerateOf(set, versionTable)), wasm.autogen, set, versionTable);
   }
   return { openMigrator, MigrationError };

@@ -29,7 +29,7 @@ export function runLint(wasm, set, { range, rows } = {}) {
   return call(() => wasm.lintMigrations(set, range ?? null, rows ?? null));
 }
 
-/** Adds `test`, `lint` and `adopt` to migrator `m` of migrations `set`; `full()` loads
+/** Adds `test`, `lint` and `adopt` to migrator `m` of migrations `set()`; `full()` loads
  * the full wasm (absent where it is not shipped: browsers, workerd). `host`: the
  * migrator's adapter and the adapter wasm's loader, where it has one (adopt needs a
  * synchronous connection: a file in Node, better-sqlite3, node:sqlite...). */
@@ -42,7 +42,7 @@ export function withSafety(m, full, set, versionTable, host = {}) {
    * the heads; `seed`: rows in every table before each step. Resolves to the report
    * (`passed`, and the first `failure` with its ROUND_TRIP_FAILED `error`). */
   m.test = async ({ seed = false } = {}) => {
-    return runTest(need("test"), set, { seed, versionTable });
+    return runTest(need("test"), set(), { seed, versionTable });
   };
   /** Each migration of `range` (as `history -r`; default: what the database has not
    * applied) classed: destructive, data-dependent, backward-incompatible,
@@ -51,7 +51,7 @@ export function withSafety(m, full, set, versionTable, host = {}) {
     const wasm = need("lint");
     checkRange(range);
     const rows = range == null || range.split(":").some((side) => side.trim() === "current") ? await m.rows() : null;
-    return runLint(wasm, set, { range, rows });
+    return runLint(wasm, set(), { range, rows });
   };
   /** A base revision that creates exactly the database's schema (its own CREATE
    * statements), with a downgrade that drops it; the database is stamped at it. For a
