@@ -1,9 +1,9 @@
 // The JS API of the built package (pkg/), on the embedded SQLite in memory, and (where
 // this Node has node:sqlite; tests/js/node_versions.test.mjs runs this file under Node
 // 22 and 24) on database files.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -143,6 +143,7 @@ test("autogenerate takes declared renames: ALTER TABLE ... RENAME instead of a d
 
 // Where the database is: the embedded engine in memory, and a file on node:sqlite.
 const files = hasNodeSqlite ? mkdtempSync(join(tmpdir(), "athanor-api-")) : null;
+after(() => files && rmSync(files, { recursive: true, force: true }));
 let fileNo = 0;
 const WHERE = [["memory", () => ({})], ...(hasNodeSqlite ? [["a file (node:sqlite)", () => ({ database: join(files, `f${fileNo++}.db`) })]] : [])];
 
