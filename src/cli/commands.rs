@@ -354,6 +354,10 @@ fn migrate(ctx: &Ctx, out: &mut Output, up: bool) -> Result<()> {
         for w in &report.plan.warnings {
             out.stderr.push_str(&format!("WARNING [athanor] {w}\n"));
         }
+        // Not freed step by step in the npm CLI's wasm, as dispatch's files and map.
+        if cfg!(target_arch = "wasm32") {
+            std::mem::forget(report);
+        }
     }
     Ok(())
 }
