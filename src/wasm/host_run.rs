@@ -102,7 +102,7 @@ impl Connection for JsConnection {
 
     fn exec_each(&mut self, statements: &[&str], keep_open: bool) -> std::result::Result<(), Stopped> {
         // A NUL cannot be in a migration (refused when read): one elsewhere goes alone.
-        if statements.iter().any(|s| s.contains('\0')) {
+        if statements.is_empty() || statements.iter().any(|s| s.contains('\0')) {
             return exec_one_by_one(self, statements, keep_open);
         }
         match JsConnection::exec_each(self, &statements.join("\0"), keep_open) {
