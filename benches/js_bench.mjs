@@ -133,7 +133,7 @@ const up = floor("athanor_cli_bg.wasm", { db: "floor", flags: cliFlags });
 const upFloor = up.read + up.compile + up.sql;
 console.log(
   `  floor beyond node -e 0: read the ${N} files ${ms(up.read)} + compile the CLI wasm ${ms(up.compile)} + the same SQL through node:sqlite ${ms(up.sql)} ` +
-    `= ${ms(upFloor)}, ratio ${(upFloor / shell).toFixed(2)} to the shell; athanor beyond that floor: ${ms(cli - node0 - upFloor)}`,
+    `= ${ms(upFloor)}, ratio ${(upFloor / shell).toFixed(2)} to the shell; athanor beyond that floor: ${ms(cli - cliNode0 - upFloor)}`,
 );
 const nativeBin = fileURLToPath(new URL("../target/release/athanor", import.meta.url));
 if (existsSync(nativeBin)) {

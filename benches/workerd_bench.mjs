@@ -142,37 +142,35 @@ export default {
       });
     });
   async function requestCpu(dist, path, i) {
-    {
-      const port = await freePort();
-      const mf = new Miniflare({ ...options(dist), inspectorPort: port });
-      await mf.ready;
-      const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-      const target = targets.find((t) => /core:user/.test(t.title)) ?? targets[0];
-      const ws = new WebSocket(target.webSocketDebuggerUrl);
-      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-      let id = 0;
-      const pending = new Map();
-      ws.on("message", (m) => {
-        const msg = JSON.parse(m);
-        pending.get(msg.id)?.(msg.result);
-      });
-      const send = (method, params = {}) => new Promise((resolve) => {
-        pending.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
-      await send("Profiler.enable");
-      await send("Profiler.setSamplingInterval", { interval: 50 });
-      await send("Profiler.start");
-      const body = await fetchJson(mf, path);
-      const { profile } = await send("Profiler.stop");
-      ws.close();
-      await mf.dispose();
-      if (body.one !== 1) throw new Error(`unexpected ${JSON.stringify(body)}`);
-      if (process.env.PROFILE_DIR) writeFileSync(join(process.env.PROFILE_DIR, `${path === "/" ? "d1" : "do"}-${dist.split("dist-").pop()}-${i}.cpuprofile`), JSON.stringify(profile));
-      const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
-      const busy = profile.samples.reduce((sum, node, k) => sum + (idle.has(node) ? 0 : profile.timeDeltas[k] ?? 0), 0);
-      return busy / 1000;
-    }
+    const port = await freePort();
+    const mf = new Miniflare({ ...options(dist), inspectorPort: port });
+    await mf.ready;
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+    const target = targets.find((t) => /core:user/.test(t.title)) ?? targets[0];
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    let id = 0;
+    const pending = new Map();
+    ws.on("message", (m) => {
+      const msg = JSON.parse(m);
+      pending.get(msg.id)?.(msg.result);
+    });
+    const send = (method, params = {}) => new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+    await send("Profiler.enable");
+    await send("Profiler.setSamplingInterval", { interval: 50 });
+    await send("Profiler.start");
+    const body = await fetchJson(mf, path);
+    const { profile } = await send("Profiler.stop");
+    ws.close();
+    await mf.dispose();
+    if (body.one !== 1) throw new Error(`unexpected ${JSON.stringify(body)}`);
+    if (process.env.PROFILE_DIR) writeFileSync(join(process.env.PROFILE_DIR, `${path === "/" ? "d1" : "do"}-${dist.split("dist-").pop()}-${i}.cpuprofile`), JSON.stringify(profile));
+    const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+    const busy = profile.samples.reduce((sum, node, k) => sum + (idle.has(node) ? 0 : profile.timeDeltas[k] ?? 0), 0);
+    return busy / 1000;
   }
 
   /** Each measure of the three Workers, a round of all three at a time (this machine's

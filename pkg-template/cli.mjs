@@ -33,8 +33,11 @@ function put(fd, bytes) {
   try {
     while (at < bytes.length) at += writeSync(fd, bytes, at);
   } catch (e) {
-    if (e.code !== "EAGAIN" && e.code !== "EPIPE") throw e;
-    if (e.code === "EAGAIN") return (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(at)) || true;
+    if (e.code === "EAGAIN") {
+      (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(at));
+      return true;
+    }
+    if (e.code !== "EPIPE") throw e;
   }
   return false;
 }

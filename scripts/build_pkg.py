@@ -148,9 +148,10 @@ def main() -> int:
     # wasm's glue included, so each has its own instance): loaded unbundled, a page's
     # import of web.js found its modules in four rounds, 6 ms of a warm reload (issue
     # 14). The modules only these bundles use (web-api.js, opfs*.js, worker-client.js)
-    # stay in pkg/ for the tests, but package.json's `files` leaves them out. errors.js stays a module of its own, so that MigrationError is one class for
-    # athanor, athanor/extended and athanor/safety; the adapter wasm's glue stays a
-    # dynamic import, fetched only for adapters.
+    # stay in pkg/ for the tests, but package.json's `files` leaves them out. errors.js
+    # stays a module of its own, so that MigrationError is one class for athanor,
+    # athanor/extended and athanor/safety; the adapter wasm's glue stays a dynamic
+    # import, fetched only for adapters.
     for entry in (out / "web.js", out / "web-extended.js"):
         bundled_source_gz[entry] = gzip_size(entry)
         run(npm_tool("esbuild@0.28.2", "esbuild"), entry, "--bundle", "--format=esm", "--minify-whitespace", "--minify-syntax",
